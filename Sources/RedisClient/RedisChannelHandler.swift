@@ -1,0 +1,125 @@
+import Logging
+import NIOCore
+
+/// Matches replies to commands on one connection, first in, first out.
+///
+/// Commands are written in order by ``RedisConnection``; each pending command waits for `expectedReplies` replies
+/// (one, or one confirmation per channel of a `SUBSCRIBE`). Pushes of a subscribed connection go to `onPush`.
+/// When the channel closes, fails or a reply is late, every pending command fails: nothing hangs.
+final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    struct Pending {
+        var promise: EventLoopPromise<RedisReply>
+        var expectedReplies: Int
+        var deadline: NIODeadline
+    }
+
+    private let decoder = RedisReplyDecoder()
+    private var pending = CircularBuffer<Pending>(initialCapacity: 64)
+    private let commandTimeout: TimeAmount
+    private let onPush: (@Sendable (RedisPubSubMessage) -> Void)?
+    private let endpoint: String
+    private var context: ChannelHandlerContext?
+    private var timeoutCheck: Scheduled<Void>?
+    /// Set once the connection is unusable; later commands fail with it at once.
+    private(set) var failure: RedisClientError?
+
+    init(endpoint: String, commandTimeout: TimeAmount, onPush: (@Sendable (RedisPubSubMessage) -> Void)?) {
+        self.endpoint = endpoint
+        self.commandTimeout = commandTimeout
+        self.onPush = onPush
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        failAll(RedisClientError(.connectionClosed, "connection to \(endpoint) closed"))
+        self.context = nil
+    }
+
+    /// Called on the event loop with commands already encoded into `bytes`, in the order of `commands`.
+    func write(_ bytes: ByteBuffer, commands: [(promise: EventLoopPromise<RedisReply>, expectedReplies: Int)]) {
+        guard let context, failure == nil else {
+            let error = failure ?? RedisClientError(.connectionClosed, "connection to \(endpoint) closed")
+            for command in commands { command.promise.fail(error) }
+            return
+        }
+        let deadline = NIODeadline.now() + commandTimeout
+        for command in commands {
+            pending.append(Pending(promise: command.promise, expectedReplies: command.expectedReplies, deadline: deadline))
+        }
+        context.writeAndFlush(NIOAny(bytes), promise: nil)
+        scheduleTimeoutCheck()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        do {
+            try decoder.feed(unwrapInboundIn(data))
+            while let reply = try decoder.next() {
+                route(reply)
+            }
+        } catch {
+            failAll(error)
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(RedisClientError(.connectionClosed, "connection to \(endpoint) closed"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(RedisClientError(.connectionClosed, "connection to \(endpoint) failed: \(error)"))
+        context.close(promise: nil)
+    }
+
+    private func route(_ reply: RedisReply) {
+        if let onPush, let message = RedisPubSubMessage(push: reply) {
+            onPush(message)
+            return
+        }
+        guard !pending.isEmpty else {
+            // A reply nobody asked for means the stream is out of step; replies can no longer be matched.
+            failAll(RedisClientError(.protocolError, "unexpected reply from \(endpoint): \(reply)"))
+            context?.close(promise: nil)
+            return
+        }
+        if case .error(let error) = reply {
+            pending.removeFirst().promise.fail(error)
+            return
+        }
+        pending[pending.startIndex].expectedReplies -= 1
+        if pending[pending.startIndex].expectedReplies <= 0 {
+            pending.removeFirst().promise.succeed(reply)
+        }
+    }
+
+    private func failAll(_ error: RedisClientError) {
+        if failure == nil { failure = error }
+        timeoutCheck?.cancel()
+        timeoutCheck = nil
+        while let command = pending.popFirst() {
+            command.promise.fail(error)
+        }
+    }
+
+    /// One timer for the whole queue: replies come in order, so only the oldest command can be the late one.
+    private func scheduleTimeoutCheck() {
+        guard timeoutCheck == nil, let head = pending.first, let context else { return }
+        timeoutCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: head.deadline) { [self] in
+            timeoutCheck = nil
+            guard let oldest = pending.first else { return }
+            if oldest.deadline <= .now() {
+                let seconds = Double(commandTimeout.nanoseconds) / 1e9
+                failAll(RedisClientError(.commandTimeout, "no reply from \(endpoint) within \(seconds) s"))
+                self.context?.close(promise: nil)
+            } else {
+                scheduleTimeoutCheck()
+            }
+        }
+    }
+}

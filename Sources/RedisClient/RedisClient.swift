@@ -1,0 +1,57 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A Redis client for commands: one pipelined connection shared by every caller, reconnected by itself.
+///
+/// While the connection is down, commands fail at once with ``RedisClientError/Kind-swift.enum/notConnected``
+/// rather than queueing: the caller (a chat node answering `unavailable`) decides what to do.
+public final class RedisClient: Sendable {
+    private let keeper: ConnectionKeeper
+
+    public init(
+        configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "redis"),
+        onStateChange: @escaping @Sendable (RedisConnectionState) -> Void = { _ in }
+    ) {
+        keeper = ConnectionKeeper(
+            configuration: configuration,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger,
+            onStateChange: onStateChange
+        )
+    }
+
+    public var configuration: RedisConfiguration { keeper.configuration }
+    public var state: RedisConnectionState { keeper.state }
+
+    /// Connects for the first time; throws a clear error when Redis cannot be reached or refuses the credentials.
+    public func connect() async throws {
+        try await keeper.start()
+    }
+
+    public func shutdown() async {
+        await keeper.shutdown()
+    }
+
+    /// Sends a command without suspending; the future fails with ``RedisServerError`` for an error reply.
+    public func send(_ arguments: [RedisArgument]) -> EventLoopFuture<RedisReply> {
+        guard let connection = keeper.connection else {
+            let error = RedisClientError(
+                keeper.state == .shutdown ? .shutdown : .notConnected,
+                "not connected to \(keeper.configuration.redactedURL)"
+            )
+            return keeper.anyEventLoop.makeFailedFuture(error)
+        }
+        return connection.send(arguments)
+    }
+
+    public func command(_ arguments: [RedisArgument]) async throws -> RedisReply {
+        try await send(arguments).get()
+    }
+
+    public func command(_ arguments: RedisArgument...) async throws -> RedisReply {
+        try await send(arguments).get()
+    }
+}

@@ -1,0 +1,126 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Pub/sub on a connection of its own, with the subscriptions kept across reconnects.
+///
+/// The subscriber remembers which channels it was asked for. After a reconnect it subscribes to all of them again
+/// before it reports ``RedisConnectionState/connected``, and then calls `onStateChange(.connected)`: the moment to
+/// catch up on whatever was published while it was away (pub/sub itself keeps nothing).
+///
+/// Messages reach `onMessage` on the connection's event loop, in publish order per channel: keep the handler short.
+public final class RedisSubscriber: Sendable {
+    /// `SUBSCRIBE` on a single Redis, `SSUBSCRIBE` (sharded pub/sub, Redis 7) where channels live in cluster slots.
+    public enum Mode: Sendable {
+        case classic
+        case sharded
+
+        var subscribe: RedisArgument { self == .classic ? "SUBSCRIBE" : "SSUBSCRIBE" }
+        var unsubscribe: RedisArgument { self == .classic ? "UNSUBSCRIBE" : "SUNSUBSCRIBE" }
+    }
+
+    private struct Interest {
+        var channels: Set<String> = []
+        /// The connection subscriptions go to; a stale one only makes sends fail until the next is prepared.
+        var connection: RedisConnection?
+    }
+
+    private let interest: NIOLockedValueBox<Interest>
+    private let keeper: ConnectionKeeper
+    private let mode: Mode
+
+    public init(
+        configuration: RedisConfiguration,
+        mode: Mode = .classic,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "redis.pubsub"),
+        onStateChange: @escaping @Sendable (RedisConnectionState) -> Void = { _ in },
+        onMessage: @escaping @Sendable (RedisPubSubMessage) -> Void
+    ) {
+        let interest = NIOLockedValueBox(Interest())
+        self.interest = interest
+        self.mode = mode
+        keeper = ConnectionKeeper(
+            configuration: configuration,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger,
+            onPush: onMessage,
+            prepare: { connection in
+                // Sending under the lock keeps the order of (un)subscribes on the wire the order of the calls.
+                let restored = interest.withLockedValue { interest -> EventLoopFuture<RedisReply>? in
+                    interest.connection = connection
+                    guard !interest.channels.isEmpty else { return nil }
+                    let channels = interest.channels.sorted()
+                    return connection.send([mode.subscribe] + channels.map { .string($0) }, expectedReplies: channels.count)
+                }
+                _ = try await restored?.get()
+            },
+            onStateChange: onStateChange
+        )
+    }
+
+    /// A subscriber whose messages come out of an `AsyncStream` instead of a handler.
+    public static func makeStream(
+        configuration: RedisConfiguration,
+        mode: Mode = .classic,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "redis.pubsub")
+    ) -> (RedisSubscriber, AsyncStream<RedisPubSubMessage>) {
+        let (stream, continuation) = AsyncStream.makeStream(of: RedisPubSubMessage.self)
+        let subscriber = RedisSubscriber(
+            configuration: configuration,
+            mode: mode,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger,
+            onStateChange: { state in if state == .shutdown { continuation.finish() } },
+            onMessage: { continuation.yield($0) }
+        )
+        return (subscriber, stream)
+    }
+
+    public var state: RedisConnectionState { keeper.state }
+
+    /// The channels this subscriber is asked to listen to, live or waiting for a reconnect.
+    public var channels: Set<String> { interest.withLockedValue { $0.channels } }
+
+    public func connect() async throws {
+        try await keeper.start()
+    }
+
+    public func shutdown() async {
+        await keeper.shutdown()
+    }
+
+    /// Subscribes and returns once Redis has confirmed every channel.
+    ///
+    /// When the connection is down it throws, but the channels are remembered and subscribed on reconnect;
+    /// call ``unsubscribe(_:)`` to drop them.
+    public func subscribe(_ channels: [String]) async throws {
+        guard !channels.isEmpty else { return }
+        try await change(channels, command: mode.subscribe) { $0.formUnion(channels) }.get()
+    }
+
+    public func unsubscribe(_ channels: [String]) async throws {
+        guard !channels.isEmpty else { return }
+        try await change(channels, command: mode.unsubscribe) { $0.subtract(channels) }.get()
+    }
+
+    private func change(
+        _ channels: [String],
+        command: RedisArgument,
+        update: (inout Set<String>) -> Void
+    ) -> EventLoopFuture<RedisReply> {
+        let sent = interest.withLockedValue { interest -> EventLoopFuture<RedisReply>? in
+            update(&interest.channels)
+            guard keeper.state != .shutdown, let connection = interest.connection else { return nil }
+            return connection.send([command] + channels.map { .string($0) }, expectedReplies: channels.count)
+        }
+        if let sent { return sent }
+        let error = RedisClientError(
+            keeper.state == .shutdown ? .shutdown : .notConnected,
+            "subscriber not connected to \(keeper.configuration.redactedURL); will subscribe on reconnect"
+        )
+        return keeper.anyEventLoop.makeFailedFuture(error)
+    }
+}

@@ -1,0 +1,78 @@
+import NIOCore
+import RedisClient
+import TestSupport
+import Testing
+
+@Suite struct ReconnectTests {
+    @Test func commandsAndSubscriptionsRecoverAfterRedisRestarts() async throws {
+        let redis = try await RedisServer()
+        var configuration = redis.configuration
+        configuration.commandTimeout = .seconds(1)
+        let client = RedisClient(configuration: configuration)
+        try await client.connect()
+        let inbox = Inbox()
+        let subscriber = RedisSubscriber(configuration: configuration, onMessage: inbox.append)
+        try await subscriber.connect()
+        try await subscriber.subscribe(["events"])
+        defer {
+            Task {
+                await client.shutdown()
+                await subscriber.shutdown()
+            }
+        }
+
+        // A command that blocks on the server is in flight when Redis dies: it must fail promptly, not hang.
+        let inFlight = client.send(["BLPOP", "never", "0"])
+        try await Task.sleep(for: .milliseconds(100))
+        let killedAt = ContinuousClock.now
+        redis.kill()
+        await #expect(throws: RedisClientError.self) { try await inFlight.get() }
+        #expect(ContinuousClock.now - killedAt < .seconds(2))
+
+        // While it is down, commands fail at once with a typed error.
+        try await Task.sleep(for: .milliseconds(50))
+        let down = await #expect(throws: RedisClientError.self) { try await client.command("PING") }
+        #expect(down?.kind == .notConnected || down?.kind == .connectionClosed)
+        #expect(client.state == .reconnecting)
+
+        try await redis.start()
+        try await waitUntil { client.state == .connected && subscriber.state == .connected }
+        #expect(try await client.command("PING") == .simpleString("PONG"))
+        // The subscription was restored without the caller doing anything.
+        #expect(try await client.command("PUBLISH", "events", "back") == .integer(1))
+        try await inbox.wait { !$0.isEmpty }
+        #expect(inbox.payloads(on: "events") == ["back"])
+    }
+
+    @Test func commandTimeoutFailsThePendingCommand() async throws {
+        let redis = try await RedisServer()
+        var configuration = redis.configuration
+        configuration.commandTimeout = .milliseconds(300)
+        let client = RedisClient(configuration: configuration)
+        try await client.connect()
+        defer { Task { await client.shutdown() } }
+        let error = await #expect(throws: RedisClientError.self) { try await client.command("BLPOP", "never", "0") }
+        #expect(error?.kind == .commandTimeout)
+        try await waitUntil { client.state == .connected }
+        #expect(try await client.command("PING") == .simpleString("PONG"))
+    }
+
+    @Test func connectFailsClearlyWhenNothingListens() async throws {
+        let port = try FreePort.next()
+        let client = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(port)/0"))
+        let error = await #expect(throws: RedisClientError.self) { try await client.connect() }
+        #expect(error?.kind == .connectFailed)
+        #expect(error?.detail.contains("127.0.0.1:\(port)") == true)
+    }
+}
+
+func waitUntil(seconds: Double = 10, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(seconds) s")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}

@@ -1,0 +1,59 @@
+import NIOCore
+import RedisClient
+import Testing
+
+@Suite struct ReplyDecoderTests {
+    private func decode(_ chunks: [String]) throws -> [RedisReply] {
+        let decoder = RedisReplyDecoder()
+        var replies: [RedisReply] = []
+        for chunk in chunks {
+            try decoder.feed(ByteBuffer(string: chunk))
+            while let reply = try decoder.next() { replies.append(reply) }
+        }
+        return replies
+    }
+
+    @Test func repliesSplitAcrossReadsAreReassembled() throws {
+        let replies = try decode(["+O", "K\r\n:4", "2\r\n$5\r\nhel", "lo\r\n*2\r\n$-1\r\n*1\r\n-ERR x\r", "\n"])
+        #expect(
+            replies == [
+                .simpleString("OK"), .integer(42), .bulkString(ByteBuffer(string: "hello")),
+                .array([.null, .array([.error(RedisServerError(message: "ERR x"))])]),
+            ])
+    }
+
+    @Test func truncatedInputWaitsForMore() throws {
+        #expect(try decode(["$10\r\nabc"]).isEmpty)
+        #expect(try decode(["*3\r\n:1\r\n"]).isEmpty)
+    }
+
+    @Test func garbageIsAnErrorNotACrash() {
+        for garbage in ["?what\r\n", "$abc\r\n", "*x\r\n", "\u{0}\u{1}\u{2}\r\n", "!!!!\r\n"] {
+            #expect(throws: RedisClientError.self, "accepted \(garbage.debugDescription)") { try decode([garbage]) }
+        }
+    }
+
+    @Test func randomBytesNeverCrash() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("+-:$*\r\n0123456789abc-".utf8)
+        for _ in 0..<2_000 {
+            let length = Int.random(in: 1...64, using: &generator)
+            let bytes = (0..<length).map { _ in
+                Bool.random(using: &generator) ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
+            }
+            let decoder = RedisReplyDecoder()
+            do {
+                try decoder.feed(ByteBuffer(bytes: bytes))
+                while let _ = try decoder.next() {}
+            } catch {
+                #expect(error.kind == .protocolError)
+            }
+        }
+    }
+
+    @Test func encoderWritesRESPArrays() {
+        var buffer = ByteBuffer()
+        RedisCommandEncoder.encode(["SET", "k", .bytes(ByteBuffer(bytes: [0, 1])), 12], into: &buffer)
+        #expect(String(buffer: buffer) == "*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n\u{0}\u{1}\r\n$2\r\n12\r\n")
+    }
+}
