@@ -98,12 +98,21 @@ public final class RedisSubscriber: Sendable {
     /// call ``unsubscribe(_:)`` to drop them.
     public func subscribe(_ channels: [String]) async throws {
         guard !channels.isEmpty else { return }
-        try await change(channels, command: mode.subscribe) { $0.formUnion(channels) }.get()
+        _ = try await change(channels, command: mode.subscribe) { $0.formUnion(channels) }.get()
     }
 
     public func unsubscribe(_ channels: [String]) async throws {
         guard !channels.isEmpty else { return }
-        try await change(channels, command: mode.unsubscribe) { $0.subtract(channels) }.get()
+        _ = try await change(channels, command: mode.unsubscribe) { $0.subtract(channels) }.get()
+    }
+
+    /// ``subscribe(_:)`` without suspending: calls made one after the other reach Redis in that order.
+    public func subscribeFuture(_ channels: [String]) -> EventLoopFuture<Void> {
+        change(channels, command: mode.subscribe) { $0.formUnion(channels) }.map { _ in }
+    }
+
+    public func unsubscribeFuture(_ channels: [String]) -> EventLoopFuture<Void> {
+        change(channels, command: mode.unsubscribe) { $0.subtract(channels) }.map { _ in }
     }
 
     private func change(

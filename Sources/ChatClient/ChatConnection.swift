@@ -1,0 +1,158 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOWebSocket
+
+/// A WebSocket connection to a relay node, frames in and out as text.
+///
+/// Shared by the tests, `chatrelay bench` and the CLI. Connect with ``connect(url:readFrames:logger:)``, then
+/// ``send(_:)`` frames and read what arrives with ``next(timeout:)`` (or hand an `onFrame` callback to connect).
+public final class ChatConnection: Sendable {
+    enum Outbound: Sendable {
+        case text(String)
+        case close
+    }
+
+    private let inbox = NIOLockedValueBox<[String]>([])
+    private let outbound: AsyncStream<Outbound>.Continuation
+    private let closeFrame = NIOLockedValueBox<WebSocketCloseFrame?>(nil)
+    private let closed = NIOLockedValueBox(false)
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+    private init(outbound: AsyncStream<Outbound>.Continuation) {
+        self.outbound = outbound
+    }
+
+    /// Connects and returns once the upgrade succeeded; throws with the HTTP status when it was refused.
+    ///
+    /// - Parameter readFrames: false makes a client that never reads, so it answers no ping either
+    ///   (a dead peer, for heartbeat and slow-consumer tests).
+    ///   - onFrame: receives every text frame instead of the inbox that ``next(timeout:)`` reads.
+    public static func connect(
+        url: String,
+        readFrames: Bool = true,
+        logger: Logger = Logger(label: "chatclient"),
+        onFrame: (@Sendable (String) -> Void)? = nil
+    ) async throws -> ChatConnection {
+        let (queue, queueContinuation) = AsyncStream.makeStream(of: Outbound.self)
+        let connection = ChatConnection(outbound: queueContinuation)
+        let deliver: @Sendable (String) -> Void = onFrame ?? { [inbox = connection.inbox] text in inbox.withLockedValue { $0.append(text) } }
+        let upgraded = NIOLockedValueBox<CheckedContinuation<Void, any Error>?>(nil)
+
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            upgraded.withLockedValue { $0 = continuation }
+            let task = Task {
+                do {
+                    let close = try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+                        upgraded.withLockedValue { $0?.resume(); $0 = nil }
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask {
+                                for await item in queue {
+                                    switch item {
+                                    case .text(let text): try await outbound.write(.text(text))
+                                    case .close:
+                                        try await outbound.close(.normalClosure, reason: nil)
+                                        return
+                                    }
+                                }
+                            }
+                            if readFrames {
+                                for try await message in inbound.messages(maxSize: 16 << 20) {
+                                    if case .text(let text) = message { deliver(text) }
+                                }
+                            } else {
+                                // Hold the socket open without reading a byte until asked to close.
+                                try await group.next()
+                            }
+                            group.cancelAll()
+                        }
+                    }
+                    connection.closeFrame.withLockedValue { $0 = close }
+                    upgraded.withLockedValue {
+                        $0?.resume(throwing: ChatClientError("the server closed the connection before the upgrade"))
+                        $0 = nil
+                    }
+                } catch {
+                    upgraded.withLockedValue { $0?.resume(throwing: error); $0 = nil }
+                }
+                connection.closed.withLockedValue { $0 = true }
+                queueContinuation.finish()
+            }
+            connection.task.withLockedValue { $0 = task }
+        }
+        return connection
+    }
+
+    /// The next frame from the inbox, or nil when none came within `timeout` (or the socket closed empty).
+    public func next(timeout: Duration = .seconds(5)) async -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let frame = inbox.withLockedValue { $0.isEmpty ? nil : $0.removeFirst() }
+            if let frame { return frame }
+            if ContinuousClock.now >= deadline || isClosed { return nil }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// The next frame parsed as a JSON object.
+    public func nextJSON(timeout: Duration = .seconds(5)) async -> [String: Any]? {
+        guard let text = await next(timeout: timeout) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    }
+
+    /// Frames received and not yet read.
+    public var pending: Int { inbox.withLockedValue { $0.count } }
+
+    public func send(_ text: String) {
+        outbound.yield(.text(text))
+    }
+
+    /// Sends a frame built from a dictionary (for tests and tools; the relay itself never uses Foundation JSON).
+    public func send(json object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        send(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Closes with 1000 and waits until the socket is gone.
+    public func close() async {
+        outbound.yield(.close)
+        outbound.finish()
+        await task.withLockedValue { $0 }?.value
+    }
+
+    /// Drops the TCP connection without a close handshake, like a crashed client.
+    public func abort() async {
+        let task = self.task.withLockedValue { $0 }
+        task?.cancel()
+        await task?.value
+    }
+
+    public var isClosed: Bool { closed.withLockedValue { $0 } }
+
+    /// The close code the server sent, once the socket is closed.
+    public var closeCode: Int? {
+        closeFrame.withLockedValue { $0 }.map { frame in
+            switch frame.closeCode {
+            case .unknown(let code): Int(code)
+            default: Int(WebSocketErrorCode(frame.closeCode).code)
+            }
+        }
+    }
+}
+
+public struct ChatClientError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension WebSocketErrorCode {
+    init(_ code: WebSocketErrorCode) { self = code }
+
+    var code: UInt16 {
+        var buffer = ByteBufferAllocator().buffer(capacity: 2)
+        buffer.write(webSocketErrorCode: self)
+        return buffer.readInteger(as: UInt16.self) ?? 0
+    }
+}

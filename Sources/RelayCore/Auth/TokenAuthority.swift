@@ -1,0 +1,47 @@
+import Foundation
+import JWTKit
+
+/// Why a token was refused; the surface answers 401 for all of them.
+public struct TokenError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+}
+
+/// The claims a relay token carries: `sub` is the user id, `exp` is honoured, `nbf` too when present.
+struct RelayClaims: JWTPayload {
+    var sub: SubjectClaim
+    var exp: ExpirationClaim
+    var nbf: NotBeforeClaim?
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+        try nbf?.verifyNotBefore()
+        guard Identifier.isValid(sub.value) else {
+            throw JWTError.claimVerificationFailure(failedClaim: sub, reason: "sub is not a valid user id")
+        }
+    }
+}
+
+/// Issues and checks HS256 tokens with one shared secret.
+public struct TokenAuthority: Sendable {
+    private let keys: JWTKeyCollection
+
+    public init(secret: String) async {
+        keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+    }
+
+    public func issue(userID: String, ttl: TimeInterval = 3600) async throws -> String {
+        let claims = RelayClaims(sub: SubjectClaim(value: userID), exp: ExpirationClaim(value: Date().addingTimeInterval(ttl)))
+        return try await keys.sign(claims)
+    }
+
+    /// The user id of a valid token; anything else (bad signature, other algorithm, `alg: none`, expired, not yet
+    /// valid, bad `sub`) throws.
+    public func verify(_ token: String) async throws(TokenError) -> String {
+        do {
+            return try await keys.verify(token, as: RelayClaims.self).sub.value
+        } catch {
+            throw TokenError(description: "invalid token: \(error)")
+        }
+    }
+}

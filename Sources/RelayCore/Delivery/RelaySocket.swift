@@ -1,0 +1,18 @@
+/// WebSocket close codes the relay uses.
+public enum CloseCode: UInt16, Sendable {
+    /// The node is draining: reconnect through the load balancer.
+    case goingAway = 1001
+    /// The socket fell too far behind its outbound queue; it should reconnect and `sync`.
+    case policyViolation = 1008
+    case messageTooBig = 1009
+}
+
+/// What the relay core needs of an open socket. The surface implements it over a WebSocket.
+public protocol RelaySocket: AnyObject, Sendable {
+    /// Unique across nodes (`node/sequence`): the `origin` of the frames this socket sends.
+    var id: String { get }
+    var userID: String { get }
+    /// Queues a text frame without waiting; called from event loops and tasks alike.
+    func send(_ text: String)
+    func close(_ code: CloseCode)
+}

@@ -1,0 +1,161 @@
+import Foundation
+
+/// A request id echoed back in answers; clients may use a string or a number.
+public enum RequestID: Sendable, Hashable, Decodable {
+    case string(String)
+    case number(Int)
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(Int.self) {
+            self = .number(number)
+        } else {
+            self = .string(try container.decode(String.self))
+        }
+    }
+
+    var json: String {
+        switch self {
+        case .string(let text): JSONWriter.quoted(text)
+        case .number(let value): String(value)
+        }
+    }
+}
+
+/// Every field a client frame may carry; which ones matter depends on `op`. Unknown fields are ignored.
+struct RawInboundFrame: Decodable {
+    var op: String?
+    var friend: String?
+    var from: String?
+    var to: String?
+    var content: String?
+    var type: String?
+    var cid: String?
+    var before: String?
+    var limit: Int?
+    var rid: RequestID?
+    var cursors: [String: String]?
+    var since: String?
+}
+
+/// A client frame, checked for shape (not yet for identity or friendship).
+public enum InboundFrame: Sendable, Equatable {
+    case send(SendRequest)
+    case history(HistoryRequest)
+    case sync(SyncRequest)
+    case ping
+}
+
+public struct SendRequest: Sendable, Equatable {
+    public var friendship: String
+    public var from: String?
+    public var to: String?
+    public var content: String
+    public var type: MessageType
+    public var cid: String?
+}
+
+public struct HistoryRequest: Sendable, Equatable {
+    public var friendship: String
+    public var before: String?
+    public var limit: Int
+    public var rid: RequestID?
+}
+
+public struct SyncRequest: Sendable, Equatable {
+    public var cursors: [String: String]
+    public var since: String?
+}
+
+/// Turns frame text into an ``InboundFrame`` or a ``FrameError`` with the contract's code.
+public struct InboundFrameParser: Sendable {
+    public var maximumContentBytes: Int
+    public static let maximumCIDLength = 128
+    public static let defaultHistoryLimit = 50
+    public static let maximumHistoryLimit = 500
+
+    public init(maximumContentBytes: Int = 16 * 1024) {
+        self.maximumContentBytes = maximumContentBytes
+    }
+
+    public func parse(_ bytes: some Collection<UInt8>) throws(FrameError) -> InboundFrame {
+        let raw = try decode(Data(bytes))
+        switch raw.op {
+        case nil, "send"?:
+            return .send(try sendRequest(raw))
+        case "history"?:
+            guard let friend = raw.friend, Identifier.isValid(friend) else {
+                throw FrameError(.badMessage, "history needs a valid friend id")
+            }
+            if let before = raw.before, !Identifier.isValidStreamID(before) {
+                throw FrameError(.badMessage, "before must be a stream id such as 1732700000000-0")
+            }
+            let limit = raw.limit ?? Self.defaultHistoryLimit
+            guard (1...Self.maximumHistoryLimit).contains(limit) else {
+                throw FrameError(.badMessage, "limit must be from 1 to \(Self.maximumHistoryLimit)")
+            }
+            return .history(HistoryRequest(friendship: friend, before: raw.before, limit: limit, rid: raw.rid))
+        case "sync"?:
+            let cursors = raw.cursors ?? [:]
+            for (friend, cursor) in cursors {
+                guard Identifier.isValid(friend) else { throw FrameError(.badMessage, "cursors: invalid friend id") }
+                guard Identifier.isValidStreamID(cursor) else {
+                    throw FrameError(.badMessage, "cursors: \(friend) must map to a stream id")
+                }
+            }
+            if let since = raw.since, !Identifier.isValidStreamID(since) {
+                throw FrameError(.badMessage, "since must be a stream id")
+            }
+            return .sync(SyncRequest(cursors: cursors, since: raw.since))
+        case "ping"?:
+            return .ping
+        case let other?:
+            throw FrameError(.badMessage, "unknown op \(String(other.prefix(32)).debugDescription)")
+        }
+    }
+
+    private func decode(_ data: Data) throws(FrameError) -> RawInboundFrame {
+        do {
+            return try JSONDecoder().decode(RawInboundFrame.self, from: data)
+        } catch DecodingError.typeMismatch(_, let context) where !context.codingPath.isEmpty {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw FrameError(.badMessage, "\(field) has the wrong type")
+        } catch DecodingError.valueNotFound(_, let context) where !context.codingPath.isEmpty {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw FrameError(.badMessage, "\(field) must not be null")
+        } catch {
+            throw FrameError(.badJSON, "the frame is not a JSON object")
+        }
+    }
+
+    private func sendRequest(_ raw: RawInboundFrame) throws(FrameError) -> SendRequest {
+        let cid = raw.cid
+        if let cid, cid.isEmpty || cid.count > Self.maximumCIDLength {
+            throw FrameError(.badMessage, "cid must be 1 to \(Self.maximumCIDLength) characters")
+        }
+        guard let friend = raw.friend else { throw FrameError(.badMessage, "friend is missing", cid: cid) }
+        guard Identifier.isValid(friend) else {
+            throw FrameError(.badMessage, "friend must be 1 to 64 characters of A-Z a-z 0-9 _ -", cid: cid)
+        }
+        for (name, value) in [("from", raw.from), ("to", raw.to)] {
+            if let value, !Identifier.isValid(value) {
+                throw FrameError(.badMessage, "\(name) must be 1 to 64 characters of A-Z a-z 0-9 _ -", cid: cid)
+            }
+        }
+        guard let content = raw.content else { throw FrameError(.badMessage, "content is missing", cid: cid) }
+        guard !content.isEmpty else { throw FrameError(.badMessage, "content is empty", cid: cid) }
+        guard content.utf8.count <= maximumContentBytes else {
+            throw FrameError(.badMessage, "content is over \(maximumContentBytes) bytes", cid: cid)
+        }
+        let type: MessageType
+        if let name = raw.type {
+            guard let known = MessageType(rawValue: name) else {
+                throw FrameError(.badMessage, "type must be text, emoji or file", cid: cid)
+            }
+            type = known
+        } else {
+            type = .text
+        }
+        return SendRequest(friendship: friend, from: raw.from, to: raw.to, content: content, type: type, cid: cid)
+    }
+}

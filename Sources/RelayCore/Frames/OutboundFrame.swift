@@ -1,0 +1,69 @@
+/// The text of every frame the server sends, in the contract's field order.
+public enum OutboundFrame {
+    public static let pong = #"{"op":"pong"}"#
+    public static let synced = #"{"op":"synced"}"#
+
+    /// The fields between `id` and `ts` of a delivered message; the store script wraps them once Redis has the id.
+    public static func messageBody(friendship: String, from: String, to: String, content: String, type: String) -> String {
+        var text = ""
+        text.reserveCapacity(content.utf8.count + friendship.utf8.count + 64)
+        text += #""friend":"#
+        JSONWriter.appendQuoted(friendship, to: &text)
+        text += #","from":"#
+        JSONWriter.appendQuoted(from, to: &text)
+        text += #","to":"#
+        JSONWriter.appendQuoted(to, to: &text)
+        text += #","content":"#
+        JSONWriter.appendQuoted(content, to: &text)
+        text += #","type":"#
+        JSONWriter.appendQuoted(type, to: &text)
+        return text
+    }
+
+    public static func message(_ message: StoredMessage) -> String {
+        let body = messageBody(
+            friendship: message.friendship,
+            from: message.from,
+            to: message.to,
+            content: message.content,
+            type: message.type
+        )
+        return #"{"id":"# + JSONWriter.quoted(message.id) + "," + body + #","ts":"# + String(message.timestamp) + "}"
+    }
+
+    public static func ack(cid: String, id: String) -> String {
+        var writer = JSONWriter()
+        writer.field("op", "ack")
+        writer.field("cid", cid)
+        writer.field("id", id)
+        writer.field("ts", StoredMessage.timestamp(of: id))
+        return writer.finish()
+    }
+
+    public static func error(_ error: FrameError) -> String {
+        var writer = JSONWriter()
+        writer.field("op", "error")
+        writer.field("code", error.code.rawValue)
+        writer.field("message", error.message)
+        writer.field("cid", error.cid)
+        return writer.finish()
+    }
+
+    public static func history(friendship: String, rid: RequestID?, messages: [StoredMessage]) -> String {
+        var writer = JSONWriter(capacity: 64 + messages.count * 160)
+        writer.field("op", "history")
+        writer.field("friend", friendship)
+        if let rid { writer.rawField("rid", rid.json) }
+        writer.rawField("messages", "[" + messages.map(message).joined(separator: ",") + "]")
+        return writer.finish()
+    }
+
+    public static func broadcast(content: String, type: String, timestamp: Int) -> String {
+        var writer = JSONWriter()
+        writer.field("op", "broadcast")
+        writer.field("content", content)
+        writer.field("type", type)
+        writer.field("ts", timestamp)
+        return writer.finish()
+    }
+}

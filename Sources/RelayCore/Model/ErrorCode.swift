@@ -1,0 +1,22 @@
+/// The error codes of the contract's `{"op": "error"}` frame.
+public enum ErrorCode: String, Sendable, Hashable {
+    case badJSON = "bad_json"
+    case badMessage = "bad_message"
+    case forbidden
+    case notFriends = "not_friends"
+    case rateLimited = "rate_limited"
+    case unavailable
+}
+
+/// A rejected frame: the code the client sees, what was wrong, and the `cid` it carried.
+public struct FrameError: Error, Sendable, Hashable {
+    public var code: ErrorCode
+    public var message: String
+    public var cid: String?
+
+    public init(_ code: ErrorCode, _ message: String, cid: String? = nil) {
+        self.code = code
+        self.message = message
+        self.cid = cid
+    }
+}

@@ -1,0 +1,37 @@
+/// Checks the contract's ids: user and friendship ids are 1 to 64 characters of `[A-Za-z0-9_-]`.
+///
+/// The same rule keeps Redis keys sound: an id never contains the braces of a cluster hash tag or a `:`.
+public enum Identifier {
+    public static let maximumLength = 64
+
+    public static func isValid(_ text: String) -> Bool {
+        let bytes = text.utf8
+        guard !bytes.isEmpty, bytes.count <= maximumLength else { return false }
+        return bytes.allSatisfy(isAllowed)
+    }
+
+    /// Stream entry ids: `MS-SEQ`, or `MS` alone, as Redis accepts them in ranges.
+    public static func isValidStreamID(_ text: String) -> Bool {
+        let parts = text.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count) else { return false }
+        return parts.allSatisfy { !$0.isEmpty && $0.count <= 20 && $0.allSatisfy { (48...57).contains($0) } }
+    }
+
+    /// A new id in the shape MongoDB makes (24 hex digits), so ids look like the original tutorial's.
+    public static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: (0..<24).map { _ in digits[Int(generator.next() % 16)] }, as: UTF8.self)
+    }
+
+    private static func isAllowed(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        case UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
+        default:
+            false
+        }
+    }
+}

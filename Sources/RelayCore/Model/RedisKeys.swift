@@ -1,0 +1,31 @@
+/// Every key and channel of the contract's Redis layout, with the configured prefix.
+///
+/// The braces are Redis Cluster hash tags: a user's keys share a slot, a friendship's history and cid records
+/// share another.
+public struct RedisKeys: Sendable {
+    public let prefix: String
+
+    public init(prefix: String) {
+        self.prefix = prefix
+    }
+
+    public func user(_ id: String) -> String { "\(prefix):user:{\(id)}" }
+    public func username(_ name: String) -> String { "\(prefix):username:{\(name)}" }
+    public func friends(_ userID: String) -> String { "\(prefix):friends:{\(userID)}" }
+    public func friendship(_ id: String) -> String { "\(prefix):friendship:{\(id)}" }
+    public func history(_ friendshipID: String) -> String { "\(prefix):history:{\(friendshipID)}" }
+    public func deliver(_ userID: String) -> String { "\(prefix):deliver:{\(userID)}" }
+    public var broadcast: String { "\(prefix):broadcast" }
+
+    /// The record that makes a send with a `cid` idempotent for 24 hours; in the friendship's slot.
+    public func clientID(friendship: String, user: String, cid: String) -> String {
+        "\(prefix):cid:{\(friendship)}:\(user):\(cid)"
+    }
+
+    /// The user id of a `deliver` channel, or nil for any other channel.
+    public func userID(ofDeliverChannel channel: String) -> String? {
+        let head = "\(prefix):deliver:{"
+        guard channel.hasPrefix(head), channel.hasSuffix("}") else { return nil }
+        return String(channel.dropFirst(head.count).dropLast())
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import RedisClient
+
+/// One relay node's core: its Redis connections, the sockets it holds, and what they may do.
+///
+/// Stateless beyond the sockets themselves: everything shared lives in Redis, so any number of nodes run side by side.
+public final class Relay: Sendable {
+    public let configuration: RelayConfiguration
+    public let keys: RedisKeys
+    public let redis: RedisClient
+    public let registry: SocketRegistry
+    public let store: MessageStore
+    public let directory: Directory
+    public let friendships: FriendshipCache
+    public let tokens: TokenAuthority?
+    let logger: Logger
+    private let socketSequence = ManagedAtomicCounter()
+
+    public init(configuration: RelayConfiguration, logger: Logger = Logger(label: "chatrelay")) async throws {
+        self.configuration = configuration
+        self.logger = logger
+        keys = RedisKeys(prefix: configuration.prefix)
+        var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
+        redisConfiguration.clientName = "chatrelay-\(configuration.nodeID)"
+        redisConfiguration.connectTimeout = .seconds(3)
+        redisConfiguration.commandTimeout = .seconds(3)
+        redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        registry = SocketRegistry(keys: keys, redis: redisConfiguration, logger: logger, onStateChange: { _ in })
+        store = MessageStore(redis: redis, keys: keys)
+        directory = Directory(redis: redis, keys: keys)
+        friendships = FriendshipCache(directory: directory)
+        switch configuration.auth {
+        case .jwt:
+            guard let secret = configuration.jwtSecret, !secret.isEmpty else {
+                throw RelayStartError("--auth jwt needs --jwt-secret (or CHATRELAY_JWT_SECRET)")
+            }
+            tokens = await TokenAuthority(secret: secret)
+        case .none:
+            tokens = nil
+        }
+    }
+
+    /// Connects to Redis and subscribes the broadcast channel; throws with the Redis URL when it cannot.
+    public func start() async throws {
+        do {
+            try await redis.connect()
+            try await registry.subscriber.connect()
+            try await registry.subscriber.subscribe([keys.broadcast])
+        } catch {
+            throw RelayStartError("cannot reach Redis at \(redis.configuration.redactedURL): \(error)")
+        }
+    }
+
+    /// Closes every socket with 1001 (going away) and the Redis connections.
+    public func shutdown() async {
+        for socket in registry.allSockets() { socket.close(.goingAway) }
+        await registry.subscriber.shutdown()
+        await redis.shutdown()
+    }
+
+    /// Ready while commands go out and the subscriptions are live.
+    public var isReady: Bool {
+        redis.state == .connected && registry.subscriber.state == .connected
+    }
+
+    /// A new socket id, unique across nodes: it tells a sender's own socket apart from its other devices.
+    public func makeSocketID() -> String {
+        "\(configuration.nodeID)/\(socketSequence.next())"
+    }
+
+    /// Subscribes the user's channel (if this is their first socket here) and returns the socket's session.
+    public func open(_ socket: any RelaySocket) async throws -> ClientSession {
+        try await registry.add(socket)
+        RelayMetrics.openSockets.record(registry.socketCount)
+        return ClientSession(relay: self, socket: socket)
+    }
+
+    public func close(_ socket: any RelaySocket) {
+        registry.remove(socket)
+        RelayMetrics.openSockets.record(registry.socketCount)
+    }
+
+    /// Publishes to every open socket on every node.
+    public func broadcast(content: String, type: String) async throws {
+        let frame = OutboundFrame.broadcast(content: content, type: type, timestamp: Int(Date().timeIntervalSince1970 * 1000))
+        _ = try await redis.command("PUBLISH", .string(keys.broadcast), .string(frame))
+    }
+}
+
+public struct RelayStartError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A counter shared by the node's sockets.
+final class ManagedAtomicCounter: Sendable {
+    private let value = NIOLockedValueBox(0)
+    func next() -> Int { value.withLockedValue { $0 += 1; return $0 } }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// How a node identifies clients.
+public enum AuthMode: String, Sendable, CaseIterable {
+    /// HS256 JWTs whose `sub` is the user id.
+    case jwt
+    /// The user id in the path is trusted, as in the original express-ws demo. Local development only.
+    case none
+}
+
+/// Everything a relay node is configured with; the CLI fills it from flags and `CHATRELAY_*` variables.
+public struct RelayConfiguration: Sendable {
+    public var redisURL: String = "redis://127.0.0.1:6379/0"
+    public var prefix: String = "chat"
+    public var auth: AuthMode = .jwt
+    public var jwtSecret: String?
+    public var adminToken: String?
+    /// Seconds between pings.
+    public var heartbeat: Double = 10
+    public var nodeID: String = RelayConfiguration.defaultNodeID()
+    /// Largest `content` in UTF-8 bytes.
+    public var maximumContentBytes: Int = 16 * 1024
+    /// Largest inbound WebSocket frame; a larger one closes the socket with 1009.
+    public var maximumFrameBytes: Int = 64 * 1024
+    /// Frames per second per socket on average, and the burst allowed over it.
+    public var rate: Double = 50
+    public var burst: Double = 100
+
+    public init() {}
+
+    public static func defaultNodeID() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+}

@@ -1,0 +1,114 @@
+import Logging
+import NIOCore
+import RedisClient
+
+/// Handles the frames of one socket: checks them, stores and answers.
+///
+/// Owned by the socket's reader, one frame at a time. Sends do not wait for Redis: the store goes into the
+/// pipeline and the ack is written when its reply comes, so one socket can have many sends in flight, stored in
+/// the order it sent them.
+public final class ClientSession {
+    private let relay: Relay
+    public let socket: any RelaySocket
+    private var bucket: TokenBucket
+    private let parser: InboundFrameParser
+
+    init(relay: Relay, socket: any RelaySocket) {
+        self.relay = relay
+        self.socket = socket
+        bucket = TokenBucket(rate: relay.configuration.rate, burst: relay.configuration.burst)
+        parser = InboundFrameParser(maximumContentBytes: relay.configuration.maximumContentBytes)
+    }
+
+    private var userID: String { socket.userID }
+
+    /// Handles one text frame; every answer goes out through the socket.
+    public func handle(_ bytes: some Collection<UInt8>) async {
+        let frame: InboundFrame
+        do {
+            frame = try parser.parse(bytes)
+        } catch {
+            socket.send(OutboundFrame.error(error))
+            return
+        }
+        guard bucket.take() else {
+            let cid: String? = if case .send(let send) = frame { send.cid } else { nil }
+            socket.send(OutboundFrame.error(FrameError(.rateLimited, "over \(Int(relay.configuration.rate)) frames per second", cid: cid)))
+            return
+        }
+        do {
+            switch frame {
+            case .send(let request): try await send(request)
+            case .history(let request): try await history(request)
+            case .sync(let request): try await sync(request)
+            case .ping: socket.send(OutboundFrame.pong)
+            }
+        } catch let error as FrameError {
+            socket.send(OutboundFrame.error(error))
+        } catch {
+            relay.logger.debug("frame failed", metadata: ["error": "\(error)", "user": "\(userID)"])
+            let cid: String? = if case .send(let send) = frame { send.cid } else { nil }
+            socket.send(OutboundFrame.error(FrameError(.unavailable, "the store is unavailable; retry", cid: cid)))
+        }
+    }
+
+    private func send(_ request: SendRequest) async throws {
+        if let from = request.from, from != userID {
+            throw FrameError(.forbidden, "from must be the connection's user", cid: request.cid)
+        }
+        let friendship = try await member(of: request.friendship, cid: request.cid)
+        if let to = request.to, to != friendship.other(than: userID) {
+            throw FrameError(.forbidden, "to is not the other member of the friendship", cid: request.cid)
+        }
+        let socket = self.socket
+        let cid = request.cid
+        let logger = relay.logger
+        relay.store.store(
+            friendship: friendship,
+            from: userID,
+            content: request.content,
+            type: request.type,
+            cid: cid,
+            origin: socket.id
+        ).whenComplete { result in
+            switch result {
+            case .success(let receipt):
+                RelayMetrics.stored(isNew: receipt.isNew)
+                if let cid { socket.send(OutboundFrame.ack(cid: cid, id: receipt.id)) }
+            case .failure(let error):
+                logger.debug("store failed", metadata: ["error": "\(error)"])
+                socket.send(OutboundFrame.error(FrameError(.unavailable, "Redis could not store it; nothing was stored; retry", cid: cid)))
+            }
+        }
+    }
+
+    private func history(_ request: HistoryRequest) async throws {
+        _ = try await member(of: request.friendship, cid: nil)
+        let messages = try await relay.store.history(friendship: request.friendship, before: request.before, limit: request.limit)
+        socket.send(OutboundFrame.history(friendship: request.friendship, rid: request.rid, messages: messages))
+    }
+
+    private func sync(_ request: SyncRequest) async throws {
+        var plan = request.cursors.map { (friendship: $0.key, after: Optional($0.value)) }
+        for entry in plan { _ = try await member(of: entry.friendship, cid: nil) }
+        if let since = request.since {
+            let named = Set(request.cursors.keys)
+            let others = try await relay.directory.friendshipIDs(of: userID).filter { !named.contains($0) }
+            plan += others.map { (friendship: $0, after: Optional(since)) }
+        }
+        for entry in plan.sorted(by: { $0.friendship < $1.friendship }) {
+            try await relay.store.all(friendship: entry.friendship, after: entry.after) { page in
+                for message in page { socket.send(OutboundFrame.message(message)) }
+            }
+        }
+        socket.send(OutboundFrame.synced)
+    }
+
+    /// The friendship, if it exists and the user is in it.
+    private func member(of friendshipID: String, cid: String?) async throws -> Friendship {
+        guard let friendship = try await relay.friendships.friendship(friendshipID), friendship.contains(userID) else {
+            throw FrameError(.notFriends, "no friendship \(friendshipID) with this user", cid: cid)
+        }
+        return friendship
+    }
+}

@@ -1,0 +1,27 @@
+import NIOConcurrencyHelpers
+
+/// Friendships by id, kept per node so that a send costs no Redis round trip to check it.
+///
+/// A friendship never changes once created (the contract has no way to end one), so a cached entry is never
+/// stale. Only hits are cached: a friendship created after a socket opened is a miss, read from Redis, then cached.
+public final class FriendshipCache: Sendable {
+    private let entries = NIOLockedValueBox<[String: Friendship]>([:])
+    private let directory: Directory
+    private let capacity: Int
+
+    public init(directory: Directory, capacity: Int = 100_000) {
+        self.directory = directory
+        self.capacity = capacity
+    }
+
+    public func friendship(_ id: String) async throws -> Friendship? {
+        if let hit = entries.withLockedValue({ $0[id] }) { return hit }
+        guard let found = try await directory.friendship(id) else { return nil }
+        entries.withLockedValue { entries in
+            // Crude but bounded: a full cache starts over rather than tracking recency on every send.
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[id] = found
+        }
+        return found
+    }
+}

@@ -1,0 +1,95 @@
+import NIOCore
+import RedisClient
+
+/// The result of storing a send: its stream id, and whether this call stored it or an earlier one with the same cid.
+public struct StoreReceipt: Sendable, Hashable {
+    public var id: String
+    public var isNew: Bool
+}
+
+/// Message history: one Redis stream per friendship.
+public struct MessageStore: Sendable {
+    let redis: RedisClient
+    let keys: RedisKeys
+
+    public init(redis: RedisClient, keys: RedisKeys) {
+        self.redis = redis
+        self.keys = keys
+    }
+
+    /// Stores and publishes in one script call; the future fails when Redis did not store it.
+    public func store(
+        friendship: Friendship,
+        from: String,
+        content: String,
+        type: MessageType,
+        cid: String?,
+        origin: String
+    ) -> EventLoopFuture<StoreReceipt> {
+        let to = friendship.other(than: from)
+        let body = OutboundFrame.messageBody(friendship: friendship.id, from: from, to: to, content: content, type: type.rawValue)
+        let cidKey = keys.clientID(friendship: friendship.id, user: from, cid: cid ?? "")
+        return redis.evaluate(
+            StoreScript.script,
+            keys: [.string(keys.history(friendship.id)), .string(cidKey)],
+            arguments: [
+                .string(from), .string(to), .string(type.rawValue), .string(content), .string(cid ?? ""), .string(body),
+                .string(keys.deliver(to)), .string(keys.deliver(from)), .string(origin),
+            ]
+        ).flatMapThrowing { reply in
+            guard let parts = reply.array, parts.count == 2, let id = parts[0].string, let fresh = parts[1].int else {
+                throw RedisClientError(.unexpectedReply, "store script answered \(reply)")
+            }
+            return StoreReceipt(id: id, isNew: fresh == 1)
+        }
+    }
+
+    /// Up to `limit` messages older than `before` (default: the newest), oldest first.
+    public func history(friendship: String, before: String?, limit: Int) async throws -> [StoredMessage] {
+        let end = before.map { "(\($0)" } ?? "+"
+        let reply = try await redis.command(["XREVRANGE", .string(keys.history(friendship)), .string(end), "-", "COUNT", .integer(limit)])
+        return try Self.messages(in: reply, friendship: friendship).reversed()
+    }
+
+    /// Messages after `after` (exclusive; nil for the beginning) and before `before` (exclusive), oldest first.
+    public func range(friendship: String, after: String?, before: String? = nil, limit: Int) async throws -> [StoredMessage] {
+        let start = after.map { "(\($0)" } ?? "-"
+        let end = before.map { "(\($0)" } ?? "+"
+        let reply = try await redis.command(["XRANGE", .string(keys.history(friendship)), .string(start), .string(end), "COUNT", .integer(limit)])
+        return try Self.messages(in: reply, friendship: friendship)
+    }
+
+    /// Every message after `after`, oldest first, read in pages of `pageSize`.
+    public func all(friendship: String, after: String?, pageSize: Int = 500, _ body: ([StoredMessage]) async throws -> Void) async throws {
+        var cursor = after
+        while true {
+            let page = try await range(friendship: friendship, after: cursor, limit: pageSize)
+            if !page.isEmpty { try await body(page) }
+            guard page.count == pageSize, let last = page.last else { return }
+            cursor = last.id
+        }
+    }
+
+    /// Reads an `XRANGE` reply: `[[id, [field, value, ...]], ...]`.
+    static func messages(in reply: RedisReply, friendship: String) throws -> [StoredMessage] {
+        guard let entries = reply.array else { throw RedisClientError(.unexpectedReply, "expected a stream range, got \(reply)") }
+        return entries.compactMap { entry in
+            guard let pair = entry.array, pair.count == 2, let id = pair[0].string, let fields = pair[1].array else { return nil }
+            var message = StoredMessage(id: id, friendship: friendship, from: "", to: "", content: "", type: "text")
+            var index = 0
+            while index + 1 < fields.count {
+                let value = fields[index + 1].string ?? ""
+                switch fields[index].string {
+                case "from": message.from = value
+                case "to": message.to = value
+                case "type": message.type = value
+                case "content": message.content = value
+                case "cid": message.cid = value
+                default: break
+                }
+                index += 2
+            }
+            return message
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Prometheus
+import RelayCore
+
+/// The contract's HTTP API: users, friendships, history, broadcast, health and metrics.
+struct APIRoutes<Context: RequestContext>: Sendable {
+    let relay: Relay
+    let authenticator: Authenticator
+    let metrics: PrometheusCollectorRegistry
+
+    struct NewUser: Decodable {
+        var name: String
+        var id: String?
+    }
+
+    struct NewFriendship: Decodable {
+        var user1: String
+        var user2: String
+        var id: String?
+    }
+
+    struct NewBroadcast: Decodable {
+        var content: String
+        var type: String?
+    }
+
+    func register(on router: Router<Context>) {
+        router.get("healthz") { _, _ in json(["status": "ok"]) }
+        router.get("readyz") { _, _ in
+            relay.isReady ? json(["status": "ready"]) : json(["error": "unavailable", "message": "Redis is not connected"], status: .serviceUnavailable)
+        }
+        router.get("metrics") { _, _ in
+            var buffer: [UInt8] = []
+            metrics.emit(into: &buffer)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+        let api = router.group("api").add(middleware: APIErrorMiddleware<Context>())
+        api.post("users") { request, context in
+            try authenticator.requireAdmin(request)
+            let body = try await request.decode(as: NewUser.self, context: context)
+            let user = try await relay.directory.createUser(name: body.name, id: body.id)
+            return json(["id": user.id, "name": user.name], status: .created)
+        }
+        api.get("users/:id") { request, context in
+            try authenticator.requireAdmin(request)
+            let id = try context.parameters.require("id")
+            guard let user = try await relay.directory.user(id) else { throw APIError.notFound("no user \(id)") }
+            return json(["id": user.id, "name": user.name])
+        }
+        api.get("users/:id/friends") { request, context in
+            try authenticator.requireAdmin(request)
+            let id = try context.parameters.require("id")
+            guard Identifier.isValid(id) else { throw APIError.badRequest("invalid user id") }
+            let friends = try await relay.directory.friends(of: id)
+            let items = friends.map { entry -> String in
+                var writer = JSONWriter()
+                writer.field("friend", entry.friendship)
+                writer.field("user", entry.user.id)
+                writer.field("name", entry.user.name)
+                return writer.finish()
+            }
+            return rawJSON(#"{"friends":["# + items.joined(separator: ",") + "]}")
+        }
+        api.post("friendships") { request, context in
+            try authenticator.requireAdmin(request)
+            let body = try await request.decode(as: NewFriendship.self, context: context)
+            let (friendship, created) = try await relay.directory.createFriendship(body.user1, body.user2, id: body.id)
+            return json(
+                ["id": friendship.id, "user1": friendship.user1, "user2": friendship.user2],
+                status: created ? .created : .ok
+            )
+        }
+        api.get("friendships/:id/messages") { request, context in
+            let id = try context.parameters.require("id")
+            guard Identifier.isValid(id) else { throw APIError.badRequest("invalid friendship id") }
+            guard let friendship = try await relay.friendships.friendship(id) else { throw APIError.notFound("no friendship \(id)") }
+            try await authenticator.requireReader(of: friendship, request)
+            let query = request.uri.queryParameters
+            let before = query.get("before").flatMap { $0.isEmpty ? nil : $0 }
+            let after = query.get("after").flatMap { $0.isEmpty ? nil : $0 }
+            for cursor in [before, after].compactMap({ $0 }) where !Identifier.isValidStreamID(cursor) {
+                throw APIError.badRequest("before and after must be stream ids such as 1732700000000-0")
+            }
+            let limit = try query.get("limit").map { text -> Int in
+                guard let value = Int(text), (1...InboundFrameParser.maximumHistoryLimit).contains(value) else {
+                    throw APIError.badRequest("limit must be from 1 to \(InboundFrameParser.maximumHistoryLimit)")
+                }
+                return value
+            } ?? InboundFrameParser.defaultHistoryLimit
+            let messages =
+                if let after {
+                    try await relay.store.range(friendship: id, after: after, before: before, limit: limit)
+                } else {
+                    try await relay.store.history(friendship: id, before: before, limit: limit)
+                }
+            return rawJSON(#"{"messages":["# + messages.map(OutboundFrame.message).joined(separator: ",") + "]}")
+        }
+        api.post("broadcast") { request, context in
+            try authenticator.requireAdmin(request)
+            let body = try await request.decode(as: NewBroadcast.self, context: context)
+            guard !body.content.isEmpty, body.content.utf8.count <= relay.configuration.maximumContentBytes else {
+                throw APIError.badRequest("content must be 1 to \(relay.configuration.maximumContentBytes) bytes")
+            }
+            let type = body.type ?? "text"
+            guard MessageType(rawValue: type) != nil else { throw APIError.badRequest("type must be text, emoji or file") }
+            try await relay.broadcast(content: body.content, type: type)
+            return json(["status": "accepted"], status: .accepted)
+        }
+    }
+}
+
+func json(_ fields: KeyValuePairs<String, String>, status: HTTPResponse.Status = .ok) -> Response {
+    var writer = JSONWriter()
+    for (key, value) in fields { writer.field(key, value) }
+    return rawJSON(writer.finish(), status: status)
+}
+
+func rawJSON(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+}

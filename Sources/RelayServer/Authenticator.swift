@@ -1,0 +1,62 @@
+import Hummingbird
+import RelayCore
+
+/// Who is calling: from a JWT (query `token` or `Authorization: Bearer`), or the path under `--auth none`.
+struct Authenticator: Sendable {
+    let relay: Relay
+
+    var mode: AuthMode { relay.configuration.auth }
+
+    static func bearer(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
+        return String(header.dropFirst("Bearer ".count))
+    }
+
+    static func token(_ request: Request) -> String? {
+        request.uri.queryParameters.get("token") ?? bearer(request)
+    }
+
+    /// The user id a WebSocket connects as; `pathUserID` is the `:userId` of `/ws/:userId`, if any.
+    func webSocketUser(_ request: Request, pathUserID: String?) async throws -> String {
+        if let pathUserID, !Identifier.isValid(pathUserID) {
+            throw APIError.badRequest("user ids are 1 to 64 characters of A-Z a-z 0-9 _ -")
+        }
+        guard let tokens = relay.tokens else {
+            guard let pathUserID else { throw APIError.badRequest("/ws needs a user id under --auth none: use /ws/:userId") }
+            return pathUserID
+        }
+        guard let token = Self.token(request) else { throw APIError.unauthorized("a token is required") }
+        let subject: String
+        do {
+            subject = try await tokens.verify(token)
+        } catch {
+            throw APIError.unauthorized(error.description)
+        }
+        if let pathUserID, pathUserID != subject { throw APIError.forbidden("the token is for another user") }
+        return subject
+    }
+
+    /// Admin routes: the admin token, or anyone under `--auth none`.
+    func requireAdmin(_ request: Request) throws {
+        if mode == .none { return }
+        guard let adminToken = relay.configuration.adminToken, !adminToken.isEmpty else {
+            throw APIError.forbidden("no admin token is configured on this node")
+        }
+        guard let presented = Self.bearer(request) else { throw APIError.unauthorized("the admin token is required") }
+        guard presented == adminToken else { throw APIError.unauthorized("wrong admin token") }
+    }
+
+    /// History routes: the admin token, or the token of a member of the friendship.
+    func requireReader(of friendship: Friendship, _ request: Request) async throws {
+        if mode == .none { return }
+        if let adminToken = relay.configuration.adminToken, !adminToken.isEmpty, Self.bearer(request) == adminToken { return }
+        guard let tokens = relay.tokens, let token = Self.token(request) else { throw APIError.unauthorized("a token is required") }
+        let user: String
+        do {
+            user = try await tokens.verify(token)
+        } catch {
+            throw APIError.unauthorized(error.description)
+        }
+        guard friendship.contains(user) else { throw APIError.forbidden("not a member of this friendship") }
+    }
+}

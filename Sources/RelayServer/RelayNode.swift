@@ -1,0 +1,88 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Prometheus
+import RelayCore
+import ServiceLifecycle
+import UnixSignals
+
+/// A running relay node: the HTTP and WebSocket server in front of a ``Relay``.
+public final class RelayNode: Sendable {
+    public let relay: Relay
+    public let host: String
+    public let port: Int
+    private let logger: Logger
+    private let metrics: PrometheusCollectorRegistry
+    private let bound = NIOLockedValueBox<Int?>(nil)
+    private let group = NIOLockedValueBox<ServiceGroup?>(nil)
+
+    public init(relay: Relay, host: String, port: Int, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger) {
+        self.relay = relay
+        self.host = host
+        self.port = port
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The port the server listens on, once it does (useful with port 0).
+    public var boundPort: Int? { bound.withLockedValue { $0 } }
+
+    /// Runs until `signals` (or ``shutdown()``) drain it: sockets are closed with 1001, then the server stops.
+    public func run(gracefulShutdownSignals: [UnixSignal] = [], onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let authenticator = Authenticator(relay: relay)
+        let router = Router(context: RelayRequestContext.self)
+        APIRoutes<RelayRequestContext>(relay: relay, authenticator: authenticator, metrics: metrics).register(on: router)
+        WebSocketRoutes(relay: relay, authenticator: authenticator).registerRefusals(on: router)
+        let webSocketRouter = Router(context: RelayRequestContext.self)
+        WebSocketRoutes(relay: relay, authenticator: authenticator).register(on: webSocketRouter)
+
+        let heartbeat = Duration.milliseconds(Int(relay.configuration.heartbeat * 1000))
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: webSocketRouter,
+                configuration: .init(
+                    ws: .init(
+                        maxFrameSize: relay.configuration.maximumFrameBytes,
+                        autoPing: .enabled(timePeriod: heartbeat),
+                        closeTimeout: .seconds(2)
+                    )
+                )
+            ),
+            configuration: .init(address: .hostname(host, port: port), serverName: "chatrelay"),
+            onServerRunning: { [bound] channel in
+                let port = channel.localAddress?.port ?? 0
+                bound.withLockedValue { $0 = port }
+                onListening(port)
+            },
+            logger: logger
+        )
+        // Services stop in reverse order: the drain closes every socket first, so the server has nothing to wait for.
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: app), .init(service: DrainService(relay: relay))],
+                gracefulShutdownSignals: gracefulShutdownSignals,
+                logger: logger
+            )
+        )
+        group.withLockedValue { $0 = serviceGroup }
+        try await serviceGroup.run()
+    }
+
+    /// Drains the node as SIGTERM would.
+    public func shutdown() async {
+        await group.withLockedValue { $0 }?.triggerGracefulShutdown()
+    }
+}
+
+/// Waits for graceful shutdown, then closes every socket with 1001 and the Redis connections.
+struct DrainService: Service {
+    let relay: Relay
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await relay.shutdown()
+    }
+}

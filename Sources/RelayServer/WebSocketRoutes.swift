@@ -1,0 +1,75 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOWebSocket
+import RelayCore
+
+/// `GET /ws/:userId` and `GET /ws`: authenticate, upgrade, then relay frames both ways.
+struct WebSocketRoutes: Sendable {
+    let relay: Relay
+    let authenticator: Authenticator
+
+    /// Routes tried before the upgrade; a refusal here answers 400/401/403 without upgrading.
+    func register(on router: Router<RelayRequestContext>) {
+        for path in ["ws", "ws/:userId"] {
+            router.ws(
+                RouterPath(path),
+                shouldUpgrade: { request, context in
+                    context.identity.userID = try await authenticator.webSocketUser(request, pathUserID: context.parameters.get("userId"))
+                    return .upgrade([:])
+                },
+                onUpgrade: { inbound, outbound, context in
+                    guard let userID = context.requestContext.identity.userID else { return }
+                    try await serve(userID: userID, inbound: inbound, outbound: outbound, logger: context.logger)
+                }
+            )
+        }
+    }
+
+    /// The same paths on the plain HTTP router: a request that was not upgraded gets its auth error (or 426).
+    func registerRefusals(on router: Router<RelayRequestContext>) {
+        for path in ["ws", "ws/:userId"] {
+            router.get(RouterPath(path)) { request, context -> Response in
+                _ = try await authenticator.webSocketUser(request, pathUserID: context.parameters.get("userId"))
+                throw APIError(status: .upgradeRequired, code: "bad_request", message: "this route takes a WebSocket upgrade")
+            }
+        }
+    }
+
+    private func serve(userID: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+        let (queue, continuation) = AsyncStream.makeStream(of: WebSocketConnection.Outbound.self)
+        let socket = WebSocketConnection(id: relay.makeSocketID(), userID: userID, continuation: continuation)
+        let session: ClientSession
+        do {
+            session = try await relay.open(socket)
+        } catch {
+            logger.warning("cannot subscribe a new socket", metadata: ["user": "\(userID)", "error": "\(error)"])
+            try await outbound.close(.unexpectedServerError, reason: "unavailable")
+            return
+        }
+        defer { relay.close(socket) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await item in queue {
+                    switch item {
+                    case .text(let text):
+                        try await outbound.write(.text(text))
+                    case .close(let code):
+                        try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: nil)
+                        return
+                    }
+                }
+            }
+            for try await message in inbound.messages(maxSize: relay.configuration.maximumFrameBytes) {
+                switch message {
+                case .text(let text):
+                    await session.handle(text.utf8)
+                case .binary:
+                    socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
+                }
+            }
+            continuation.finish()
+            group.cancelAll()
+        }
+    }
+}

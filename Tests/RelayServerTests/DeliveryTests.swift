@@ -1,0 +1,214 @@
+import ChatClient
+import Foundation
+import RedisClient
+import Testing
+
+@Suite struct DeliveryTests {
+    @Test func tutorialFrameCrossesNodesBothWaysAndIsStored() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let (jeffery, testuser, friendship) = try await cluster.makeFriends()
+        let a = try await cluster.connect(jeffery, node: 0)
+        let b = try await cluster.connect(testuser, node: 1)
+
+        // The original demo's frame, as its page sends it.
+        a.send(json: ["friend": friendship, "from": jeffery, "to": testuser, "content": "hello", "type": "text"])
+        let received = try #require(await b.messages(1).first)
+        #expect(received["content"] as? String == "hello")
+        #expect(received["from"] as? String == jeffery)
+        #expect(received["to"] as? String == testuser)
+        #expect(received["friend"] as? String == friendship)
+        #expect(received["type"] as? String == "text")
+        let id = try #require(received["id"] as? String)
+        #expect(received["ts"] as? Int == Int(id.split(separator: "-")[0]))
+
+        // And back, with from/to left out (the node fills them in).
+        b.send(json: ["friend": friendship, "content": "🙂", "type": "emoji", "cid": "c1"])
+        let ack = try #require(await b.next { $0["op"] as? String == "ack" })
+        #expect(ack["cid"] as? String == "c1")
+        let reply = try #require(await a.messages(1).first)
+        #expect(reply["content"] as? String == "🙂")
+        #expect(reply["from"] as? String == testuser)
+        #expect(reply["to"] as? String == jeffery)
+        #expect(reply["id"] as? String == ack["id"] as? String)
+
+        // Redis holds exactly those two messages, with the contract's fields.
+        let stored = try await cluster.history(friendship)
+        #expect(stored.map(\.id) == [id, ack["id"] as? String ?? ""])
+        #expect(stored[0].fields == ["from": jeffery, "to": testuser, "type": "text", "content": "hello"])
+        #expect(stored[1].fields == ["from": testuser, "to": jeffery, "type": "emoji", "content": "🙂", "cid": "c1"])
+
+        // The user and friendship hashes match the contract.
+        let user = try await cluster.redis.command("HGET", .string("chat:user:{\(jeffery)}"), "name")
+        #expect(user.string == "jeffery")
+        #expect(try await cluster.redis.command("GET", "chat:username:{testuser}").string == testuser)
+        let pair = try await cluster.redis.command("HMGET", .string("chat:friendship:{\(friendship)}"), "user1", "user2")
+        #expect(pair.array?.compactMap(\.string) == [min(jeffery, testuser), max(jeffery, testuser)])
+        #expect(try await cluster.redis.command("HGET", .string("chat:friends:{\(jeffery)}"), .string(testuser)).string == friendship)
+        #expect(try await cluster.redis.command("HGET", .string("chat:friends:{\(testuser)}"), .string(jeffery)).string == friendship)
+        #expect(try await cluster.redis.command("HEXISTS", .string("chat:user:{\(jeffery)}"), "created") == .integer(1))
+    }
+
+    @Test func aUsersOtherDevicesGetWhatItSends() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let phone = try await cluster.connect(alice, node: 0)
+        let laptop = try await cluster.connect(alice, node: 1)
+        let friend = try await cluster.connect(bob, node: 1)
+
+        friend.send(json: ["friend": friendship, "content": "to both"])
+        #expect(await phone.messages(1).first?["content"] as? String == "to both")
+        #expect(await laptop.messages(1).first?["content"] as? String == "to both")
+
+        phone.send(json: ["friend": friendship, "content": "from phone", "cid": "p1"])
+        #expect(await laptop.messages(1).first?["content"] as? String == "from phone")
+        #expect(await friend.messages(1).first?["content"] as? String == "from phone")
+        // The sending socket gets its ack, not an echo of its own message.
+        let frames = await collect(phone, for: .milliseconds(300))
+        #expect(frames.contains { $0["op"] as? String == "ack" })
+        #expect(!frames.contains { $0["content"] as? String == "from phone" })
+    }
+
+    @Test func concurrentSendersThroughDifferentNodesSeeOneOrder() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        let b = try await cluster.connect(bob, node: 1)
+        let aOther = try await cluster.connect(alice, node: 1)
+        let count = 500
+        for index in 0..<count {
+            a.send(json: ["friend": friendship, "content": "a\(index)"])
+            b.send(json: ["friend": friendship, "content": "b\(index)"])
+        }
+        // Each socket sees the other's messages; alice's second device sees both.
+        let atA = await a.messages(count, timeout: .seconds(30))
+        let atB = await b.messages(count, timeout: .seconds(30))
+        let atOther = await aOther.messages(2 * count, timeout: .seconds(30))
+        for (name, frames, expected) in [("a", atA, count), ("b", atB, count), ("alice's other", atOther, 2 * count)] {
+            let ids = frames.compactMap { $0["id"] as? String }
+            #expect(ids.count == expected, "\(name) got \(ids.count) of \(expected)")
+            #expect(zip(ids, ids.dropFirst()).allSatisfy { streamID($0, isBefore: $1) }, "\(name): ids not strictly increasing")
+        }
+        #expect(atA.map { $0["content"] as? String } == (0..<count).map { "b\($0)" })
+        #expect(atB.map { $0["content"] as? String } == (0..<count).map { "a\($0)" })
+        let stored = try await cluster.history(friendship)
+        #expect(stored.count == 2 * count)
+        #expect(atOther.compactMap { $0["id"] as? String } == stored.map(\.id))
+    }
+
+    @Test func repeatedClientIDIsStoredOnceAndAckedWithTheFirstID() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        let b = try await cluster.connect(bob, node: 1)
+        for _ in 0..<3 { a.send(json: ["friend": friendship, "content": "once", "cid": "retry-1"]) }
+        var acks: [String] = []
+        for _ in 0..<3 {
+            let ack = await a.next { $0["op"] as? String == "ack" }
+            acks.append(ack?["id"] as? String ?? "missing")
+        }
+        #expect(Set(acks).count == 1)
+        #expect(try await cluster.history(friendship).map(\.id) == [acks[0]])
+        let delivered = await collect(b, for: .milliseconds(500))
+        #expect(delivered.filter { $0["content"] as? String == "once" }.count == 1)
+    }
+
+    @Test func reconnectingToAnotherNodeAndSyncingMissesNothing() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        var a = try await cluster.connect(alice, node: 0)
+        let b = try await cluster.connect(bob, node: 1)
+        b.send(json: ["friend": friendship, "content": "before"])
+        let last = try #require(await a.messages(1).first?["id"] as? String)
+        await a.close()
+
+        for index in 0..<50 { b.send(json: ["friend": friendship, "content": "m\(index)", "cid": "m\(index)"]) }
+        for _ in 0..<50 { _ = await b.next { $0["op"] as? String == "ack" } }
+
+        a = try await cluster.connect(alice, node: 1)
+        a.send(json: ["op": "sync", "cursors": [friendship: last]])
+        let synced = await a.messages(50)
+        #expect(synced.map { $0["content"] as? String } == (0..<50).map { "m\($0)" })
+        #expect(await a.nextJSON()?["op"] as? String == "synced")
+
+        // `since` covers friendships not named.
+        a.send(json: ["op": "sync", "cursors": [:] as [String: String], "since": last])
+        #expect(await a.messages(50).count == 50)
+        #expect(await a.nextJSON()?["op"] as? String == "synced")
+    }
+
+    @Test func broadcastReachesEveryNode() async throws {
+        let cluster = try await TestCluster.start(nodes: 3)
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, _) = try await cluster.makeFriends("alice", "bob")
+        let sockets = [
+            try await cluster.connect(alice, node: 0), try await cluster.connect(bob, node: 1), try await cluster.connect(alice, node: 2),
+        ]
+        let answer = try await cluster.http("POST", "/api/broadcast", node: 2, body: ["content": "maintenance at noon"])
+        #expect(answer.status == 202)
+        for socket in sockets {
+            let frame = await socket.next { $0["op"] as? String == "broadcast" }
+            #expect(frame?["content"] as? String == "maintenance at noon")
+            #expect(frame?["type"] as? String == "text")
+            #expect(frame?["ts"] is Int)
+        }
+    }
+
+    @Test func historyPingAndErrors() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        for index in 0..<5 { a.send(json: ["friend": friendship, "content": "h\(index)", "cid": "h\(index)"]) }
+        for _ in 0..<5 { _ = await a.next { $0["op"] as? String == "ack" } }
+
+        a.send(json: ["op": "history", "friend": friendship, "limit": 3, "rid": "r1"])
+        let page = try #require(await a.next { $0["op"] as? String == "history" })
+        #expect(page["rid"] as? String == "r1")
+        let messages = try #require(page["messages"] as? [[String: Any]])
+        #expect(messages.map { $0["content"] as? String } == ["h2", "h3", "h4"])
+        a.send(json: ["op": "history", "friend": friendship, "before": messages[0]["id"] as! String])
+        let older = await a.next { $0["op"] as? String == "history" }
+        #expect((older?["messages"] as? [[String: Any]])?.map { $0["content"] as? String } == ["h0", "h1"])
+
+        a.send(json: ["op": "ping"])
+        #expect(await a.nextJSON()?["op"] as? String == "pong")
+
+        let http = try await cluster.http("GET", "/api/friendships/\(friendship)/messages?limit=2")
+        #expect(http.status == 200)
+        #expect((http.json["messages"] as? [[String: Any]])?.map { $0["content"] as? String } == ["h3", "h4"])
+
+        // Each error code, with the socket still working after it and nothing stored.
+        let cases: [(String, String)] = [
+            ("not json", "bad_json"),
+            (#"{"friend":"\#(friendship)","content":""}"#, "bad_message"),
+            (#"{"friend":"\#(friendship)","content":"x","type":"video"}"#, "bad_message"),
+            (#"{"friend":"\#(friendship)","content":"x","from":"\#(bob)"}"#, "forbidden"),
+            (#"{"friend":"\#(friendship)","content":"x","to":"\#(alice)"}"#, "forbidden"),
+            (#"{"friend":"nosuchfriendship","content":"x"}"#, "not_friends"),
+            (#"{"op":"dance"}"#, "bad_message"),
+        ]
+        for (frame, code) in cases {
+            a.send(frame)
+            let error = await a.next { $0["op"] as? String == "error" }
+            #expect(error?["code"] as? String == code, "\(frame)")
+        }
+        #expect(try await cluster.history(friendship).count == 5)
+        a.send(json: ["friend": friendship, "content": "still here", "cid": "after"])
+        #expect(await a.next { $0["op"] as? String == "ack" }?["cid"] as? String == "after")
+    }
+}
+
+/// Every frame that arrives within `duration`.
+func collect(_ connection: ChatConnection, for duration: Duration) async -> [[String: Any]] {
+    var frames: [[String: Any]] = []
+    let deadline = ContinuousClock.now + duration
+    while ContinuousClock.now < deadline {
+        if let frame = await connection.nextJSON(timeout: deadline - ContinuousClock.now) { frames.append(frame) }
+    }
+    return frames
+}

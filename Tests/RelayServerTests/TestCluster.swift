@@ -1,0 +1,158 @@
+import ChatClient
+import Foundation
+import Logging
+import NIOCore
+import RedisClient
+import RelayCore
+import RelayServer
+import TestSupport
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real Redis and several relay nodes in this process, each on its own loopback port.
+final class TestCluster: @unchecked Sendable {
+    static let jwtSecret = "test-secret"
+    static let adminToken = "admin-token"
+
+    let redis: RedisServer
+    let configuration: RelayConfiguration
+    private(set) var nodes: [RelayNode] = []
+    private var tasks: [Task<Void, any Error>] = []
+
+    private init(redis: RedisServer, configuration: RelayConfiguration) {
+        self.redis = redis
+        self.configuration = configuration
+    }
+
+    static func start(
+        nodes count: Int = 2,
+        auth: AuthMode = .none,
+        configure: (inout RelayConfiguration) -> Void = { _ in }
+    ) async throws -> TestCluster {
+        let redis = try await RedisServer()
+        var configuration = RelayConfiguration()
+        configuration.redisURL = redis.url
+        configuration.auth = auth
+        configuration.jwtSecret = jwtSecret
+        configuration.adminToken = adminToken
+        configuration.rate = 0
+        configure(&configuration)
+        let cluster = TestCluster(redis: redis, configuration: configuration)
+        for index in 0..<count { try await cluster.addNode(name: "node\(index)") }
+        return cluster
+    }
+
+    @discardableResult
+    func addNode(name: String) async throws -> RelayNode {
+        var configuration = self.configuration
+        configuration.nodeID = name
+        var logger = Logger(label: "test.\(name)")
+        logger.logLevel = .error
+        let relay = try await Relay(configuration: configuration, logger: logger)
+        try await relay.start()
+        let node = RelayNode(relay: relay, host: "127.0.0.1", port: 0, logger: logger)
+        let listening = AsyncStream.makeStream(of: Int.self)
+        tasks.append(Task { try await node.run(onListening: { listening.continuation.yield($0) }) })
+        for await _ in listening.stream { break }
+        nodes.append(node)
+        return node
+    }
+
+    func stop() async {
+        for node in nodes { await node.shutdown() }
+        for task in tasks { _ = await task.result }
+    }
+
+    func port(_ node: Int) -> Int { nodes[node].boundPort ?? 0 }
+
+    /// Opens a WebSocket as `user` on node `node` (auth none: the id in the path; jwt: a token is added).
+    func connect(_ user: String, node: Int, readFrames: Bool = true) async throws -> ChatConnection {
+        var url = "ws://127.0.0.1:\(port(node))/ws/\(user)"
+        if configuration.auth == .jwt { url += "?token=\(try await token(for: user))" }
+        return try await ChatConnection.connect(url: url, readFrames: readFrames)
+    }
+
+    func token(for user: String, ttl: TimeInterval = 3600) async throws -> String {
+        try await TokenAuthority(secret: Self.jwtSecret).issue(userID: user, ttl: ttl)
+    }
+
+    /// Creates two users and their friendship through the API; returns (user1, user2, friendship).
+    func makeFriends(_ name1: String = "jeffery", _ name2: String = "testuser") async throws -> (String, String, String) {
+        let first = try await http("POST", "/api/users", body: ["name": name1])
+        let second = try await http("POST", "/api/users", body: ["name": name2])
+        guard let id1 = first.json["id"] as? String, let id2 = second.json["id"] as? String else {
+            throw TestSupportError("could not create users: \(first) \(second)")
+        }
+        let friendship = try await http("POST", "/api/friendships", body: ["user1": id1, "user2": id2])
+        guard let fid = friendship.json["id"] as? String else { throw TestSupportError("no friendship: \(friendship)") }
+        return (id1, id2, fid)
+    }
+
+    struct HTTPResult: CustomStringConvertible {
+        var status: Int
+        var json: [String: Any]
+        var description: String { "\(status) \(json)" }
+    }
+
+    /// One HTTP request to node `node`; the admin token goes along unless `token` says otherwise ("" for none).
+    func http(_ method: String, _ path: String, node: Int = 0, body: Any? = nil, rawBody: String? = nil, token: String? = nil) async throws
+        -> HTTPResult
+    {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port(node))\(path)")!)
+        request.httpMethod = method
+        let bearer = token ?? Self.adminToken
+        if !bearer.isEmpty { request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization") }
+        if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
+        if let rawBody { request.httpBody = Data(rawBody.utf8) }
+        if request.httpBody != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return HTTPResult(status: status, json: json)
+    }
+
+    /// `XRANGE chat:history:{fid} - +` as (id, fields) pairs.
+    func history(_ friendship: String) async throws -> [(id: String, fields: [String: String])] {
+        let reply = try await redis.command("XRANGE", .string("\(configuration.prefix):history:{\(friendship)}"), "-", "+")
+        return (reply.array ?? []).compactMap { entry in
+            guard let pair = entry.array, let id = pair[0].string, let values = pair[1].array else { return nil }
+            var fields: [String: String] = [:]
+            stride(from: 0, to: values.count - 1, by: 2).forEach { fields[values[$0].string ?? ""] = values[$0 + 1].string ?? "" }
+            return (id, fields)
+        }
+    }
+}
+
+extension ChatConnection {
+    /// Reads frames until one matches, skipping others; nil on timeout.
+    func next(where predicate: ([String: Any]) -> Bool, timeout: Duration = .seconds(5)) async -> [String: Any]? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard let frame = await nextJSON(timeout: deadline - ContinuousClock.now) else { return nil }
+            if predicate(frame) { return frame }
+        }
+        return nil
+    }
+
+    /// Reads `count` delivered messages (frames with an `id` and no `op`).
+    func messages(_ count: Int, timeout: Duration = .seconds(10)) async -> [[String: Any]] {
+        var result: [[String: Any]] = []
+        let deadline = ContinuousClock.now + timeout
+        while result.count < count, ContinuousClock.now < deadline {
+            guard let frame = await nextJSON(timeout: deadline - ContinuousClock.now) else { break }
+            if frame["op"] == nil, frame["id"] != nil { result.append(frame) }
+        }
+        return result
+    }
+}
+
+/// Compares stream ids numerically (`ms-seq`).
+func streamID(_ a: String, isBefore b: String) -> Bool {
+    func parts(_ id: String) -> (Int, Int) {
+        let split = id.split(separator: "-")
+        return (Int(split.first ?? "") ?? 0, Int(split.last ?? "") ?? 0)
+    }
+    return parts(a) < parts(b)
+}
