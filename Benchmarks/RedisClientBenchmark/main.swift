@@ -61,7 +61,12 @@ func measureChained(_ client: RedisClient, requests: Int, callers: Int, command:
             return true
         }
         guard go else {
-            if finished.withLockedValue({ $0 += 1; return $0 }) == callers { done.succeed() }
+            if finished.withLockedValue({
+                $0 += 1
+                return $0
+            }) == callers {
+                done.succeed()
+            }
             return
         }
         client.send(command).whenComplete { _ in next() }

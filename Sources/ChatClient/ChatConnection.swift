@@ -46,7 +46,10 @@ public final class ChatConnection: Sendable {
             let task = Task {
                 do {
                     let close = try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
-                        upgraded.withLockedValue { $0?.resume(); $0 = nil }
+                        upgraded.withLockedValue {
+                            $0?.resume()
+                            $0 = nil
+                        }
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask {
                                 for await item in queue {
@@ -75,7 +78,10 @@ public final class ChatConnection: Sendable {
                         $0 = nil
                     }
                 } catch {
-                    upgraded.withLockedValue { $0?.resume(throwing: error); $0 = nil }
+                    upgraded.withLockedValue {
+                        $0?.resume(throwing: error)
+                        $0 = nil
+                    }
                 }
                 connection.closed.withLockedValue { $0 = true }
                 queueContinuation.finish()

@@ -37,7 +37,11 @@ public final class Relay: Sendable {
             guard let secret = configuration.jwtSecret, !secret.isEmpty else {
                 throw RelayStartError("--auth jwt needs --jwt-secret (or CHATRELAY_JWT_SECRET)")
             }
-            tokens = await TokenAuthority(secret: secret)
+            do {
+                tokens = try await TokenAuthority(secret: secret)
+            } catch {
+                throw RelayStartError("--jwt-secret: \(error)")
+            }
         case .none:
             tokens = nil
         }
@@ -98,5 +102,10 @@ public struct RelayStartError: Error, CustomStringConvertible {
 /// A counter shared by the node's sockets.
 final class ManagedAtomicCounter: Sendable {
     private let value = NIOLockedValueBox(0)
-    func next() -> Int { value.withLockedValue { $0 += 1; return $0 } }
+    func next() -> Int {
+        value.withLockedValue {
+            $0 += 1
+            return $0
+        }
+    }
 }

@@ -56,7 +56,11 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as DecodingError {
             throw APIError.badRequest("the body is not the expected JSON: \(Self.describe(error))")
         } catch let error as HTTPError {
-            throw APIError(status: error.status, code: error.status == .notFound ? "not_found" : "bad_request", message: error.body ?? "\(error.status)")
+            throw APIError(
+                status: error.status,
+                code: error.status == .notFound ? "not_found" : "bad_request",
+                message: error.body ?? "\(error.status)"
+            )
         } catch {
             throw APIError.unavailable("Redis is unavailable: \(error)")
         }

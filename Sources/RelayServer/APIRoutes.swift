@@ -29,7 +29,8 @@ struct APIRoutes<Context: RequestContext>: Sendable {
     func register(on router: Router<Context>) {
         router.get("healthz") { _, _ in json(["status": "ok"]) }
         router.get("readyz") { _, _ in
-            relay.isReady ? json(["status": "ready"]) : json(["error": "unavailable", "message": "Redis is not connected"], status: .serviceUnavailable)
+            relay.isReady
+                ? json(["status": "ready"]) : json(["error": "unavailable", "message": "Redis is not connected"], status: .serviceUnavailable)
         }
         router.get("metrics") { _, _ in
             var buffer: [UInt8] = []
@@ -83,12 +84,13 @@ struct APIRoutes<Context: RequestContext>: Sendable {
             for cursor in [before, after].compactMap({ $0 }) where !Identifier.isValidStreamID(cursor) {
                 throw APIError.badRequest("before and after must be stream ids such as 1732700000000-0")
             }
-            let limit = try query.get("limit").map { text -> Int in
-                guard let value = Int(text), (1...InboundFrameParser.maximumHistoryLimit).contains(value) else {
-                    throw APIError.badRequest("limit must be from 1 to \(InboundFrameParser.maximumHistoryLimit)")
-                }
-                return value
-            } ?? InboundFrameParser.defaultHistoryLimit
+            let limit =
+                try query.get("limit").map { text -> Int in
+                    guard let value = Int(text), (1...InboundFrameParser.maximumHistoryLimit).contains(value) else {
+                        throw APIError.badRequest("limit must be from 1 to \(InboundFrameParser.maximumHistoryLimit)")
+                    }
+                    return value
+                } ?? InboundFrameParser.defaultHistoryLimit
             let messages =
                 if let after {
                     try await relay.store.range(friendship: id, after: after, before: before, limit: limit)

@@ -47,7 +47,8 @@ public final class RelayNode: Sendable {
                     ws: .init(
                         maxFrameSize: relay.configuration.maximumFrameBytes,
                         autoPing: .enabled(timePeriod: heartbeat),
-                        closeTimeout: .seconds(2)
+                        // A peer that misses a pong is dead: do not wait long for its close handshake.
+                        closeTimeout: .milliseconds(500)
                     )
                 )
             ),

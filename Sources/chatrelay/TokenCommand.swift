@@ -17,7 +17,7 @@ struct TokenCommand: AsyncParsableCommand {
             throw ValidationError("give --jwt-secret or set CHATRELAY_JWT_SECRET")
         }
         guard ttl > 0 else { throw ValidationError("--ttl must be positive") }
-        let authority = await TokenAuthority(secret: secret)
+        let authority = try await TokenAuthority(secret: secret)
         print(try await authority.issue(userID: userID, ttl: ttl))
     }
 }

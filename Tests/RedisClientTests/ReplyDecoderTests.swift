@@ -19,7 +19,8 @@ import Testing
             replies == [
                 .simpleString("OK"), .integer(42), .bulkString(ByteBuffer(string: "hello")),
                 .array([.null, .array([.error(RedisServerError(message: "ERR x"))])]),
-            ])
+            ]
+        )
     }
 
     @Test func truncatedInputWaitsForMore() throws {

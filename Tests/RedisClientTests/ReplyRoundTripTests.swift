@@ -24,7 +24,9 @@ import Testing
 
         // Nested arrays, with an integer, a null and an error inside.
         let nested = try await client.command(
-            "EVAL", "return {1, {'a', {2, false}}, redis.error_reply('MYERR nested')}", 0
+            "EVAL",
+            "return {1, {'a', {2, false}}, redis.error_reply('MYERR nested')}",
+            0
         )
         #expect(
             nested

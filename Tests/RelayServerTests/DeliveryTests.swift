@@ -141,6 +141,23 @@ import Testing
         #expect(await a.nextJSON()?["op"] as? String == "synced")
     }
 
+    @Test func friendshipCreatedAfterTheSocketOpenedWorks() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        _ = try await cluster.http("POST", "/api/users", body: ["name": "alice", "id": "alice"])
+        _ = try await cluster.http("POST", "/api/users", body: ["name": "bob", "id": "bob"])
+        let a = try await cluster.connect("alice", node: 0)
+        let b = try await cluster.connect("bob", node: 1)
+        a.send(json: ["friend": "later", "content": "too early", "cid": "e"])
+        #expect(await a.next { $0["op"] as? String == "error" }?["code"] as? String == "not_friends")
+
+        let made = try await cluster.http("POST", "/api/friendships", node: 1, body: ["user1": "alice", "user2": "bob", "id": "later"])
+        #expect(made.status == 201)
+        a.send(json: ["friend": "later", "content": "now", "cid": "n"])
+        #expect(await a.next { $0["op"] as? String == "ack" }?["cid"] as? String == "n")
+        #expect(await b.messages(1).first?["content"] as? String == "now")
+    }
+
     @Test func broadcastReachesEveryNode() async throws {
         let cluster = try await TestCluster.start(nodes: 3)
         defer { Task { await cluster.stop() } }

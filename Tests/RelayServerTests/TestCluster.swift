@@ -13,7 +13,7 @@ import FoundationNetworking
 
 /// A real Redis and several relay nodes in this process, each on its own loopback port.
 final class TestCluster: @unchecked Sendable {
-    static let jwtSecret = "test-secret"
+    static let jwtSecret = "test-secret-that-is-long-enough-for-hs256"
     static let adminToken = "admin-token"
 
     let redis: RedisServer
@@ -97,7 +97,14 @@ final class TestCluster: @unchecked Sendable {
     }
 
     /// One HTTP request to node `node`; the admin token goes along unless `token` says otherwise ("" for none).
-    func http(_ method: String, _ path: String, node: Int = 0, body: Any? = nil, rawBody: String? = nil, token: String? = nil) async throws
+    func http(
+        _ method: String,
+        _ path: String,
+        node: Int = 0,
+        body: Any? = nil,
+        rawBody: String? = nil,
+        token: String? = nil
+    ) async throws
         -> HTTPResult
     {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port(node))\(path)")!)
@@ -119,7 +126,9 @@ final class TestCluster: @unchecked Sendable {
         return (reply.array ?? []).compactMap { entry in
             guard let pair = entry.array, let id = pair[0].string, let values = pair[1].array else { return nil }
             var fields: [String: String] = [:]
-            stride(from: 0, to: values.count - 1, by: 2).forEach { fields[values[$0].string ?? ""] = values[$0 + 1].string ?? "" }
+            for index in stride(from: 0, to: values.count - 1, by: 2) {
+                fields[values[index].string ?? ""] = values[index + 1].string ?? ""
+            }
             return (id, fields)
         }
     }

@@ -25,7 +25,13 @@ struct RelayClaims: JWTPayload {
 public struct TokenAuthority: Sendable {
     private let keys: JWTKeyCollection
 
-    public init(secret: String) async {
+    /// HS256 keys shorter than the hash (32 bytes) are weak; jwt-kit refuses them, and so does the relay, clearly.
+    public static let minimumSecretBytes = 32
+
+    public init(secret: String) async throws(TokenError) {
+        guard secret.utf8.count >= Self.minimumSecretBytes else {
+            throw TokenError(description: "the JWT secret must be at least \(Self.minimumSecretBytes) bytes, it has \(secret.utf8.count)")
+        }
         keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
     }

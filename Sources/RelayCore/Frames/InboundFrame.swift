@@ -53,6 +53,15 @@ public struct SendRequest: Sendable, Equatable {
     public var content: String
     public var type: MessageType
     public var cid: String?
+
+    public init(friendship: String, from: String? = nil, to: String? = nil, content: String, type: MessageType = .text, cid: String? = nil) {
+        self.friendship = friendship
+        self.from = from
+        self.to = to
+        self.content = content
+        self.type = type
+        self.cid = cid
+    }
 }
 
 public struct HistoryRequest: Sendable, Equatable {
@@ -60,11 +69,23 @@ public struct HistoryRequest: Sendable, Equatable {
     public var before: String?
     public var limit: Int
     public var rid: RequestID?
+
+    public init(friendship: String, before: String? = nil, limit: Int, rid: RequestID? = nil) {
+        self.friendship = friendship
+        self.before = before
+        self.limit = limit
+        self.rid = rid
+    }
 }
 
 public struct SyncRequest: Sendable, Equatable {
     public var cursors: [String: String]
     public var since: String?
+
+    public init(cursors: [String: String], since: String? = nil) {
+        self.cursors = cursors
+        self.since = since
+    }
 }
 
 /// Turns frame text into an ``InboundFrame`` or a ``FrameError`` with the contract's code.

@@ -1,0 +1,54 @@
+import Foundation
+import NIOCore
+import RelayCore
+import Testing
+
+@Suite struct FrameTextTests {
+    @Test func deliveredMessageHasTheContractsFieldsInOrder() {
+        let message = StoredMessage(id: "1732700000000-3", friendship: "f", from: "a", to: "b", content: "hi \"there\"\n\u{1}", type: "text")
+        #expect(
+            OutboundFrame.message(message)
+                == #"{"id":"1732700000000-3","friend":"f","from":"a","to":"b","content":"hi \"there\"\n\u0001","type":"text","ts":1732700000000}"#
+        )
+    }
+
+    @Test func escapedTextRoundTripsThroughAJSONParser() throws {
+        let tricky = "quote \" backslash \\ tab \t nul \u{0} emoji 😀 é \u{2028}"
+        var writer = JSONWriter()
+        writer.field("content", tricky)
+        let object = try JSONSerialization.jsonObject(with: Data(writer.finish().utf8)) as? [String: Any]
+        #expect(object?["content"] as? String == tricky)
+    }
+
+    @Test func ackAndError() {
+        #expect(OutboundFrame.ack(cid: "c", id: "5-1") == #"{"op":"ack","cid":"c","id":"5-1","ts":5}"#)
+        #expect(
+            OutboundFrame.error(FrameError(.notFriends, "no", cid: nil)) == #"{"op":"error","code":"not_friends","message":"no"}"#
+        )
+    }
+
+    @Test func identifiers() {
+        #expect(Identifier.isValid("5d1328295793f14020a979d5"))
+        #expect(Identifier.isValid("a_b-C9"))
+        #expect(!Identifier.isValid(""))
+        #expect(!Identifier.isValid("a{b}"))
+        #expect(!Identifier.isValid("a:b"))
+        #expect(!Identifier.isValid("é"))
+        #expect(!Identifier.isValid(String(repeating: "a", count: 65)))
+        #expect(Identifier.generate().count == 24)
+        #expect(Identifier.isValidStreamID("1732700000000-0"))
+        #expect(Identifier.isValidStreamID("17"))
+        #expect(!Identifier.isValidStreamID("1-2-3"))
+        #expect(!Identifier.isValidStreamID("-1"))
+        #expect(!Identifier.isValidStreamID("a-1"))
+    }
+
+    @Test func keysUseHashTags() {
+        let keys = RedisKeys(prefix: "chat")
+        #expect(keys.history("5d1328295793f14020a979d5") == "chat:history:{5d1328295793f14020a979d5}")
+        #expect(keys.deliver("u") == "chat:deliver:{u}")
+        #expect(keys.userID(ofDeliverChannel: "chat:deliver:{u1}") == "u1")
+        #expect(keys.userID(ofDeliverChannel: "chat:broadcast") == nil)
+        #expect(keys.clientID(friendship: "f", user: "u", cid: "c").hasPrefix("chat:cid:{f}:"))
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import RelayCore
+import Testing
+
+@Suite struct InboundFrameParserTests {
+    let parser = InboundFrameParser(maximumContentBytes: 16)
+
+    func parse(_ text: String) throws(FrameError) -> InboundFrame { try parser.parse(Array(text.utf8)) }
+
+    func code(_ text: String) -> ErrorCode? {
+        do {
+            _ = try parse(text)
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test func theTutorialFrameParses() throws {
+        let frame = try parse(#"{"friend":"f1","from":"a","to":"b","content":"hello","type":"text","extra":{"ignored":[1,2]}}"#)
+        #expect(frame == .send(SendRequest(friendship: "f1", from: "a", to: "b", content: "hello", type: .text, cid: nil)))
+        #expect(try parse(#"{"friend":"f1","content":"x"}"#) == .send(SendRequest(friendship: "f1", content: "x", type: .text)))
+    }
+
+    @Test func otherOperations() throws {
+        #expect(try parse(#"{"op":"ping"}"#) == .ping)
+        #expect(try parse(#"{"op":"history","friend":"f","rid":7}"#) == .history(HistoryRequest(friendship: "f", limit: 50, rid: .number(7))))
+        #expect(try parse(#"{"op":"sync","cursors":{"f":"1-0"},"since":"5"}"#) == .sync(SyncRequest(cursors: ["f": "1-0"], since: "5")))
+    }
+
+    @Test func errorsCarryTheContractsCodes() {
+        #expect(code("") == .badJSON)
+        #expect(code("[1,2]") == .badJSON)
+        #expect(code("\"text\"") == .badJSON)
+        #expect(code("{\"friend\":") == .badJSON)
+        #expect(code(String(repeating: "[", count: 10_000)) == .badJSON)
+        #expect(code(#"{"friend":"f","content":5}"#) == .badMessage)
+        #expect(code(#"{"friend":7,"content":"x"}"#) == .badMessage)
+        #expect(code(#"{"content":"x"}"#) == .badMessage)
+        #expect(code(#"{"friend":"f"}"#) == .badMessage)
+        #expect(code(#"{"friend":"f","content":""}"#) == .badMessage)
+        #expect(code(#"{"friend":"f","content":"12345678901234567"}"#) == .badMessage)
+        #expect(code(#"{"friend":"f","content":"x","type":"video"}"#) == .badMessage)
+        #expect(code(#"{"friend":"f/../x","content":"x"}"#) == .badMessage)
+        #expect(code(#"{"friend":"\#(String(repeating: "a", count: 65))","content":"x"}"#) == .badMessage)
+        #expect(code(#"{"friend":"f","content":"x","cid":""}"#) == .badMessage)
+        #expect(code(#"{"op":"fly"}"#) == .badMessage)
+        #expect(code(#"{"op":"history","friend":"f","limit":501}"#) == .badMessage)
+        #expect(code(#"{"op":"sync","cursors":{"f":"yesterday"}}"#) == .badMessage)
+    }
+
+    @Test func contentLimitCountsBytesNotCharacters() throws {
+        // 16 bytes allowed: four 4-byte emoji fit, five do not.
+        _ = try parse(#"{"friend":"f","content":"😀😀😀😀"}"#)
+        #expect(code(#"{"friend":"f","content":"😀😀😀😀😀"}"#) == .badMessage)
+    }
+
+    @Test func cidRidesAlongOnErrors() {
+        do {
+            _ = try parse(#"{"friend":"f","content":"x","type":"video","cid":"c9"}"#)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.cid == "c9")
+        }
+    }
+
+    @Test func mutatedFramesNeverCrashAndAlwaysAnswer() {
+        let seed = Array(#"{"friend":"f1","from":"a","to":"b","content":"hello","type":"text","cid":"c"}"#.utf8)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3_000 {
+            var bytes = seed
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                let index = Int.random(in: 0..<bytes.count, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: bytes[index] = UInt8.random(in: 0...255, using: &generator)
+                case 1: bytes.remove(at: index)
+                default: bytes.insert(UInt8.random(in: 0...255, using: &generator), at: index)
+                }
+            }
+            do {
+                _ = try parser.parse(bytes)
+            } catch {
+                // Every rejection renders as a valid JSON error frame.
+                let frame = OutboundFrame.error(error)
+                let object = try? JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any]
+                #expect(object?["op"] as? String == "error")
+            }
+        }
+    }
+}

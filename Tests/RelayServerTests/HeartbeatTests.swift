@@ -1,0 +1,37 @@
+import ChatClient
+import Testing
+
+@Suite struct HeartbeatTests {
+    @Test func silentClientIsCutAndHealthyOneStays() async throws {
+        let cluster = try await TestCluster.start(nodes: 1) { $0.heartbeat = 1 }
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let healthy = try await cluster.connect(alice, node: 0)
+        let silent = try await cluster.connect(bob, node: 0, readFrames: false)
+        let opened = ContinuousClock.now
+        let registry = cluster.nodes[0].relay.registry
+        // The node registers a socket once its subscription is confirmed, just after the upgrade.
+        while registry.socketCount < 2 && ContinuousClock.now - opened < .seconds(1) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(registry.socketCount == 2)
+
+        // The silent client never answers the first ping (sent at ~1 s); at the next one (~2 s) the node cuts it
+        // and forgets it.
+        while registry.socketCount > 1 && ContinuousClock.now - opened < .seconds(6) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let cutAfter = ContinuousClock.now - opened
+        #expect(registry.socketCount == 1, "the silent socket is still held")
+        #expect(cutAfter < .seconds(4.5), "cut after \(cutAfter)")
+        #expect(cutAfter > .seconds(1.5), "cut too early, after \(cutAfter)")
+
+        // The healthy one answered every ping and still works.
+        try await Task.sleep(for: .seconds(1))
+        #expect(!healthy.isClosed)
+        #expect(registry.socketCount == 1)
+        healthy.send(json: ["op": "ping"])
+        #expect(await healthy.next { $0["op"] as? String == "pong" } != nil)
+        _ = friendship
+    }
+}
