@@ -12,6 +12,7 @@ import NIOWebSocket
 public final class ChatConnection: Sendable {
     enum Outbound: Sendable {
         case text(String)
+        case binary(ByteBuffer)
         case close
     }
 
@@ -55,6 +56,7 @@ public final class ChatConnection: Sendable {
                                 for await item in queue {
                                     switch item {
                                     case .text(let text): try await outbound.write(.text(text))
+                                    case .binary(let bytes): try await outbound.write(.binary(bytes))
                                     case .close:
                                         try await outbound.close(.normalClosure, reason: nil)
                                         return
@@ -113,6 +115,10 @@ public final class ChatConnection: Sendable {
 
     public func send(_ text: String) {
         outbound.yield(.text(text))
+    }
+
+    public func send(binary bytes: [UInt8]) {
+        outbound.yield(.binary(ByteBuffer(bytes: bytes)))
     }
 
     /// Sends a frame built from a dictionary (for tests and tools; the relay itself never uses Foundation JSON).

@@ -8,6 +8,7 @@ import NIOPosix
 /// rather than queueing: the caller (a chat node answering `unavailable`) decides what to do.
 public final class RedisClient: Sendable {
     private let keeper: ConnectionKeeper
+    let scripts = ScriptRegistry()
 
     public init(
         configuration: RedisConfiguration,
@@ -15,10 +16,15 @@ public final class RedisClient: Sendable {
         logger: Logger = Logger(label: "redis"),
         onStateChange: @escaping @Sendable (RedisConnectionState) -> Void = { _ in }
     ) {
+        let scripts = self.scripts
         keeper = ConnectionKeeper(
             configuration: configuration,
             eventLoopGroup: eventLoopGroup,
             logger: logger,
+            prepare: { connection in
+                // A restarted Redis has lost its scripts: load them before anyone sends an EVALSHA here.
+                for loaded in scripts.loadAll(on: connection) { _ = try await loaded.get() }
+            },
             onStateChange: onStateChange
         )
     }

@@ -3,34 +3,50 @@ import NIOCore
 
 /// A Lua script run with `EVALSHA`.
 ///
-/// The SHA comes from `SCRIPT LOAD` on first use. When the server has lost the script (a restart, `SCRIPT FLUSH`,
-/// a failover) it answers `NOSCRIPT`, nothing ran, and the call falls back to `EVAL`, which also caches the script
-/// on the server again.
-public final class RedisScript: Sendable {
+/// The client loads a script (`SCRIPT LOAD`) on its connection before the first `EVALSHA` that needs it, and again
+/// on every new connection before that connection counts as ready, so calls go out as `EVALSHA` at once and in
+/// the order they were made, also after a Redis restart. If the server still answers `NOSCRIPT` (someone ran
+/// `SCRIPT FLUSH`), nothing ran, and that call falls back to `EVAL`, which caches the script again.
+public final class RedisScript: Sendable, Hashable {
     public let source: String
-    private let sha = NIOLockedValueBox<String?>(nil)
+    public let sha: String
 
     public init(_ source: String) {
         self.source = source
+        sha = SHA1.hexDigest(source)
     }
 
-    var knownSHA: String? { sha.withLockedValue { $0 } }
+    public static func == (lhs: RedisScript, rhs: RedisScript) -> Bool { lhs.sha == rhs.sha }
+    public func hash(into hasher: inout Hasher) { hasher.combine(sha) }
+}
 
-    func remember(sha value: String) {
-        sha.withLockedValue { $0 = value }
+/// The scripts a client has used, loaded on every new connection.
+final class ScriptRegistry: Sendable {
+    private let scripts = NIOLockedValueBox<[String: RedisScript]>([:])
+
+    var all: [RedisScript] { scripts.withLockedValue { Array($0.values) } }
+
+    /// Runs `load` under the registry's lock the first time `script` is seen, so that the `SCRIPT LOAD` it sends is
+    /// queued before any `EVALSHA` of that script from another caller.
+    func ensureLoaded(_ script: RedisScript, load: (RedisScript) -> Void) {
+        scripts.withLockedValue { scripts in
+            guard scripts[script.sha] == nil else { return }
+            scripts[script.sha] = script
+            load(script)
+        }
+    }
+
+    /// Loads every script on a new connection; the caller waits for the replies before using it.
+    func loadAll(on connection: RedisConnection) -> [EventLoopFuture<RedisReply>] {
+        all.map { connection.send(["SCRIPT", "LOAD", .string($0.source)]) }
     }
 }
 
 extension RedisClient {
     public func evaluate(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) -> EventLoopFuture<RedisReply> {
+        scripts.ensureLoaded(script) { script in _ = send(["SCRIPT", "LOAD", .string(script.source)]) }
         let tail = [.integer(keys.count)] + keys + arguments
-        guard let sha = script.knownSHA else {
-            return send(["SCRIPT", "LOAD", .string(script.source)]).flatMap { reply in
-                if let sha = reply.string { script.remember(sha: sha) }
-                return self.send(["EVALSHA", .string(reply.string ?? "")] + tail)
-            }
-        }
-        let attempt = send(["EVALSHA", .string(sha)] + tail)
+        let attempt = send(["EVALSHA", .string(script.sha)] + tail)
         return attempt.flatMapError { error in
             guard let serverError = error as? RedisServerError, serverError.code == "NOSCRIPT" else {
                 return attempt.eventLoop.makeFailedFuture(error)

@@ -30,3 +30,34 @@ import Testing
         #expect(error?.code == "CUSTOM")
     }
 }
+
+@Suite struct ScriptOrderTests {
+    @Test func sha1MatchesRedis() async throws {
+        let redis = try await RedisServer()
+        for source in ["return 1", "", String(repeating: "-- long script\n", count: 100) + "return 'ü'"] {
+            let theirs = try await redis.command("SCRIPT", "LOAD", .string(source)).string
+            #expect(RedisScript(source).sha == theirs)
+        }
+    }
+
+    @Test func callsStayInOrderOnFirstUseAndAfterARestart() async throws {
+        let redis = try await RedisServer()
+        let client = RedisClient(configuration: redis.configuration)
+        try await client.connect()
+        defer { Task { await client.shutdown() } }
+        let append = RedisScript("return redis.call('RPUSH', KEYS[1], ARGV[1])")
+        // First use: the script is loaded in line, every call keeps its place.
+        let futures = (0..<200).map { client.evaluate(append, keys: ["order"], arguments: [.integer($0)]) }
+        for future in futures { _ = try await future.get() }
+        let stored = try await client.command("LRANGE", "order", 0, -1).array?.compactMap(\.string)
+        #expect(stored == (0..<200).map(String.init))
+
+        // A restarted Redis has no scripts; the reconnected client loads them before the first EVALSHA.
+        redis.kill()
+        try await redis.start()
+        try await waitUntil { client.state == .connected }
+        let again = (0..<100).map { client.evaluate(append, keys: ["after"], arguments: [.integer($0)]) }
+        for future in again { _ = try await future.get() }
+        #expect(try await client.command("LRANGE", "after", 0, -1).array?.compactMap(\.string) == (0..<100).map(String.init))
+    }
+}

@@ -29,9 +29,10 @@ final class TestCluster: @unchecked Sendable {
     static func start(
         nodes count: Int = 2,
         auth: AuthMode = .none,
+        redisArguments: [String] = [],
         configure: (inout RelayConfiguration) -> Void = { _ in }
     ) async throws -> TestCluster {
-        let redis = try await RedisServer()
+        let redis = try await RedisServer(arguments: redisArguments)
         var configuration = RelayConfiguration()
         configuration.redisURL = redis.url
         configuration.auth = auth
@@ -66,6 +67,16 @@ final class TestCluster: @unchecked Sendable {
     }
 
     func port(_ node: Int) -> Int { nodes[node].boundPort ?? 0 }
+
+    /// Waits until `condition` holds, up to `seconds`; false if it never did.
+    func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
 
     /// Opens a WebSocket as `user` on node `node` (auth none: the id in the path; jwt: a token is added).
     func connect(_ user: String, node: Int, readFrames: Bool = true) async throws -> ChatConnection {

@@ -1,0 +1,125 @@
+import ChatClient
+import Foundation
+import RedisClient
+import Testing
+
+@Suite struct HardeningTests {
+    @Test func rateLimitedSocketSurvivesAndOthersAreUnaffected() async throws {
+        let cluster = try await TestCluster.start(nodes: 1) {
+            $0.rate = 5
+            $0.burst = 5
+        }
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        let b = try await cluster.connect(bob, node: 0)
+        for index in 0..<20 { a.send(json: ["friend": friendship, "content": "burst \(index)", "cid": "c\(index)"]) }
+        let answers = await collect(a, for: .milliseconds(500))
+        let limited = answers.filter { $0["code"] as? String == "rate_limited" }
+        #expect(answers.filter { $0["op"] as? String == "ack" }.count == 5)
+        #expect(limited.count == 15)
+        #expect(limited.first?["cid"] is String)
+        #expect(try await cluster.history(friendship).count == 5)
+
+        // Bob has his own bucket.
+        b.send(json: ["friend": friendship, "content": "from bob", "cid": "b"])
+        #expect(await b.next { $0["op"] as? String == "ack" } != nil)
+        // And alice's socket works again once tokens come back.
+        try await Task.sleep(for: .milliseconds(400))
+        a.send(json: ["friend": friendship, "content": "later", "cid": "later"])
+        #expect(await a.next { $0["op"] as? String == "ack" }?["cid"] as? String == "later")
+        #expect(!a.isClosed)
+    }
+
+    @Test func oversizedFrameClosesWith1009() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        defer { Task { await cluster.stop() } }
+        let (alice, _, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        // Content over 16 KiB but a frame under 64 KiB: bad_message, socket open.
+        a.send(json: ["friend": friendship, "content": String(repeating: "x", count: 16 * 1024 + 1), "cid": "big"])
+        #expect(await a.next { $0["op"] as? String == "error" }?["code"] as? String == "bad_message")
+        a.send(json: ["op": "ping"])
+        #expect(await a.next { $0["op"] as? String == "pong" } != nil)
+        // A frame over 64 KiB closes the socket with 1009.
+        a.send(json: ["friend": friendship, "content": String(repeating: "x", count: 70 * 1024)])
+        #expect(await cluster.eventually(seconds: 5) { a.isClosed })
+        #expect(a.closeCode == 1009)
+        #expect(try await cluster.history(friendship).isEmpty)
+    }
+
+    @Test func redisOutageAnswersUnavailableThenRecovers() async throws {
+        let cluster = try await TestCluster.start(redisArguments: ["--appendonly", "yes", "--appendfsync", "always"])
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        let b = try await cluster.connect(bob, node: 1)
+        a.send(json: ["friend": friendship, "content": "before", "cid": "before"])
+        #expect(await a.next { $0["op"] as? String == "ack" }?["cid"] as? String == "before")
+        #expect(await b.messages(1).first?["content"] as? String == "before")
+
+        cluster.redis.kill()
+        #expect(try await cluster.eventually { try await cluster.http("GET", "/readyz", token: "").status == 503 })
+        a.send(json: ["friend": friendship, "content": "during", "cid": "during"])
+        let refused = await a.next { $0["op"] as? String == "error" || $0["op"] as? String == "ack" }
+        #expect(refused?["code"] as? String == "unavailable")
+        #expect(refused?["cid"] as? String == "during")
+        #expect(!a.isClosed && !b.isClosed)
+        #expect(try await cluster.http("GET", "/healthz", token: "").status == 200)
+
+        try await cluster.redis.start()
+        #expect(try await cluster.eventually { try await cluster.http("GET", "/readyz", node: 1, token: "").status == 200 })
+        #expect(try await cluster.eventually { try await cluster.http("GET", "/readyz", node: 0, token: "").status == 200 })
+        a.send(json: ["friend": friendship, "content": "after", "cid": "after"])
+        #expect(await a.next { $0["op"] as? String == "ack" }?["cid"] as? String == "after")
+        #expect(await b.messages(1).first?["content"] as? String == "after")
+        // Nothing of the refused send was stored.
+        #expect(try await cluster.history(friendship).map { $0.fields["content"] } == ["before", "after"])
+    }
+
+    @Test func drainClosesEverySocketWith1001() async throws {
+        let cluster = try await TestCluster.start(nodes: 2)
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let drained = [try await cluster.connect(alice, node: 0), try await cluster.connect(bob, node: 0)]
+        let survivor = try await cluster.connect(bob, node: 1)
+        let started = ContinuousClock.now
+        await cluster.nodes[0].shutdown()
+        for socket in drained {
+            #expect(await cluster.eventually(seconds: 10) { socket.isClosed })
+            #expect(socket.closeCode == 1001)
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        // The client reconnects through the other node and goes on.
+        let back = try await cluster.connect(alice, node: 1)
+        back.send(json: ["friend": friendship, "content": "moved", "cid": "m"])
+        #expect(await back.next { $0["op"] as? String == "ack" } != nil)
+        #expect(await survivor.messages(1).first?["content"] as? String == "moved")
+    }
+
+    @Test func binaryAndMalformedFramesGetErrorsAndTheSocketStays() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        defer { Task { await cluster.stop() } }
+        let (alice, _, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        // 10,000 unknown fields still fit under the 64 KiB frame limit when their names repeat.
+        let unknownFields = Array(repeating: #""u":0"#, count: 10_000).joined(separator: ",")
+        let cases: [(String, String)] = [
+            (String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000), "bad_json"),
+            (#"{"friend":"\#(friendship)","content":123}"#, "bad_message"),
+            (#"{"friend":"\#(friendship)","content":"x","cid":"\#(String(repeating: "c", count: 129))"}"#, "bad_message"),
+            (#"{"friend":"bad{id}","content":"x"}"#, "bad_message"),
+            ("{\(unknownFields),\"op\":\"ping\"}", "pong"),
+        ]
+        for (frame, expected) in cases {
+            a.send(frame)
+            let answer = await a.nextJSON()
+            #expect((answer?["code"] as? String ?? answer?["op"] as? String) == expected, "\(frame.prefix(60))")
+        }
+        a.send(binary: Array(#"{"op":"ping"}"#.utf8))
+        #expect(await a.nextJSON()?["code"] as? String == "bad_json")
+        #expect(try await cluster.history(friendship).isEmpty)
+        a.send(json: ["friend": friendship, "content": "fine", "cid": "ok"])
+        #expect(await a.next { $0["op"] as? String == "ack" } != nil)
+    }
+}
