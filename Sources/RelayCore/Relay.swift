@@ -16,6 +16,7 @@ public final class Relay: Sendable {
     public let directory: Directory
     public let friendships: FriendshipCache
     public let tokens: TokenAuthority?
+    public let heartbeats = HeartbeatMonitor()
     let logger: Logger
     private let socketSequence = ManagedAtomicCounter()
 
@@ -56,10 +57,12 @@ public final class Relay: Sendable {
         } catch {
             throw RelayStartError("cannot reach Redis at \(redis.configuration.redactedURL): \(error)")
         }
+        heartbeats.start(period: configuration.heartbeat)
     }
 
     /// Closes every socket with 1001 (going away) and the Redis connections.
     public func shutdown() async {
+        heartbeats.stop()
         for socket in registry.allSockets() { socket.close(.goingAway) }
         await registry.subscriber.shutdown()
         await redis.shutdown()
@@ -78,12 +81,14 @@ public final class Relay: Sendable {
     /// Subscribes the user's channel (if this is their first socket here) and returns the socket's session.
     public func open(_ socket: any RelaySocket) async throws -> ClientSession {
         try await registry.add(socket)
+        heartbeats.watch(socket)
         RelayMetrics.openSockets.record(registry.socketCount)
         return ClientSession(relay: self, socket: socket)
     }
 
     public func close(_ socket: any RelaySocket) {
         registry.remove(socket)
+        heartbeats.forget(socket)
         RelayMetrics.openSockets.record(registry.socketCount)
     }
 

@@ -38,7 +38,6 @@ public final class RelayNode: Sendable {
         let webSocketRouter = Router(context: RelayRequestContext.self)
         WebSocketRoutes(relay: relay, authenticator: authenticator).register(on: webSocketRouter)
 
-        let heartbeat = Duration.milliseconds(Int(relay.configuration.heartbeat * 1000))
         let app = Application(
             router: router,
             server: .http1WebSocketUpgrade(
@@ -46,7 +45,8 @@ public final class RelayNode: Sendable {
                 configuration: .init(
                     ws: .init(
                         maxFrameSize: relay.configuration.maximumFrameBytes,
-                        autoPing: .enabled(timePeriod: heartbeat),
+                        // The relay's own HeartbeatMonitor pings, with one shared ticker.
+                        autoPing: .disabled,
                         // A peer that misses a pong is dead: do not wait long for its close handshake.
                         closeTimeout: .milliseconds(500)
                     )

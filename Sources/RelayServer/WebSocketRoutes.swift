@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import NIOWebSocket
 import RelayCore
 
@@ -20,7 +21,13 @@ struct WebSocketRoutes: Sendable {
                 },
                 onUpgrade: { inbound, outbound, context in
                     guard let userID = context.requestContext.identity.userID else { return }
-                    try await serve(userID: userID, inbound: inbound, outbound: outbound, logger: context.logger)
+                    try await serve(
+                        userID: userID,
+                        channel: context.requestContext.channel,
+                        inbound: inbound,
+                        outbound: outbound,
+                        logger: context.logger
+                    )
                 }
             )
         }
@@ -36,9 +43,16 @@ struct WebSocketRoutes: Sendable {
         }
     }
 
-    private func serve(userID: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+    private func serve(
+        userID: String,
+        channel: any Channel,
+        inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter,
+        logger: Logger
+    ) async throws {
         let (queue, continuation) = AsyncStream.makeStream(of: WebSocketConnection.Outbound.self)
-        let socket = WebSocketConnection(id: relay.makeSocketID(), userID: userID, continuation: continuation)
+        let socket = WebSocketConnection(id: relay.makeSocketID(), userID: userID, channel: channel, continuation: continuation)
+        try await PongObserver.install(on: channel) { [heartbeats = relay.heartbeats] in heartbeats.pongReceived(from: socket) }
         let session: ClientSession
         do {
             session = try await relay.open(socket)
@@ -54,6 +68,8 @@ struct WebSocketRoutes: Sendable {
                     switch item {
                     case .text(let text):
                         try await outbound.write(.text(text))
+                    case .ping:
+                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())))
                     case .close(let code):
                         try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: nil)
                         return

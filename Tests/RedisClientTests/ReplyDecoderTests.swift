@@ -58,3 +58,18 @@ import Testing
         #expect(String(buffer: buffer) == "*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n\u{0}\u{1}\r\n$2\r\n12\r\n")
     }
 }
+
+@Suite struct CommandEncoderTests {
+    @Test func edgeValues() {
+        var buffer = ByteBuffer()
+        RedisCommandEncoder.encode(["ECHO", "", .integer(-1_234_567), .integer(0), .integer(Int.min), "é"], into: &buffer)
+        #expect(
+            String(buffer: buffer)
+                == "*6\r\n$4\r\nECHO\r\n$0\r\n\r\n$8\r\n-1234567\r\n$1\r\n0\r\n$20\r\n-9223372036854775808\r\n$2\r\né\r\n"
+        )
+        var many = ByteBuffer()
+        RedisCommandEncoder.encode(Array(repeating: "x", count: 12), into: &many)
+        #expect(String(buffer: many).hasPrefix("*12\r\n$1\r\nx\r\n"))
+        #expect(many.readableBytes == 5 + 12 * 7)
+    }
+}

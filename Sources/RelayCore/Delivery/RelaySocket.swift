@@ -15,4 +15,8 @@ public protocol RelaySocket: AnyObject, Sendable {
     /// Queues a text frame without waiting; called from event loops and tasks alike.
     func send(_ text: String)
     func close(_ code: CloseCode)
+    /// Sends a WebSocket ping.
+    func ping()
+    /// Drops the connection at once, without a close handshake: the peer is not answering.
+    func terminate()
 }

@@ -1,0 +1,84 @@
+import NIOConcurrencyHelpers
+import RelayCore
+import Testing
+
+/// A socket that only records what the relay asked of it.
+final class RecordingSocket: RelaySocket {
+    let id: String
+    let userID: String
+    private let log = NIOLockedValueBox<[String]>([])
+
+    init(_ id: String) {
+        self.id = id
+        userID = id
+    }
+
+    var calls: [String] { log.withLockedValue { $0 } }
+    func send(_ text: String) { log.withLockedValue { $0.append("send") } }
+    func close(_ code: CloseCode) { log.withLockedValue { $0.append("close \(code.rawValue)") } }
+    func ping() { log.withLockedValue { $0.append("ping") } }
+    func terminate() { log.withLockedValue { $0.append("terminate") } }
+}
+
+@Suite struct HeartbeatStateTests {
+    @Test func pingsThenTerminatesWithoutAPong() {
+        var heartbeat = Heartbeat()
+        #expect(heartbeat.tick() == .sendPing)
+        #expect(heartbeat.tick() == .terminate)
+    }
+
+    @Test func aPongBeforeTheNextTickKeepsItAlive() {
+        var heartbeat = Heartbeat()
+        for _ in 0..<100 {
+            #expect(heartbeat.tick() == .sendPing)
+            heartbeat.pongReceived()
+        }
+        #expect(heartbeat.tick() == .sendPing)
+        #expect(heartbeat.tick() == .terminate)
+    }
+
+    @Test func anEarlyOrDuplicatePongDoesNotSaveALaterMissedOne() {
+        var heartbeat = Heartbeat()
+        heartbeat.pongReceived()
+        heartbeat.pongReceived()
+        #expect(heartbeat.tick() == .sendPing)
+        #expect(heartbeat.tick() == .terminate)
+    }
+}
+
+@Suite struct HeartbeatMonitorTests {
+    @Test func silentSocketsAreTerminatedAndForgottenHealthyOnesStay() {
+        let monitor = HeartbeatMonitor()
+        let healthy = RecordingSocket("healthy")
+        let silent = RecordingSocket("silent")
+        monitor.watch(healthy)
+        monitor.watch(silent)
+
+        monitor.tick()
+        #expect(healthy.calls == ["ping"])
+        #expect(silent.calls == ["ping"])
+        monitor.pongReceived(from: healthy)
+
+        monitor.tick()
+        #expect(healthy.calls == ["ping", "ping"])
+        #expect(silent.calls == ["ping", "terminate"])
+        #expect(monitor.count == 1)
+
+        // Forgotten: no more pings for it.
+        monitor.pongReceived(from: healthy)
+        monitor.tick()
+        #expect(silent.calls == ["ping", "terminate"])
+        #expect(healthy.calls == ["ping", "ping", "ping"])
+    }
+
+    @Test func forgottenSocketsAreLeftAlone() {
+        let monitor = HeartbeatMonitor()
+        let socket = RecordingSocket("gone")
+        monitor.watch(socket)
+        monitor.forget(socket)
+        monitor.tick()
+        monitor.tick()
+        #expect(socket.calls.isEmpty)
+        #expect(monitor.count == 0)
+    }
+}
