@@ -25,6 +25,8 @@ public struct RelayConfiguration: Sendable {
     /// Frames per second per socket on average, and the burst allowed over it.
     public var rate: Double = 50
     public var burst: Double = 100
+    /// Frames a socket may fall behind before it is closed with 1008 (it recovers them with `sync`).
+    public var maximumQueuedFrames: Int = 4096
 
     public init() {}
 

@@ -1,8 +1,13 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
 import RelayCore
 
 /// A WebSocket as the relay core sees it: frames are queued here and written by the socket's writer task.
+///
+/// The queue is bounded: the writer waits while the client does not read (channel writability), and a client
+/// that falls more than `maximumQueuedFrames` behind is closed with 1008 instead of growing the node's memory.
+/// It recovers what it missed with `sync` when it reconnects.
 final class WebSocketConnection: RelaySocket {
     enum Outbound: Sendable {
         case text(String)
@@ -14,25 +19,68 @@ final class WebSocketConnection: RelaySocket {
     let userID: String
     private let continuation: AsyncStream<Outbound>.Continuation
     private let channel: any Channel
+    private let maximumQueuedFrames: Int
+    private let queued = NIOLockedValueBox(0)
 
-    init(id: String, userID: String, channel: any Channel, continuation: AsyncStream<Outbound>.Continuation) {
+    init(id: String, userID: String, channel: any Channel, maximumQueuedFrames: Int, continuation: AsyncStream<Outbound>.Continuation) {
         self.id = id
         self.userID = userID
         self.channel = channel
+        self.maximumQueuedFrames = maximumQueuedFrames
         self.continuation = continuation
     }
 
+    func waitForCapacity() async {
+        // Room for a sync page (100 frames) with margin; polling is fine at this rate and only runs during sync.
+        let limit = max(0, maximumQueuedFrames - 2 * 100)
+        while queued.withLockedValue({ $0 }) > limit, !isFinished {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    private let finished = NIOLockedValueBox(false)
+    private var isFinished: Bool { finished.withLockedValue { $0 } }
+
+    /// The writer took a frame off the queue.
+    func dequeued() {
+        queued.withLockedValue { $0 -= 1 }
+    }
+
+    private func enqueue(_ item: Outbound) {
+        let overflow = queued.withLockedValue { count -> Bool in
+            count += 1
+            return count > maximumQueuedFrames
+        }
+        if overflow {
+            dropSlowConsumer()
+        } else {
+            continuation.yield(item)
+        }
+    }
+
+    /// The close frame cannot wait behind the frames the client is not reading: it goes to the channel directly.
+    private func dropSlowConsumer() {
+        finished.withLockedValue { $0 = true }
+        continuation.finish()
+        var reason = channel.allocator.buffer(capacity: 2)
+        reason.write(webSocketErrorCode: .policyViolation)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: reason)
+        channel.writeAndFlush(NIOAny(frame), promise: nil)
+        channel.eventLoop.scheduleTask(in: .milliseconds(100)) { [channel] in channel.close(promise: nil) }
+    }
+
     func ping() {
-        continuation.yield(.ping)
+        enqueue(.ping)
     }
 
     func terminate() {
+        finished.withLockedValue { $0 = true }
         continuation.finish()
         channel.close(promise: nil)
     }
 
     func send(_ text: String) {
-        continuation.yield(.text(text))
+        enqueue(.text(text))
     }
 
     func close(_ code: CloseCode) {

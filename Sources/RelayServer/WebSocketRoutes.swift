@@ -51,7 +51,13 @@ struct WebSocketRoutes: Sendable {
         logger: Logger
     ) async throws {
         let (queue, continuation) = AsyncStream.makeStream(of: WebSocketConnection.Outbound.self)
-        let socket = WebSocketConnection(id: relay.makeSocketID(), userID: userID, channel: channel, continuation: continuation)
+        let socket = WebSocketConnection(
+            id: relay.makeSocketID(),
+            userID: userID,
+            channel: channel,
+            maximumQueuedFrames: relay.configuration.maximumQueuedFrames,
+            continuation: continuation
+        )
         try await PongObserver.install(on: channel) { [heartbeats = relay.heartbeats] in heartbeats.pongReceived(from: socket) }
         let session: ClientSession
         do {
@@ -65,6 +71,7 @@ struct WebSocketRoutes: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await item in queue {
+                    socket.dequeued()
                     switch item {
                     case .text(let text):
                         try await outbound.write(.text(text))

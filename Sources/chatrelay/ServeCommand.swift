@@ -27,6 +27,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-content"), help: "Largest content in bytes (CHATRELAY_MAX_CONTENT, default 16384).") var maxContent: Int?
     @Option(name: .customLong("max-frame"), help: "Largest frame in bytes; larger closes with 1009 (CHATRELAY_MAX_FRAME, default 65536).")
     var maxFrame: Int?
+    @Option(
+        name: .customLong("max-queue"),
+        help: "Frames a slow socket may fall behind before it is closed with 1008 (CHATRELAY_MAX_QUEUE, default 4096)."
+    )
+    var maxQueue: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (CHATRELAY_LOG_LEVEL, default notice).")
     var logLevel: String?
 
@@ -46,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maximumContentBytes =
             maxContent ?? Environment.value("CHATRELAY_MAX_CONTENT").flatMap(Int.init) ?? configuration.maximumContentBytes
         configuration.maximumFrameBytes = maxFrame ?? Environment.value("CHATRELAY_MAX_FRAME").flatMap(Int.init) ?? configuration.maximumFrameBytes
+        configuration.maximumQueuedFrames =
+            maxQueue ?? Environment.value("CHATRELAY_MAX_QUEUE").flatMap(Int.init) ?? configuration.maximumQueuedFrames
         guard configuration.heartbeat > 0 else { throw ValidationError("--heartbeat must be positive") }
         let host = host ?? Environment.value("CHATRELAY_HOST") ?? "127.0.0.1"
         let port = port ?? Environment.value("CHATRELAY_PORT").flatMap(Int.init) ?? 4000

@@ -18,6 +18,7 @@ final class RecordingSocket: RelaySocket {
     func close(_ code: CloseCode) { log.withLockedValue { $0.append("close \(code.rawValue)") } }
     func ping() { log.withLockedValue { $0.append("ping") } }
     func terminate() { log.withLockedValue { $0.append("terminate") } }
+    func waitForCapacity() async {}
 }
 
 @Suite struct HeartbeatStateTests {

@@ -123,3 +123,46 @@ import Testing
         #expect(await a.next { $0["op"] as? String == "ack" } != nil)
     }
 }
+
+@Suite struct SlowConsumerTests {
+    @Test func aReaderThatNeverReadsIsDroppedAndOthersAreUnaffected() async throws {
+        let cluster = try await TestCluster.start(nodes: 2) { $0.maximumQueuedFrames = 300 }
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let (carol, dave, other) = try await cluster.makeFriends("carol", "dave")
+        let stuck = try await cluster.connect(bob, node: 1, readFrames: false)
+        let sender = try await cluster.connect(alice, node: 0)
+        let c = try await cluster.connect(carol, node: 0)
+        let d = try await cluster.connect(dave, node: 1)
+        let registry = cluster.nodes[1].relay.registry
+        #expect(try await cluster.eventually { registry.socketCount == 2 })
+
+        // 4 KiB messages fill the stuck socket's TCP buffers quickly; then its queue passes 200 and it is dropped.
+        let content = String(repeating: "z", count: 4000)
+        var sent = 0
+        while registry.socketCount == 2 && sent < 20_000 {
+            for _ in 0..<50 { sender.send(json: ["friend": friendship, "content": content]) }
+            sent += 50
+            c.send(json: ["friend": other, "content": "normal \(sent)"])
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await cluster.eventually { registry.socketCount == 1 }, "the stuck socket was never dropped")
+        #expect(!stuck.isClosed || stuck.closeCode == 1008)
+
+        // Everyone else got everything, in order.
+        let normal = await d.messages(sent / 50, timeout: .seconds(20))
+        #expect(normal.map { $0["content"] as? String } == (1...(sent / 50)).map { "normal \($0 * 50)" })
+        #expect(!c.isClosed && !d.isClosed && !sender.isClosed)
+        // And the dropped client recovers all of it with sync, paced by its reading (more frames than the bound),
+        // once the flood has been stored.
+        let key = RedisArgument.string("chat:history:{\(friendship)}")
+        #expect(try await cluster.eventually(seconds: 30) { try await cluster.redis.command("XLEN", key) == .integer(Int64(sent)) })
+        let back = try await cluster.connect(bob, node: 1)
+        back.send(json: ["op": "sync", "cursors": [friendship: "0-0"]])
+        let recovered = await back.messages(sent, timeout: .seconds(60))
+        #expect(recovered.count == sent)
+        #expect(await back.nextJSON()?["op"] as? String == "synced")
+        #expect(!back.isClosed, "closed with \(back.closeCode.map(String.init) ?? "no code")")
+        await stuck.abort()
+    }
+}

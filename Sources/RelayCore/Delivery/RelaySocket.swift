@@ -19,4 +19,7 @@ public protocol RelaySocket: AnyObject, Sendable {
     func ping()
     /// Drops the connection at once, without a close handshake: the peer is not answering.
     func terminate()
+    /// Returns once the outbound queue has room for a page of frames, so that a long `sync` is paced by the
+    /// client's reading instead of overflowing the queue.
+    func waitForCapacity() async
 }

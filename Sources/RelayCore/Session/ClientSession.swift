@@ -22,6 +22,9 @@ public final class ClientSession {
 
     private var userID: String { socket.userID }
 
+    /// Stream entries read and queued at a time during `sync`.
+    static let syncPageSize = 100
+
     /// Handles one text frame; every answer goes out through the socket.
     public func handle(_ bytes: some Collection<UInt8>) async {
         let frame: InboundFrame
@@ -97,7 +100,8 @@ public final class ClientSession {
             plan += others.map { (friendship: $0, after: Optional(since)) }
         }
         for entry in plan.sorted(by: { $0.friendship < $1.friendship }) {
-            try await relay.store.all(friendship: entry.friendship, after: entry.after) { page in
+            try await relay.store.all(friendship: entry.friendship, after: entry.after, pageSize: Self.syncPageSize) { page in
+                await socket.waitForCapacity()
                 for message in page { socket.send(OutboundFrame.message(message)) }
             }
         }
