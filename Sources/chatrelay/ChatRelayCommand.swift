@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -11,6 +12,7 @@ struct ChatRelayCommand: AsyncParsableCommand {
     )
 
     static func main() async {
+        unblockShutdownSignals()
         // Tasks run on the event loop threads, so a Redis reply or a socket read resumes its task without a thread hop.
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         do {
@@ -24,4 +26,14 @@ struct ChatRelayCommand: AsyncParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// A parent may start us with SIGTERM and SIGINT blocked (a blocked mask is inherited across exec); the drain
+/// depends on receiving them.
+private func unblockShutdownSignals() {
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    sigaddset(&signals, SIGTERM)
+    sigaddset(&signals, SIGINT)
+    pthread_sigmask(SIG_UNBLOCK, &signals, nil)
 }
