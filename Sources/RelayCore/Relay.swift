@@ -19,6 +19,10 @@ public final class Relay: Sendable {
     public let heartbeats = HeartbeatMonitor()
     let logger: Logger
     private let socketSequence = ManagedAtomicCounter()
+    private let draining = NIOLockedValueBox(false)
+
+    /// True once ``shutdown()`` began: sockets still opening are told to go away (1001), not that the node failed.
+    public var isDraining: Bool { draining.withLockedValue { $0 } }
 
     public init(configuration: RelayConfiguration, logger: Logger = Logger(label: "chatrelay")) async throws {
         self.configuration = configuration
@@ -29,9 +33,9 @@ public final class Relay: Sendable {
         redisConfiguration.connectTimeout = .seconds(3)
         redisConfiguration.commandTimeout = .seconds(3)
         redis = RedisClient(configuration: redisConfiguration, logger: logger)
-        registry = SocketRegistry(keys: keys, redis: redisConfiguration, logger: logger, onStateChange: { _ in })
         store = MessageStore(redis: redis, keys: keys)
         directory = Directory(redis: redis, keys: keys)
+        registry = SocketRegistry(keys: keys, redis: redisConfiguration, store: store, directory: directory, logger: logger)
         friendships = FriendshipCache(directory: directory)
         switch configuration.auth {
         case .jwt:
@@ -60,10 +64,16 @@ public final class Relay: Sendable {
         heartbeats.start(period: configuration.heartbeat)
     }
 
-    /// Closes every socket with 1001 (going away) and the Redis connections.
-    public func shutdown() async {
+    /// Closes every socket with 1001 (going away), waits (up to `grace`) until they are gone, so that their close
+    /// frames are written and their in-flight stores answered, then closes the Redis connections.
+    public func shutdown(grace: Duration = .seconds(5)) async {
+        draining.withLockedValue { $0 = true }
         heartbeats.stop()
         for socket in registry.allSockets() { socket.close(.goingAway) }
+        let deadline = ContinuousClock.now + grace
+        while registry.socketCount > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         await registry.subscriber.shutdown()
         await redis.shutdown()
     }

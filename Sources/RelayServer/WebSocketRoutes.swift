@@ -63,8 +63,12 @@ struct WebSocketRoutes: Sendable {
         do {
             session = try await relay.open(socket)
         } catch {
-            logger.warning("cannot subscribe a new socket", metadata: ["user": "\(userID)", "error": "\(error)"])
-            try await outbound.close(.unexpectedServerError, reason: "unavailable")
+            if relay.isDraining {
+                try await outbound.close(.goingAway, reason: nil)
+            } else {
+                logger.warning("cannot open a socket", metadata: ["user": "\(userID)", "error": "\(error)"])
+                try await outbound.close(.unexpectedServerError, reason: "unavailable")
+            }
             return
         }
         defer { relay.close(socket) }

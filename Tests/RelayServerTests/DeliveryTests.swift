@@ -95,7 +95,12 @@ import Testing
         #expect(atB.map { $0["content"] as? String } == (0..<count).map { "a\($0)" })
         let stored = try await cluster.history(friendship)
         #expect(stored.count == 2 * count)
-        #expect(atOther.compactMap { $0["id"] as? String } == stored.map(\.id))
+        let seen = atOther.compactMap { $0["id"] as? String }
+        #expect(seen == stored.map(\.id))
+        let missing = stored.enumerated().filter { !seen.contains($0.element.id) }.map {
+            "#\($0.offset) \($0.element.id) \($0.element.fields["content"] ?? "")"
+        }
+        #expect(missing.isEmpty, "missing at alice's other device: \(missing)")
     }
 
     @Test func repeatedClientIDIsStoredOnceAndAckedWithTheFirstID() async throws {

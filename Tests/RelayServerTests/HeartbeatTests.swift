@@ -16,15 +16,15 @@ import Testing
         }
         #expect(registry.socketCount == 2)
 
-        // The silent client never answers the first ping (sent at ~1 s); at the next one (~2 s) the node cuts it
-        // and forgets it.
+        // The silent client never answers its first ping; at the next tick the node cuts it and forgets it.
         while registry.socketCount > 1 && ContinuousClock.now - opened < .seconds(6) {
             try await Task.sleep(for: .milliseconds(20))
         }
         let cutAfter = ContinuousClock.now - opened
         #expect(registry.socketCount == 1, "the silent socket is still held")
         #expect(cutAfter < .seconds(4.5), "cut after \(cutAfter)")
-        #expect(cutAfter > .seconds(1.5), "cut too early, after \(cutAfter)")
+        // One shared ticker: the first ping comes within the first period, the cut one period after it.
+        #expect(cutAfter > .seconds(0.9), "cut too early, after \(cutAfter)")
 
         // The healthy one answered every ping and still works.
         try await Task.sleep(for: .seconds(1))

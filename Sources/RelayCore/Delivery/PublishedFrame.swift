@@ -1,23 +1,61 @@
-import Foundation
 import NIOCore
 
-/// A frame as the store script publishes it: on the sender's own channel it ends with `,"origin":"SOCKET"}`.
-struct PublishedFrame {
-    /// The frame to deliver, with any `origin` field cut off.
+/// A frame as the store script publishes it:
+/// `{"id":"ID","friend":"FID",...,"ts":MS,"prev":"PREV"}`, on the sender's own channel with `,"origin":"SOCKET"` last.
+///
+/// Parsed on the bytes: the known fields sit at the two ends, so the cost does not grow with the content.
+struct PublishedFrame: Sendable {
+    /// The frame to deliver, as the contract shapes it (`prev` and `origin` cut off).
     var text: String
+    var id: StreamID
+    var friendship: String
+    /// The friendship's entry before this one.
+    var previous: StreamID
     /// The socket that sent it, which must not get it back.
-    var origin: Substring?
+    var origin: String?
 
-    private static let marker = #","origin":""#
+    /// Nil for anything not shaped like a published message.
+    init?(_ payload: ByteBuffer) {
+        let bytes = payload.readableBytesView
+        guard bytes.last == UInt8(ascii: "}") else { return nil }
+        // Where the closing brace stands once trailing fields are cut off; the text is bytes[..<brace] + "}".
+        var brace = bytes.endIndex - 1
+        let originValue = Self.trailingField("origin", in: bytes, brace: &brace)
+        guard let previousValue = Self.trailingField("prev", in: bytes, brace: &brace),
+            let previous = StreamID(String(decoding: previousValue, as: UTF8.self))
+        else { return nil }
+        var cursor = bytes.startIndex
+        guard let idValue = Self.field(#"{"id":""#, in: bytes, at: &cursor), let id = StreamID(String(decoding: idValue, as: UTF8.self)),
+            let friendship = Self.field(#","friend":""#, in: bytes, at: &cursor)
+        else { return nil }
+        self.id = id
+        self.previous = previous
+        self.friendship = String(decoding: friendship, as: UTF8.self)
+        origin = originValue.map { String(decoding: $0, as: UTF8.self) }
+        text = String(decoding: bytes[bytes.startIndex..<brace], as: UTF8.self) + "}"
+    }
 
-    init(_ payload: ByteBuffer) {
-        let raw = String(buffer: payload)
-        guard raw.hasSuffix("\"}"), let range = raw.range(of: Self.marker, options: .backwards) else {
-            text = raw
-            origin = nil
-            return
-        }
-        origin = raw[range.upperBound..<raw.index(raw.endIndex, offsetBy: -2)]
-        text = String(raw[..<range.lowerBound]) + "}"
+    /// Takes `,"name":"value"` from just before the brace, moving the brace back to where its comma was.
+    private static func trailingField(_ name: String, in bytes: ByteBufferView, brace: inout Int) -> ByteBufferView.SubSequence? {
+        let quote = UInt8(ascii: "\"")
+        guard brace - bytes.startIndex >= 3, bytes[brace - 1] == quote else { return nil }
+        var opening = brace - 2
+        while opening > bytes.startIndex, bytes[opening] != quote { opening -= 1 }
+        let marker = Array(#","\#(name)":""#.utf8)
+        let markerStart = opening + 1 - marker.count
+        guard markerStart > bytes.startIndex, bytes[markerStart...opening].elementsEqual(marker) else { return nil }
+        let value = bytes[(opening + 1)..<(brace - 1)]
+        brace = markerStart
+        return value
+    }
+
+    /// Reads `marker` then a value up to the next quote, at `cursor`.
+    private static func field(_ marker: String, in bytes: ByteBufferView, at cursor: inout Int) -> ByteBufferView.SubSequence? {
+        let marker = Array(marker.utf8)
+        guard bytes.endIndex - cursor > marker.count, bytes[cursor..<(cursor + marker.count)].elementsEqual(marker) else { return nil }
+        let start = cursor + marker.count
+        guard let close = bytes[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+        cursor = close + 1
+        return bytes[start..<close]
     }
 }

@@ -6,71 +6,84 @@ import RedisClient
 /// The sockets open on this node, by user, and the node's subscriptions that follow them.
 ///
 /// The first socket of a user subscribes `deliver:{user}`, the last one to close unsubscribes. (Un)subscribes are
-/// issued under the registry's lock, so they reach Redis in the order sockets came and went; a socket is added
-/// only once its user's subscription is confirmed.
+/// issued under the registry's lock, so they reach Redis in the order sockets came and went. A socket joins once
+/// its user's subscription is confirmed, with a baseline from Redis's clock: its ``SocketFeed`` fills anything
+/// stored after that which pub/sub did not bring. When the subscriber reconnects, every feed catches up.
 public final class SocketRegistry: Sendable {
     private struct UserSockets {
-        var sockets: [ObjectIdentifier: any RelaySocket] = [:]
+        var feeds: [ObjectIdentifier: SocketFeed] = [:]
         var subscribed: EventLoopFuture<Void>
     }
 
     private let users = NIOLockedValueBox<[String: UserSockets]>([:])
     private let keys: RedisKeys
     private let logger: Logger
+    private let store: MessageStore
+    private let directory: Directory
     let subscriber: RedisSubscriber
 
-    init(keys: RedisKeys, redis: RedisConfiguration, logger: Logger, onStateChange: @escaping @Sendable (RedisConnectionState) -> Void) {
+    init(keys: RedisKeys, redis: RedisConfiguration, store: MessageStore, directory: Directory, logger: Logger) {
         self.keys = keys
         self.logger = logger
+        self.store = store
+        self.directory = directory
         let users = self.users
+        let hasConnected = NIOLockedValueBox(false)
         subscriber = RedisSubscriber(
             configuration: redis,
             logger: logger,
-            onStateChange: onStateChange,
+            onStateChange: { state in
+                guard state == .connected else { return }
+                // The first connection has nothing to catch up on; a reconnection may have missed publishes.
+                let reconnected = hasConnected.withLockedValue { seen in
+                    defer { seen = true }
+                    return seen
+                }
+                if reconnected { SocketRegistry.catchUp(users: users, directory: directory, logger: logger) }
+            },
             onMessage: { message in
                 SocketRegistry.dispatch(message, users: users, keys: keys)
             }
         )
     }
 
-    public var socketCount: Int { users.withLockedValue { $0.values.reduce(0) { $0 + $1.sockets.count } } }
+    public var socketCount: Int { users.withLockedValue { $0.values.reduce(0) { $0 + $1.feeds.count } } }
 
-    /// Adds the socket once its user's channel is subscribed; throws (and leaves nothing behind) when it cannot be.
+    /// Adds the socket: from Redis's clock now on, it receives every message of its friendships.
+    ///
+    /// The baseline is taken first, the feed joins at once, the user's channel is subscribed, and then the feed
+    /// reads the streams from the baseline: whatever was stored before the subscription was live comes from there,
+    /// the rest live, in order and once. Throws (and leaves nothing behind) when Redis cannot be reached.
     public func add(_ socket: any RelaySocket) async throws {
         let channel = keys.deliver(socket.userID)
+        let feed = SocketFeed(socket: socket, openedAfter: try await redisNow(), store: store, logger: logger)
         while true {
             let subscribed = users.withLockedValue { users -> EventLoopFuture<Void> in
-                if let entry = users[socket.userID] { return entry.subscribed }
-                let future = subscriber.subscribeFuture([channel])
-                users[socket.userID] = UserSockets(subscribed: future)
+                let future = users[socket.userID]?.subscribed ?? subscriber.subscribeFuture([channel])
+                if users[socket.userID] == nil { users[socket.userID] = UserSockets(subscribed: future) }
+                users[socket.userID]?.feeds[ObjectIdentifier(socket)] = feed
                 return future
             }
             do {
                 try await subscribed.get()
             } catch {
-                // Forget the failed attempt unless other sockets of the user are already in.
-                users.withLockedValue { users in
-                    if users[socket.userID]?.sockets.isEmpty == true, users[socket.userID]?.subscribed === subscribed {
-                        users[socket.userID] = nil
-                        _ = subscriber.unsubscribeFuture([channel])
-                    }
-                }
+                remove(socket)
                 throw error
             }
-            let added = users.withLockedValue { users -> Bool in
+            let stillSubscribed = users.withLockedValue { users -> Bool in
                 // The user's last other socket may have closed (and unsubscribed) while this one waited: go again.
-                guard users[socket.userID]?.subscribed === subscribed else { return false }
-                users[socket.userID]?.sockets[ObjectIdentifier(socket)] = socket
-                return true
+                users[socket.userID]?.subscribed === subscribed
             }
-            if added { return }
+            if stillSubscribed { break }
         }
+        await feed.catchUp(friendships: try await directory.friendshipIDs(of: socket.userID))
     }
 
     public func remove(_ socket: any RelaySocket) {
         users.withLockedValue { users in
-            guard var entry = users[socket.userID], entry.sockets.removeValue(forKey: ObjectIdentifier(socket)) != nil else { return }
-            if entry.sockets.isEmpty {
+            guard var entry = users[socket.userID], let feed = entry.feeds.removeValue(forKey: ObjectIdentifier(socket)) else { return }
+            feed.close()
+            if entry.feeds.isEmpty {
                 users[socket.userID] = nil
                 _ = subscriber.unsubscribeFuture([keys.deliver(socket.userID)])
             } else {
@@ -80,21 +93,41 @@ public final class SocketRegistry: Sendable {
     }
 
     public func allSockets() -> [any RelaySocket] {
-        users.withLockedValue { $0.values.flatMap { $0.sockets.values } }
+        users.withLockedValue { $0.values.flatMap { $0.feeds.values.map(\.socket) } }
+    }
+
+    /// The id just before Redis's current millisecond: entries stored from now on come after it.
+    private func redisNow() async throws -> StreamID {
+        let reply = try await store.redis.command("TIME")
+        guard let parts = reply.array, parts.count == 2, let seconds = parts[0].string.flatMap({ UInt64($0) }),
+            let micros = parts[1].string.flatMap({ UInt64($0) })
+        else { throw RedisClientError(.unexpectedReply, "TIME answered \(reply)") }
+        return .before(milliseconds: seconds * 1000 + micros / 1000)
     }
 
     private static func dispatch(_ message: RedisPubSubMessage, users: NIOLockedValueBox<[String: UserSockets]>, keys: RedisKeys) {
         if message.channel == keys.broadcast {
             let text = String(buffer: message.payload)
-            for socket in users.withLockedValue({ $0.values.flatMap { $0.sockets.values } }) { socket.send(text) }
+            for feed in users.withLockedValue({ $0.values.flatMap { $0.feeds.values } }) { feed.socket.send(text) }
             return
         }
         guard let userID = keys.userID(ofDeliverChannel: message.channel) else { return }
-        let sockets = users.withLockedValue { $0[userID].map { Array($0.sockets.values) } ?? [] }
-        guard !sockets.isEmpty else { return }
-        let frame = PublishedFrame(message.payload)
-        for socket in sockets where frame.origin.map({ $0 != socket.id }) ?? true {
-            socket.send(frame.text)
+        let feeds = users.withLockedValue { $0[userID].map { Array($0.feeds.values) } ?? [] }
+        guard !feeds.isEmpty, let frame = PublishedFrame(message.payload) else { return }
+        for feed in feeds {
+            feed.deliver(frame, send: frame.origin.map { $0 != feed.socket.id } ?? true)
+        }
+    }
+
+    private static func catchUp(users: NIOLockedValueBox<[String: UserSockets]>, directory: Directory, logger: Logger) {
+        let byUser = users.withLockedValue { $0.mapValues { Array($0.feeds.values) } }
+        guard !byUser.isEmpty else { return }
+        logger.info("subscriber reconnected; catching sockets up from the streams", metadata: ["users": "\(byUser.count)"])
+        Task {
+            for (userID, feeds) in byUser {
+                let friendships = (try? await directory.friendshipIDs(of: userID)) ?? []
+                for feed in feeds { await feed.catchUp(friendships: friendships) }
+            }
         }
     }
 }

@@ -1,0 +1,30 @@
+import NIOCore
+import Testing
+
+@testable import RelayCore
+
+@Suite struct PublishedFrameTests {
+    let body = #"{"id":"5-1","friend":"f","from":"a","to":"b","content":"x \"quoted\" ,\"prev\":\"1-1\"","type":"text","ts":5"#
+
+    @Test func recipientFrame() throws {
+        let frame = try #require(PublishedFrame(ByteBuffer(string: body + #","prev":"4-0"}"#)))
+        #expect(frame.text == body + "}")
+        #expect(frame.id == StreamID(milliseconds: 5, sequence: 1))
+        #expect(frame.previous == StreamID(milliseconds: 4, sequence: 0))
+        #expect(frame.friendship == "f")
+        #expect(frame.origin == nil)
+    }
+
+    @Test func senderFrameCarriesOrigin() throws {
+        let frame = try #require(PublishedFrame(ByteBuffer(string: body + #","prev":"0-0","origin":"node-1/7"}"#)))
+        #expect(frame.text == body + "}")
+        #expect(frame.origin == "node-1/7")
+        #expect(frame.previous == .zero)
+    }
+
+    @Test func otherShapesAreRefused() {
+        for text in ["", "}", #"{"op":"broadcast"}"#, body + "}", #"{"id":"x","friend":"f","prev":"1-0"}"#] {
+            #expect(PublishedFrame(ByteBuffer(string: text)) == nil, "\(text)")
+        }
+    }
+}
