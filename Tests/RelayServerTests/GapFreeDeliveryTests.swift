@@ -1,0 +1,56 @@
+import ChatClient
+import Foundation
+import RedisClient
+import Testing
+
+/// Pub/sub is at most once; these tests make it lose publishes on purpose and check that sockets see nothing of it.
+@Suite struct GapFreeDeliveryTests {
+    @Test func aMessageStoredButNeverPublishedIsFilledBeforeTheNextOne() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        let b = try await cluster.connect(bob, node: 1)
+        a.send(json: ["friend": friendship, "content": "one", "cid": "1"])
+        #expect(await b.messages(1).first?["content"] as? String == "one")
+
+        // As if Redis stored a send and stopped before its PUBLISH went out: the entry exists, no frame came.
+        let lost = try await cluster.redis.command(
+            "XADD", .string("chat:history:{\(friendship)}"), "*", "from", .string(alice), "to", .string(bob), "type", "text", "content", "two"
+        )
+        a.send(json: ["friend": friendship, "content": "three", "cid": "3"])
+        let next = await b.messages(2)
+        #expect(next.map { $0["content"] as? String } == ["two", "three"])
+        #expect(next.first?["id"] as? String == lost.string)
+        // Nothing twice.
+        #expect(await collect(b, for: .milliseconds(300)).filter { $0["id"] != nil }.isEmpty)
+    }
+
+    @Test func publishesMissedWhileASubscriberReconnectsAreCaughtUp() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        let b = try await cluster.connect(bob, node: 1)
+        a.send(json: ["friend": friendship, "content": "before", "cid": "before"])
+        #expect(await b.messages(1).first?["content"] as? String == "before")
+
+        // Cut node 1's subscriber (and only it), then store messages at once through node 0, while it comes back.
+        let clients = try await cluster.redis.command("CLIENT", "LIST").string ?? ""
+        let subscriber = try #require(
+            clients.split(separator: "\n").first { $0.contains("name=chatrelay-node1") && $0.contains("cmd=subscribe") }
+        )
+        let clientID = String(subscriber.split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3) ?? "")
+        _ = try await cluster.redis.command("CLIENT", "KILL", "ID", .string(clientID))
+        for index in 0..<50 { a.send(json: ["friend": friendship, "content": "m\(index)", "cid": "m\(index)"]) }
+        var acks = 0
+        while acks < 50, await a.next(where: { $0["op"] as? String == "ack" }) != nil { acks += 1 }
+        #expect(acks == 50)
+
+        // Bob's socket on node 1 stayed open and gets every message, in order, once.
+        let received = await b.messages(50, timeout: .seconds(15))
+        #expect(received.map { $0["content"] as? String } == (0..<50).map { "m\($0)" })
+        #expect(await collect(b, for: .milliseconds(300)).filter { $0["id"] != nil }.isEmpty)
+        #expect(!b.isClosed)
+    }
+}
