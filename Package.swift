@@ -103,7 +103,7 @@ let package = Package(
         // Starts and stops real redis-server processes (and relay nodes) for the tests.
         .target(
             name: "TestSupport",
-            dependencies: ["RedisClient"],
+            dependencies: ["RedisClient", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),

@@ -16,7 +16,17 @@ import Testing
 
         // As if Redis stored a send and stopped before its PUBLISH went out: the entry exists, no frame came.
         let lost = try await cluster.redis.command(
-            "XADD", .string("chat:history:{\(friendship)}"), "*", "from", .string(alice), "to", .string(bob), "type", "text", "content", "two"
+            "XADD",
+            .string("chat:history:{\(friendship)}"),
+            "*",
+            "from",
+            .string(alice),
+            "to",
+            .string(bob),
+            "type",
+            "text",
+            "content",
+            "two"
         )
         a.send(json: ["friend": friendship, "content": "three", "cid": "3"])
         let next = await b.messages(2)

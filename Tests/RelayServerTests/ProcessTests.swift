@@ -24,6 +24,7 @@ final class RelayProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
         try process.run()
+        ChildProcesses.started(process.processIdentifier)
     }
 
     deinit {

@@ -51,6 +51,7 @@ public final class RedisServer: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        ChildProcesses.started(process.processIdentifier)
         lock.withLock { self.process = process }
         try await waitUntilListening()
     }
@@ -64,6 +65,7 @@ public final class RedisServer: @unchecked Sendable {
         guard let process else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        ChildProcesses.ended(process.processIdentifier)
     }
 
     public func stop() {
