@@ -121,6 +121,7 @@ let package = Package(
             name: "RelayServerTests",
             dependencies: [
                 "RelayServer", "ChatClient", "TestSupport",
+                .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: swiftSettings
         ),

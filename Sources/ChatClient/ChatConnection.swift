@@ -13,6 +13,7 @@ public final class ChatConnection: Sendable {
     enum Outbound: Sendable {
         case text(String)
         case binary(ByteBuffer)
+        case rawText([UInt8])
         case close
     }
 
@@ -57,6 +58,9 @@ public final class ChatConnection: Sendable {
                                     switch item {
                                     case .text(let text): try await outbound.write(.text(text))
                                     case .binary(let bytes): try await outbound.write(.binary(bytes))
+                                    case .rawText(let bytes):
+                                        let frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))
+                                        try await outbound.write(.custom(frame))
                                     case .close:
                                         try await outbound.close(.normalClosure, reason: nil)
                                         return
@@ -115,6 +119,11 @@ public final class ChatConnection: Sendable {
 
     public func send(_ text: String) {
         outbound.yield(.text(text))
+    }
+
+    /// A text frame with these exact bytes, valid UTF-8 or not (for tests of hostile input).
+    public func send(textBytes bytes: [UInt8]) {
+        outbound.yield(.rawText(bytes))
     }
 
     public func send(binary bytes: [UInt8]) {

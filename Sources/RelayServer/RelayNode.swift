@@ -48,7 +48,9 @@ public final class RelayNode: Sendable {
                         // The relay's own HeartbeatMonitor pings, with one shared ticker.
                         autoPing: .disabled,
                         // A peer that misses a pong is dead: do not wait long for its close handshake.
-                        closeTimeout: .milliseconds(500)
+                        closeTimeout: .milliseconds(500),
+                        // RFC 6455 §8.1: a text frame that is not UTF-8 fails the connection (1007).
+                        validateUTF8: true
                     )
                 )
             ),

@@ -13,7 +13,7 @@ import FoundationNetworking
 
 /// A real Redis and several relay nodes in this process, each on its own loopback port.
 final class TestCluster: @unchecked Sendable {
-    static let jwtSecret = "test-secret-that-is-long-enough-for-hs256"
+    static let jwtSecret = "test-secret-that-is-long-enough-for-hs256-and-for-hs384"
     static let adminToken = "admin-token"
 
     let redis: RedisServer
