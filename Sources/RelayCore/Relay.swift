@@ -88,9 +88,16 @@ public final class Relay: Sendable {
         "\(configuration.nodeID)/\(socketSequence.next())"
     }
 
-    /// Subscribes the user's channel (if this is their first socket here) and returns the socket's session.
-    public func open(_ socket: any RelaySocket) async throws -> ClientSession {
-        try await registry.add(socket)
+    /// Redis's clock now, as a stream position. Read it before answering a WebSocket upgrade and pass it to
+    /// ``open(_:openedAfter:)``: the socket then receives every message stored after its upgrade.
+    public func openingInstant() async throws -> StreamID {
+        try await registry.redisNow()
+    }
+
+    /// Subscribes the user's channel (if this is their first socket here), catches the socket up from
+    /// `openedAfter`, and returns the socket's session.
+    public func open(_ socket: any RelaySocket, openedAfter: StreamID) async throws -> ClientSession {
+        try await registry.add(socket, openedAfter: openedAfter)
         heartbeats.watch(socket)
         RelayMetrics.openSockets.record(registry.socketCount)
         return ClientSession(relay: self, socket: socket)

@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOConcurrencyHelpers
 import NIOCore
+import RelayCore
 
 /// The request context of every route. `identity` carries the user that `shouldUpgrade` authenticated over to the
 /// WebSocket handler (the context is copied, the box is shared).
@@ -20,9 +21,10 @@ struct RelayRequestContext: RequestContext, WebSocketRequestContext {
     }
 }
 
+/// What `shouldUpgrade` learnt, for the WebSocket handler: who connects, and from which instant it must receive.
 final class IdentityBox: Sendable {
-    private let value = NIOLockedValueBox<String?>(nil)
-    var userID: String? {
+    private let value = NIOLockedValueBox<(userID: String, openedAfter: StreamID)?>(nil)
+    var accepted: (userID: String, openedAfter: StreamID)? {
         get { value.withLockedValue { $0 } }
         set { value.withLockedValue { $0 = newValue } }
     }

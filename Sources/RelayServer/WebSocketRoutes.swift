@@ -16,13 +16,22 @@ struct WebSocketRoutes: Sendable {
             router.ws(
                 RouterPath(path),
                 shouldUpgrade: { request, context in
-                    context.identity.userID = try await authenticator.webSocketUser(request, pathUserID: context.parameters.get("userId"))
+                    let userID = try await authenticator.webSocketUser(request, pathUserID: context.parameters.get("userId"))
+                    // Redis's clock before the 101 goes out: everything stored after the upgrade reaches the socket.
+                    let openedAfter: StreamID
+                    do {
+                        openedAfter = try await relay.openingInstant()
+                    } catch {
+                        throw APIError.unavailable("Redis is unavailable; try another node")
+                    }
+                    context.identity.accepted = (userID, openedAfter)
                     return .upgrade([:])
                 },
                 onUpgrade: { inbound, outbound, context in
-                    guard let userID = context.requestContext.identity.userID else { return }
+                    guard let (userID, openedAfter) = context.requestContext.identity.accepted else { return }
                     try await serve(
                         userID: userID,
+                        openedAfter: openedAfter,
                         channel: context.requestContext.channel,
                         inbound: inbound,
                         outbound: outbound,
@@ -38,6 +47,7 @@ struct WebSocketRoutes: Sendable {
         for path in ["ws", "ws/:userId"] {
             router.get(RouterPath(path)) { request, context -> Response in
                 _ = try await authenticator.webSocketUser(request, pathUserID: context.parameters.get("userId"))
+                guard relay.isReady else { throw APIError.unavailable("Redis is unavailable; try another node") }
                 throw APIError(status: .upgradeRequired, code: "bad_request", message: "this route takes a WebSocket upgrade")
             }
         }
@@ -45,6 +55,7 @@ struct WebSocketRoutes: Sendable {
 
     private func serve(
         userID: String,
+        openedAfter: StreamID,
         channel: any Channel,
         inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
@@ -61,7 +72,7 @@ struct WebSocketRoutes: Sendable {
         try await PongObserver.install(on: channel) { [heartbeats = relay.heartbeats] in heartbeats.pongReceived(from: socket) }
         let session: ClientSession
         do {
-            session = try await relay.open(socket)
+            session = try await relay.open(socket, openedAfter: openedAfter)
         } catch {
             if relay.isDraining {
                 try await outbound.close(.goingAway, reason: nil)

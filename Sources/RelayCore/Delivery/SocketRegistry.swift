@@ -49,14 +49,15 @@ public final class SocketRegistry: Sendable {
 
     public var socketCount: Int { users.withLockedValue { $0.values.reduce(0) { $0 + $1.feeds.count } } }
 
-    /// Adds the socket: from Redis's clock now on, it receives every message of its friendships.
+    /// Adds the socket: it receives every message of its friendships stored after `openedAfter` (Redis's clock,
+    /// read before the upgrade was answered; see ``Relay/openingInstant()``).
     ///
-    /// The baseline is taken first, the feed joins at once, the user's channel is subscribed, and then the feed
+    /// The feed joins at once, the user's channel is subscribed, and then the feed
     /// reads the streams from the baseline: whatever was stored before the subscription was live comes from there,
     /// the rest live, in order and once. Throws (and leaves nothing behind) when Redis cannot be reached.
-    public func add(_ socket: any RelaySocket) async throws {
+    public func add(_ socket: any RelaySocket, openedAfter: StreamID) async throws {
         let channel = keys.deliver(socket.userID)
-        let feed = SocketFeed(socket: socket, openedAfter: try await redisNow(), store: store, logger: logger)
+        let feed = SocketFeed(socket: socket, openedAfter: openedAfter, store: store, logger: logger)
         while true {
             let subscribed = users.withLockedValue { users -> EventLoopFuture<Void> in
                 let future = users[socket.userID]?.subscribed ?? subscriber.subscribeFuture([channel])
@@ -97,7 +98,7 @@ public final class SocketRegistry: Sendable {
     }
 
     /// The id just before Redis's current millisecond: entries stored from now on come after it.
-    private func redisNow() async throws -> StreamID {
+    func redisNow() async throws -> StreamID {
         let reply = try await store.redis.command("TIME")
         guard let parts = reply.array, parts.count == 2, let seconds = parts[0].string.flatMap({ UInt64($0) }),
             let micros = parts[1].string.flatMap({ UInt64($0) })

@@ -1,0 +1,202 @@
+import ChatClient
+import Foundation
+import NIOConcurrencyHelpers
+import RedisClient
+import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// One chat user in the chaos run: sends with cids, retries what was not acknowledged, reconnects to another node
+/// and syncs from the last id it saw whenever its socket closes. Deduplicates by id, as clients must.
+final class ChaosClient: @unchecked Sendable {
+    let user: String
+    let friendship: String
+    private let ports: [Int]
+    private let state = NIOLockedValueBox(State())
+    private var connection: ChatConnection?
+    private var nodeIndex: Int
+
+    struct State {
+        var acked: [String: String] = [:]  // cid -> id
+        var pending: Set<String> = []
+        var seen: Set<String> = []
+        var last = "0-0"
+        var synced = false
+    }
+
+    init(user: String, friendship: String, ports: [Int], node: Int) {
+        self.user = user
+        self.friendship = friendship
+        self.ports = ports
+        nodeIndex = node
+    }
+
+    var acked: [String: String] { state.withLockedValue { $0.acked } }
+    var seen: Set<String> { state.withLockedValue { $0.seen } }
+    var pendingCount: Int { state.withLockedValue { $0.pending.count } }
+
+    private func handle(_ text: String) {
+        guard let frame = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return }
+        state.withLockedValue { state in
+            switch frame["op"] as? String {
+            case "ack"?:
+                if let cid = frame["cid"] as? String, let id = frame["id"] as? String {
+                    state.acked[cid] = id
+                    state.pending.remove(cid)
+                }
+            case "synced"?:
+                state.synced = true
+            case nil:
+                if let id = frame["id"] as? String, frame["friend"] as? String == friendship {
+                    state.seen.insert(id)
+                    if streamID(state.last, isBefore: id) { state.last = id }
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    /// Connects to the next node that answers and syncs from the last id seen.
+    func ensureConnected(deadline: ContinuousClock.Instant) async {
+        if let connection, !connection.isClosed { return }
+        while ContinuousClock.now < deadline {
+            let port = ports[nodeIndex % ports.count]
+            nodeIndex += 1
+            if let fresh = try? await ChatConnection.connect(url: "ws://127.0.0.1:\(port)/ws/\(user)", onFrame: { [weak self] in self?.handle($0) }) {
+                connection = fresh
+                let last = state.withLockedValue { $0.last }
+                fresh.send(json: ["op": "sync", "cursors": [friendship: last]])
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    func send(_ index: Int) {
+        let cid = "\(user)-\(index)"
+        state.withLockedValue { _ = $0.pending.insert(cid) }
+        connection?.send(json: ["friend": friendship, "content": "m\(index)", "cid": cid])
+    }
+
+    /// Sends again everything not acknowledged yet: the cid makes it safe.
+    func resendPending() {
+        for cid in state.withLockedValue({ $0.pending }) {
+            let index = cid.split(separator: "-").last.map(String.init) ?? "0"
+            connection?.send(json: ["friend": friendship, "content": "m\(index)", "cid": cid])
+        }
+    }
+
+    /// A full sync from the start, to count what this user has seen at the end.
+    func finalSync(deadline: ContinuousClock.Instant) async -> Bool {
+        await ensureConnected(deadline: deadline)
+        state.withLockedValue { $0.synced = false }
+        connection?.send(json: ["op": "sync", "cursors": [friendship: "0-0"]])
+        while ContinuousClock.now < deadline {
+            if state.withLockedValue({ $0.synced }) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    func close() async { await connection?.close() }
+}
+
+@Suite struct ChaosTests {
+    @Test(.timeLimit(.minutes(10)))
+    func killANodeAndRestartRedisNothingLostNothingDuplicated() async throws {
+        let redis = try await RedisServer(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
+        let ports = try (0..<3).map { _ in try FreePort.next() }
+        let flags = ["--redis", redis.url, "--auth", "none", "--admin-token", "adm", "--rate", "0", "--heartbeat", "2"]
+        let nodes = try ports.map { try RelayProcess(arguments: flags, port: $0) }
+        for port in ports { #expect(await isReady(port)) }
+
+        // The suite runs a short version; CHATRELAY_CHAOS_PAIRS and CHATRELAY_CHAOS_MESSAGES make it the full run.
+        let environment = ProcessInfo.processInfo.environment
+        let pairs = environment["CHATRELAY_CHAOS_PAIRS"].flatMap(Int.init) ?? 30
+        let messages = environment["CHATRELAY_CHAOS_MESSAGES"].flatMap(Int.init) ?? 30
+        var clients: [ChaosClient] = []
+        for pair in 0..<pairs {
+            let a = try await post(ports[0], "/api/users", ["name": "a\(pair)", "id": "a\(pair)"])
+            let b = try await post(ports[0], "/api/users", ["name": "b\(pair)", "id": "b\(pair)"])
+            let f = try await post(ports[0], "/api/friendships", ["user1": a, "user2": b])
+            clients.append(ChaosClient(user: a, friendship: f, ports: ports, node: pair))
+            clients.append(ChaosClient(user: b, friendship: f, ports: ports, node: pair + 1))
+        }
+        let deadline = ContinuousClock.now + .seconds(60 + Double(pairs * messages) / 20)
+        for client in clients { await client.ensureConnected(deadline: deadline) }
+
+        // Everyone sends; one node dies mid-way, later Redis restarts (AOF, fsync always).
+        for index in 0..<messages {
+            if index == messages / 3 { kill(nodes[1].process.processIdentifier, SIGKILL) }
+            if index == 2 * messages / 3 {
+                redis.kill()
+                try await Task.sleep(for: .milliseconds(300))
+                try await redis.start()
+            }
+            for client in clients {
+                await client.ensureConnected(deadline: deadline)
+                client.send(index)
+            }
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        // Retry until everything is acknowledged (the cid makes retries safe).
+        while clients.contains(where: { $0.pendingCount > 0 }) && ContinuousClock.now < deadline {
+            for client in clients where client.pendingCount > 0 {
+                await client.ensureConnected(deadline: deadline)
+                client.resendPending()
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        for client in clients { #expect(await client.finalSync(deadline: deadline), "\(client.user) never synced") }
+
+        var sent = 0
+        var acked = 0
+        var lost = 0
+        var duplicated = 0
+        for pair in 0..<pairs {
+            let (a, b) = (clients[2 * pair], clients[2 * pair + 1])
+            for (sender, receiver) in [(a, b), (b, a)] {
+                sent += messages
+                acked += sender.acked.count
+                lost += sender.acked.values.filter { !receiver.seen.contains($0) }.count
+            }
+            // No message stored twice: every cid once in the stream.
+            let history = try await redis.command("XRANGE", .string("chat:history:{\(a.friendship)}"), "-", "+")
+            let cids = (history.array ?? []).compactMap { entry -> String? in
+                guard let fields = entry.array?.last?.array else { return nil }
+                let index = fields.firstIndex { $0.string == "cid" }
+                return index.flatMap { fields[$0 + 1].string }
+            }
+            duplicated += cids.count - Set(cids).count
+        }
+        print("chaos run: sent \(sent), acked \(acked), lost \(lost), duplicated \(duplicated)")
+        #expect(acked == sent)
+        #expect(lost == 0)
+        #expect(duplicated == 0)
+        for client in clients { await client.close() }
+        for node in nodes where node.process.isRunning { kill(node.process.processIdentifier, SIGKILL) }
+    }
+
+    private func isReady(_ port: Int) async -> Bool {
+        for _ in 0..<200 {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/readyz")!)
+            request.timeoutInterval = 1
+            if ((try? await URLSession.shared.data(for: request))?.1 as? HTTPURLResponse)?.statusCode == 200 { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    private func post(_ port: Int, _ path: String, _ body: [String: String]) async throws -> String {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = "POST"
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        return try #require(object?["id"] as? String)
+    }
+}
