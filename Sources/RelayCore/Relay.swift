@@ -31,7 +31,7 @@ public final class Relay: Sendable {
         var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
         redisConfiguration.clientName = "chatrelay-\(configuration.nodeID)"
         redisConfiguration.connectTimeout = .seconds(3)
-        redisConfiguration.commandTimeout = .seconds(3)
+        redisConfiguration.commandTimeout = .milliseconds(Int64(configuration.redisCommandTimeout * 1000))
         redis = RedisClient(configuration: redisConfiguration, logger: logger)
         store = MessageStore(redis: redis, keys: keys)
         directory = Directory(redis: redis, keys: keys)

@@ -27,6 +27,11 @@ public struct RelayConfiguration: Sendable {
     public var burst: Double = 100
     /// Frames a socket may fall behind before it is closed with 1008 (it recovers them with `sync`).
     public var maximumQueuedFrames: Int = 4096
+    /// The same bound in bytes, whichever comes first.
+    public var maximumQueuedBytes: Int = 8 * 1024 * 1024
+    /// Seconds a Redis command may go unanswered before the connection is declared broken (and sends answer
+    /// `unavailable`).
+    public var redisCommandTimeout: Double = 3
 
     public init() {}
 

@@ -6,13 +6,19 @@ import RelayCore
 /// A WebSocket as the relay core sees it: frames are queued here and written by the socket's writer task.
 ///
 /// The queue is bounded: the writer waits while the client does not read (channel writability), and a client
-/// that falls more than `maximumQueuedFrames` behind is closed with 1008 instead of growing the node's memory.
+/// that falls more than `maximumQueuedFrames` frames or `maximumQueuedBytes` bytes behind is closed with 1008
+/// instead of growing the node's memory.
 /// It recovers what it missed with `sync` when it reconnects.
 final class WebSocketConnection: RelaySocket {
     enum Outbound: Sendable {
         case text(String)
         case ping
         case close(CloseCode)
+
+        var size: Int {
+            if case .text(let text) = self { return text.utf8.count }
+            return 0
+        }
     }
 
     let id: String
@@ -20,20 +26,29 @@ final class WebSocketConnection: RelaySocket {
     private let continuation: AsyncStream<Outbound>.Continuation
     private let channel: any Channel
     private let maximumQueuedFrames: Int
-    private let queued = NIOLockedValueBox(0)
+    private let maximumQueuedBytes: Int
+    private let queued = NIOLockedValueBox((frames: 0, bytes: 0))
 
-    init(id: String, userID: String, channel: any Channel, maximumQueuedFrames: Int, continuation: AsyncStream<Outbound>.Continuation) {
+    init(
+        id: String,
+        userID: String,
+        channel: any Channel,
+        maximumQueuedFrames: Int,
+        maximumQueuedBytes: Int,
+        continuation: AsyncStream<Outbound>.Continuation
+    ) {
         self.id = id
         self.userID = userID
         self.channel = channel
         self.maximumQueuedFrames = maximumQueuedFrames
+        self.maximumQueuedBytes = maximumQueuedBytes
         self.continuation = continuation
     }
 
     func waitForCapacity() async {
         // Room for a sync page (100 frames) with margin; polling is fine at this rate and only runs during sync.
         let limit = max(0, maximumQueuedFrames - 2 * 100)
-        while queued.withLockedValue({ $0 }) > limit, !isFinished {
+        while queued.withLockedValue({ $0.frames > limit || $0.bytes > maximumQueuedBytes / 2 }), !isFinished {
             try? await Task.sleep(for: .milliseconds(5))
         }
     }
@@ -42,14 +57,20 @@ final class WebSocketConnection: RelaySocket {
     private var isFinished: Bool { finished.withLockedValue { $0 } }
 
     /// The writer took a frame off the queue.
-    func dequeued() {
-        queued.withLockedValue { $0 -= 1 }
+    func dequeued(_ item: Outbound) {
+        let size = item.size
+        queued.withLockedValue {
+            $0.frames -= 1
+            $0.bytes -= size
+        }
     }
 
     private func enqueue(_ item: Outbound) {
-        let overflow = queued.withLockedValue { count -> Bool in
-            count += 1
-            return count > maximumQueuedFrames
+        let size = item.size
+        let overflow = queued.withLockedValue { queued -> Bool in
+            queued.frames += 1
+            queued.bytes += size
+            return queued.frames > maximumQueuedFrames || queued.bytes > maximumQueuedBytes
         }
         if overflow {
             dropSlowConsumer()

@@ -67,6 +67,7 @@ struct WebSocketRoutes: Sendable {
             userID: userID,
             channel: channel,
             maximumQueuedFrames: relay.configuration.maximumQueuedFrames,
+            maximumQueuedBytes: relay.configuration.maximumQueuedBytes,
             continuation: continuation
         )
         try await PongObserver.install(on: channel) { [heartbeats = relay.heartbeats] in heartbeats.pongReceived(from: socket) }
@@ -86,7 +87,7 @@ struct WebSocketRoutes: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await item in queue {
-                    socket.dequeued()
+                    socket.dequeued(item)
                     switch item {
                     case .text(let text):
                         try await outbound.write(.text(text))

@@ -32,6 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Frames a slow socket may fall behind before it is closed with 1008 (CHATRELAY_MAX_QUEUE, default 4096)."
     )
     var maxQueue: Int?
+    @Option(name: .customLong("max-queue-bytes"), help: "The same bound in bytes (CHATRELAY_MAX_QUEUE_BYTES, default 8388608).")
+    var maxQueueBytes: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (CHATRELAY_LOG_LEVEL, default notice).")
     var logLevel: String?
 
@@ -53,6 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maximumFrameBytes = maxFrame ?? Environment.value("CHATRELAY_MAX_FRAME").flatMap(Int.init) ?? configuration.maximumFrameBytes
         configuration.maximumQueuedFrames =
             maxQueue ?? Environment.value("CHATRELAY_MAX_QUEUE").flatMap(Int.init) ?? configuration.maximumQueuedFrames
+        configuration.maximumQueuedBytes =
+            maxQueueBytes ?? Environment.value("CHATRELAY_MAX_QUEUE_BYTES").flatMap(Int.init) ?? configuration.maximumQueuedBytes
         guard configuration.heartbeat > 0 else { throw ValidationError("--heartbeat must be positive") }
         let host = host ?? Environment.value("CHATRELAY_HOST") ?? "127.0.0.1"
         let port = port ?? Environment.value("CHATRELAY_PORT").flatMap(Int.init) ?? 4000

@@ -156,6 +156,7 @@ final class ChaosClient: @unchecked Sendable {
         var sent = 0
         var acked = 0
         var lost = 0
+        var delivered = 0
         var duplicated = 0
         for pair in 0..<pairs {
             let (a, b) = (clients[2 * pair], clients[2 * pair + 1])
@@ -163,6 +164,7 @@ final class ChaosClient: @unchecked Sendable {
                 sent += messages
                 acked += sender.acked.count
                 lost += sender.acked.values.filter { !receiver.seen.contains($0) }.count
+                delivered += sender.acked.values.filter { receiver.seen.contains($0) }.count
             }
             // No message stored twice: every cid once in the stream.
             let history = try await redis.command("XRANGE", .string("chat:history:{\(a.friendship)}"), "-", "+")
@@ -173,7 +175,7 @@ final class ChaosClient: @unchecked Sendable {
             }
             duplicated += cids.count - Set(cids).count
         }
-        print("chaos run: sent \(sent), acked \(acked), lost \(lost), duplicated \(duplicated)")
+        print("chaos run: sent \(sent), acked \(acked), delivered \(delivered), lost \(lost), duplicated \(duplicated)")
         #expect(acked == sent)
         #expect(lost == 0)
         #expect(duplicated == 0)

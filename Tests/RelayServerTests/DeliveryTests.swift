@@ -220,8 +220,10 @@ import Testing
             #expect(error?["code"] as? String == code, "\(frame)")
         }
         #expect(try await cluster.history(friendship).count == 5)
+        let b = try await cluster.connect(bob, node: 1)
         a.send(json: ["friend": friendship, "content": "still here", "cid": "after"])
         #expect(await a.next { $0["op"] as? String == "ack" }?["cid"] as? String == "after")
+        #expect(await b.messages(1).first?["content"] as? String == "still here")
     }
 }
 

@@ -126,7 +126,7 @@ import Testing
 
 @Suite struct SlowConsumerTests {
     @Test func aReaderThatNeverReadsIsDroppedAndOthersAreUnaffected() async throws {
-        let cluster = try await TestCluster.start(nodes: 2) { $0.maximumQueuedFrames = 300 }
+        let cluster = try await TestCluster.start(nodes: 2) { $0.maximumQueuedBytes = 2 * 1024 * 1024 }
         defer { Task { await cluster.stop() } }
         let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
         let (carol, dave, other) = try await cluster.makeFriends("carol", "dave")

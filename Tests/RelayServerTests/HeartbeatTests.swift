@@ -31,7 +31,7 @@ import Testing
         #expect(!healthy.isClosed)
         #expect(registry.socketCount == 1)
         healthy.send(json: ["op": "ping"])
-        #expect(await healthy.next { $0["op"] as? String == "pong" } != nil)
+        #expect(await healthy.next(where: { $0["op"] as? String == "pong" }, timeout: .seconds(15)) != nil)
         _ = friendship
     }
 }
