@@ -17,6 +17,8 @@ struct WebSocketRoutes: Sendable {
                 RouterPath(path),
                 shouldUpgrade: { request, context in
                     let userID = try await authenticator.webSocketUser(request, pathUserID: context.parameters.get("userId"))
+                    // A draining node takes no new sockets: the client goes to another node.
+                    guard !relay.isDraining else { throw APIError.unavailable("this node is draining; try another node") }
                     // Redis's clock before the 101 goes out: everything stored after the upgrade reaches the socket.
                     let openedAfter: StreamID
                     do {
@@ -47,7 +49,7 @@ struct WebSocketRoutes: Sendable {
         for path in ["ws", "ws/:userId"] {
             router.get(RouterPath(path)) { request, context -> Response in
                 _ = try await authenticator.webSocketUser(request, pathUserID: context.parameters.get("userId"))
-                guard relay.isReady else { throw APIError.unavailable("Redis is unavailable; try another node") }
+                guard relay.isReady, !relay.isDraining else { throw APIError.unavailable("this node cannot take sockets now; try another node") }
                 throw APIError(status: .upgradeRequired, code: "bad_request", message: "this route takes a WebSocket upgrade")
             }
         }
