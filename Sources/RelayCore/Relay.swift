@@ -99,14 +99,14 @@ public final class Relay: Sendable {
     public func open(_ socket: any RelaySocket, openedAfter: StreamID) async throws -> ClientSession {
         try await registry.add(socket, openedAfter: openedAfter)
         heartbeats.watch(socket)
-        RelayMetrics.openSockets.record(registry.socketCount)
+        RelayMetrics.openSockets.increment()
         return ClientSession(relay: self, socket: socket)
     }
 
     public func close(_ socket: any RelaySocket) {
         registry.remove(socket)
         heartbeats.forget(socket)
-        RelayMetrics.openSockets.record(registry.socketCount)
+        RelayMetrics.openSockets.decrement()
     }
 
     /// Publishes to every open socket on every node.

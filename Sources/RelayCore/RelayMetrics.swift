@@ -4,7 +4,8 @@ import Metrics
 enum RelayMetrics {
     static let storedMessages = Counter(label: "chatrelay_messages_stored_total")
     static let duplicateSends = Counter(label: "chatrelay_duplicate_sends_total")
-    static let openSockets = Gauge(label: "chatrelay_open_sockets")
+    /// Moved by one on every open and close, rather than recounting every user's sockets each time.
+    static let openSockets = Meter(label: "chatrelay_open_sockets")
 
     static func stored(isNew: Bool) {
         (isNew ? storedMessages : duplicateSends).increment()

@@ -36,6 +36,37 @@ import Testing
         #expect(await collect(b, for: .milliseconds(300)).filter { $0["id"] != nil }.isEmpty)
     }
 
+    @Test func entriesStoredWhileASubscriberWasAwayArriveWithoutAnyLaterMessage() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let b = try await cluster.connect(bob, node: 1)
+        // A pong proves the socket is fully open: its own catch-up is over before its frames are read.
+        b.send(json: ["op": "ping"])
+        #expect(await b.next(where: { $0["op"] as? String == "pong" }) != nil)
+        // Entries whose publishes never came (written straight into the stream), and no live frame after them:
+        // only the catch-up after node 1's subscriber reconnects can bring them.
+        for content in ["lost 1", "lost 2"] {
+            _ = try await cluster.redis.command(
+                "XADD",
+                .string("chat:history:{\(friendship)}"),
+                "*",
+                "from",
+                .string(alice),
+                "to",
+                .string(bob),
+                "type",
+                "text",
+                "content",
+                .string(content)
+            )
+        }
+        #expect(await collect(b, for: .milliseconds(300)).isEmpty)
+        try await killSubscriber(of: "node1", in: cluster)
+        let caughtUp = await b.messages(2, timeout: .seconds(10))
+        #expect(caughtUp.map { $0["content"] as? String } == ["lost 1", "lost 2"])
+    }
+
     @Test func publishesMissedWhileASubscriberReconnectsAreCaughtUp() async throws {
         let cluster = try await TestCluster.start()
         defer { Task { await cluster.stop() } }
@@ -46,12 +77,7 @@ import Testing
         #expect(await b.messages(1).first?["content"] as? String == "before")
 
         // Cut node 1's subscriber (and only it), then store messages at once through node 0, while it comes back.
-        let clients = try await cluster.redis.command("CLIENT", "LIST").string ?? ""
-        let subscriber = try #require(
-            clients.split(separator: "\n").first { $0.contains("name=chatrelay-node1") && $0.contains("cmd=subscribe") }
-        )
-        let clientID = String(subscriber.split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3) ?? "")
-        _ = try await cluster.redis.command("CLIENT", "KILL", "ID", .string(clientID))
+        try await killSubscriber(of: "node1", in: cluster)
         for index in 0..<50 { a.send(json: ["friend": friendship, "content": "m\(index)", "cid": "m\(index)"]) }
         var acks = 0
         while acks < 50, await a.next(where: { $0["op"] as? String == "ack" }) != nil { acks += 1 }
@@ -63,4 +89,14 @@ import Testing
         #expect(await collect(b, for: .milliseconds(300)).filter { $0["id"] != nil }.isEmpty)
         #expect(!b.isClosed)
     }
+}
+
+/// Drops one node's pub/sub connection from the Redis side, as a network blip would.
+func killSubscriber(of node: String, in cluster: TestCluster) async throws {
+    let clients = try await cluster.redis.command("CLIENT", "LIST").string ?? ""
+    let subscriber = try #require(
+        clients.split(separator: "\n").first { $0.contains("name=chatrelay-\(node)") && $0.contains("cmd=subscribe") }
+    )
+    let clientID = String(subscriber.split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3) ?? "")
+    _ = try await cluster.redis.command("CLIENT", "KILL", "ID", .string(clientID))
 }
