@@ -15,23 +15,11 @@ import Testing
         #expect(await b.messages(1).first?["content"] as? String == "one")
 
         // As if Redis stored a send and stopped before its PUBLISH went out: the entry exists, no frame came.
-        let lost = try await cluster.redis.command(
-            "XADD",
-            .string("chat:history:{\(friendship)}"),
-            "*",
-            "from",
-            .string(alice),
-            "to",
-            .string(bob),
-            "type",
-            "text",
-            "content",
-            "two"
-        )
+        let lost = try await storeWithoutPublishing("two", from: alice, to: bob, in: friendship, cluster: cluster)
         a.send(json: ["friend": friendship, "content": "three", "cid": "3"])
         let next = await b.messages(2)
         #expect(next.map { $0["content"] as? String } == ["two", "three"])
-        #expect(next.first?["id"] as? String == lost.string)
+        #expect(next.first?["id"] as? String == lost)
         // Nothing twice.
         #expect(await collect(b, for: .milliseconds(300)).filter { $0["id"] != nil }.isEmpty)
     }
@@ -47,19 +35,7 @@ import Testing
         // Entries whose publishes never came (written straight into the stream), and no live frame after them:
         // only the catch-up after node 1's subscriber reconnects can bring them.
         for content in ["lost 1", "lost 2"] {
-            _ = try await cluster.redis.command(
-                "XADD",
-                .string("chat:history:{\(friendship)}"),
-                "*",
-                "from",
-                .string(alice),
-                "to",
-                .string(bob),
-                "type",
-                "text",
-                "content",
-                .string(content)
-            )
+            _ = try await storeWithoutPublishing(content, from: alice, to: bob, in: friendship, cluster: cluster)
         }
         #expect(await collect(b, for: .milliseconds(300)).isEmpty)
         try await killSubscriber(of: "node1", in: cluster)
@@ -99,4 +75,20 @@ func killSubscriber(of node: String, in cluster: TestCluster) async throws {
     )
     let clientID = String(subscriber.split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3) ?? "")
     _ = try await cluster.redis.command("CLIENT", "KILL", "ID", .string(clientID))
+}
+
+/// Appends an entry to a friendship's stream the way the store script does, but publishes nothing: a message whose
+/// PUBLISH never went out. Returns its id.
+func storeWithoutPublishing(
+    _ content: String,
+    from: String,
+    to: String,
+    in friendship: String,
+    cluster: TestCluster
+) async throws
+    -> String?
+{
+    let key = RedisArgument.string("chat:history:{\(friendship)}")
+    let fields: [RedisArgument] = ["from", .string(from), "to", .string(to), "type", "text", "content", .string(content)]
+    return try await cluster.redis.command(["XADD", key, "*"] + fields).string
 }

@@ -74,6 +74,10 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Runs one command on a fresh connection; for test set-up and assertions.
     public func command(_ arguments: RedisArgument...) async throws -> RedisReply {
+        try await command(arguments)
+    }
+
+    public func command(_ arguments: [RedisArgument]) async throws -> RedisReply {
         let connection = try await RedisConnection.connect(
             configuration: configuration,
             eventLoop: MultiThreadedEventLoopGroup.singleton.any()
