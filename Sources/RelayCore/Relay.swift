@@ -30,7 +30,7 @@ public final class Relay: Sendable {
         keys = RedisKeys(prefix: configuration.prefix)
         var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
         redisConfiguration.clientName = "chatrelay-\(configuration.nodeID)"
-        redisConfiguration.connectTimeout = .seconds(3)
+        redisConfiguration.connectTimeout = .milliseconds(Int64(configuration.redisConnectTimeout * 1000))
         redisConfiguration.commandTimeout = .milliseconds(Int64(configuration.redisCommandTimeout * 1000))
         redis = RedisClient(configuration: redisConfiguration, logger: logger)
         store = MessageStore(redis: redis, keys: keys)

@@ -32,6 +32,8 @@ public struct RelayConfiguration: Sendable {
     /// Seconds a Redis command may go unanswered before the connection is declared broken (and sends answer
     /// `unavailable`).
     public var redisCommandTimeout: Double = 3
+    /// Seconds a connection to Redis may take, handshake included.
+    public var redisConnectTimeout: Double = 3
 
     public init() {}
 

@@ -3,7 +3,7 @@ import RedisClient
 import TestSupport
 import Testing
 
-@Suite struct PipeliningTests {
+@Suite(.takesTurns) struct PipeliningTests {
     @Test func tenThousandConcurrentCommandsEachGetTheirOwnReply() async throws {
         let redis = try await RedisServer()
         let client = RedisClient(configuration: redis.configuration)

@@ -105,7 +105,7 @@ final class ChaosClient: @unchecked Sendable {
     func close() async { await connection?.close() }
 }
 
-@Suite struct ChaosTests {
+@Suite(.takesTurns) struct ChaosTests {
     @Test(.timeLimit(.minutes(10)))
     func killANodeAndRestartRedisNothingLostNothingDuplicated() async throws {
         let redis = try await RedisServer(arguments: ["--appendonly", "yes", "--appendfsync", "always"])

@@ -1,6 +1,7 @@
 import ChatClient
 import Foundation
 import RedisClient
+import TestSupport
 import Testing
 
 @Suite struct DeliveryTests {
@@ -70,7 +71,7 @@ import Testing
         #expect(!frames.contains { $0["content"] as? String == "from phone" })
     }
 
-    @Test func concurrentSendersThroughDifferentNodesSeeOneOrder() async throws {
+    @Test(.takesTurns) func concurrentSendersThroughDifferentNodesSeeOneOrder() async throws {
         let cluster = try await TestCluster.start()
         defer { Task { await cluster.stop() } }
         let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")

@@ -1,6 +1,7 @@
 import ChatClient
 import Foundation
 import RedisClient
+import TestSupport
 import Testing
 
 @Suite struct HardeningTests {
@@ -124,7 +125,7 @@ import Testing
     }
 }
 
-@Suite struct SlowConsumerTests {
+@Suite(.takesTurns) struct SlowConsumerTests {
     @Test func aReaderThatNeverReadsIsDroppedAndOthersAreUnaffected() async throws {
         let cluster = try await TestCluster.start(nodes: 2) { $0.maximumQueuedBytes = 2 * 1024 * 1024 }
         defer { Task { await cluster.stop() } }

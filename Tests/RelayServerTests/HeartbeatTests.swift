@@ -1,7 +1,8 @@
 import ChatClient
+import TestSupport
 import Testing
 
-@Suite struct HeartbeatTests {
+@Suite(.takesTurns) struct HeartbeatTests {
     @Test func silentClientIsCutAndHealthyOneStays() async throws {
         let cluster = try await TestCluster.start(nodes: 1) { $0.heartbeat = 1 }
         defer { Task { await cluster.stop() } }

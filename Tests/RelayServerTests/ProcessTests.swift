@@ -43,7 +43,7 @@ final class RelayProcess: @unchecked Sendable {
     }
 }
 
-@Suite struct ProcessTests {
+@Suite(.takesTurns) struct ProcessTests {
     @Test func startingWithoutRedisSaysSoInOneLineAndFails() async throws {
         let redisPort = try FreePort.next()
         let node = try RelayProcess(arguments: ["--redis", "redis://127.0.0.1:\(redisPort)/0", "--auth", "none"], port: try FreePort.next())

@@ -41,6 +41,7 @@ final class TestCluster: @unchecked Sendable {
         configuration.rate = 0
         // A 2-core machine running every suite at once can stall a few seconds; that is not an outage.
         configuration.redisCommandTimeout = 10
+        configuration.redisConnectTimeout = 10
         configure(&configuration)
         let cluster = TestCluster(redis: redis, configuration: configuration)
         for index in 0..<count { try await cluster.addNode(name: "node\(index)") }

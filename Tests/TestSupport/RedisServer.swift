@@ -20,8 +20,9 @@ public final class RedisServer: @unchecked Sendable {
             host: "127.0.0.1",
             port: port,
             password: Self.password(in: extraArguments),
-            connectTimeout: .seconds(2),
-            commandTimeout: .seconds(2)
+            // Generous: a 2-core machine running every suite at once can stall a loopback connect for seconds.
+            connectTimeout: .seconds(10),
+            commandTimeout: .seconds(10)
         )
     }
 
