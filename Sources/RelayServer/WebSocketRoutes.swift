@@ -63,14 +63,13 @@ struct WebSocketRoutes: Sendable {
         outbound: WebSocketOutboundWriter,
         logger: Logger
     ) async throws {
-        let (queue, continuation) = AsyncStream.makeStream(of: WebSocketConnection.Outbound.self)
         let socket = WebSocketConnection(
             id: relay.makeSocketID(),
             userID: userID,
             channel: channel,
+            outbound: outbound,
             maximumQueuedFrames: relay.configuration.maximumQueuedFrames,
-            maximumQueuedBytes: relay.configuration.maximumQueuedBytes,
-            continuation: continuation
+            maximumQueuedBytes: relay.configuration.maximumQueuedBytes
         )
         try await PongObserver.install(on: channel) { [heartbeats = relay.heartbeats] in heartbeats.pongReceived(from: socket) }
         let session: ClientSession
@@ -86,31 +85,13 @@ struct WebSocketRoutes: Sendable {
             return
         }
         defer { relay.close(socket) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await item in queue {
-                    socket.dequeued(item)
-                    switch item {
-                    case .text(let text):
-                        try await outbound.write(.text(text))
-                    case .ping:
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())))
-                    case .close(let code):
-                        try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: nil)
-                        return
-                    }
-                }
+        for try await message in inbound.messages(maxSize: relay.configuration.maximumFrameBytes) {
+            switch message {
+            case .text(let text):
+                await session.handle(text.utf8)
+            case .binary:
+                socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
             }
-            for try await message in inbound.messages(maxSize: relay.configuration.maximumFrameBytes) {
-                switch message {
-                case .text(let text):
-                    await session.handle(text.utf8)
-                case .binary:
-                    socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
-                }
-            }
-            continuation.finish()
-            group.cancelAll()
         }
     }
 }

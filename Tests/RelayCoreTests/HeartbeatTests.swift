@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import RelayCore
 import Testing
 
@@ -15,6 +16,7 @@ final class RecordingSocket: RelaySocket {
 
     var calls: [String] { log.withLockedValue { $0 } }
     func send(_ text: String) { log.withLockedValue { $0.append("send") } }
+    func send(frame bytes: ByteBuffer) { log.withLockedValue { $0.append("send") } }
     func close(_ code: CloseCode) { log.withLockedValue { $0.append("close \(code.rawValue)") } }
     func ping() { log.withLockedValue { $0.append("ping") } }
     func terminate() { log.withLockedValue { $0.append("terminate") } }

@@ -5,8 +5,9 @@ import NIOCore
 ///
 /// Parsed on the bytes: the known fields sit at the two ends, so the cost does not grow with the content.
 struct PublishedFrame: Sendable {
-    /// The frame to deliver, as the contract shapes it (`prev` and `origin` cut off).
-    var text: String
+    /// The frame to deliver, as the contract shapes it (`prev` and `origin` cut off); one buffer shared by every
+    /// socket it goes to.
+    var bytes: ByteBuffer
     var id: StreamID
     var friendship: String
     /// The friendship's entry before this one.
@@ -32,7 +33,11 @@ struct PublishedFrame: Sendable {
         self.previous = previous
         self.friendship = String(decoding: friendship, as: UTF8.self)
         origin = originValue.map { String(decoding: $0, as: UTF8.self) }
-        text = String(decoding: bytes[bytes.startIndex..<brace], as: UTF8.self) + "}"
+        var frame = ByteBuffer()
+        frame.reserveCapacity(brace - bytes.startIndex + 1)
+        frame.writeBytes(bytes[bytes.startIndex..<brace])
+        frame.writeInteger(UInt8(ascii: "}"))
+        self.bytes = frame
     }
 
     /// Takes `,"name":"value"` from just before the brace, moving the brace back to where its comma was.

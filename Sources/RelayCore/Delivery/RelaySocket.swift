@@ -1,3 +1,5 @@
+import NIOCore
+
 /// WebSocket close codes the relay uses.
 public enum CloseCode: UInt16, Sendable {
     /// The node is draining: reconnect through the load balancer.
@@ -14,6 +16,8 @@ public protocol RelaySocket: AnyObject, Sendable {
     var userID: String { get }
     /// Queues a text frame without waiting; called from event loops and tasks alike.
     func send(_ text: String)
+    /// Queues a text frame whose bytes are ready (shared between the sockets it goes to, never copied).
+    func send(frame bytes: ByteBuffer)
     func close(_ code: CloseCode)
     /// Sends a WebSocket ping.
     func ping()

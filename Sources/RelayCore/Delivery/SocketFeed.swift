@@ -16,6 +16,13 @@ final class SocketFeed: Sendable {
         var heldBack: [(frame: PublishedFrame, send: Bool)]?
         /// A catch-up was asked for while a fill was running (which may have read past already): read again after.
         var readAgain = false
+        /// Entries after `last` that this socket sent itself, which a fill skips.
+        var sentHere: Set<StreamID> = []
+
+        mutating func advance(to id: StreamID) {
+            last = id
+            if !sentHere.isEmpty { sentHere = sentHere.filter { $0 > id } }
+        }
     }
 
     private struct State {
@@ -50,15 +57,32 @@ final class SocketFeed: Sendable {
         // Sending under the lock keeps live frames and fills in one order; `send` only enqueues.
         let gapAfter = state.withLockedValue { state -> StreamID? in
             guard !state.closed else { return nil }
-            var entry = state.friendships[frame.friendship] ?? FriendshipState(last: openedAfter)
-            defer { state.friendships[frame.friendship] = entry }
-            if entry.heldBack != nil {
-                entry.heldBack!.append((frame, send))
-                return nil
-            }
-            return Self.apply(frame, send: send, to: &entry, socket: socket) ? nil : entry.last
+            // Mutated in place in the dictionary: a copy would make every held-back append copy the whole array.
+            return Self.accept(
+                frame,
+                send: send,
+                into: &state.friendships[frame.friendship, default: FriendshipState(last: openedAfter)],
+                socket: socket
+            )
         }
         if let gapAfter { startFill(frame.friendship, after: gapAfter) }
+    }
+
+    /// Records an entry this socket sent (its ack came back): a fill must not hand it back to it.
+    func sent(_ id: StreamID, friendship: String) {
+        state.withLockedValue { state in
+            guard !state.closed else { return }
+            state.friendships[friendship, default: FriendshipState(last: openedAfter)].sentHere.insert(id)
+        }
+    }
+
+    /// Holds `frame` back while a fill runs, else applies it; returns where a new fill must start, if one must.
+    private static func accept(_ frame: PublishedFrame, send: Bool, into entry: inout FriendshipState, socket: any RelaySocket) -> StreamID? {
+        if entry.heldBack != nil {
+            entry.heldBack!.append((frame, send))
+            return nil
+        }
+        return apply(frame, send: send, to: &entry, socket: socket) ? nil : entry.last
     }
 
     /// Delivers `frame` if it follows what the socket has (true), drops it if the socket has it (true), or holds it
@@ -66,8 +90,8 @@ final class SocketFeed: Sendable {
     private static func apply(_ frame: PublishedFrame, send: Bool, to entry: inout FriendshipState, socket: any RelaySocket) -> Bool {
         if frame.id <= entry.last { return true }
         if frame.previous <= entry.last {
-            entry.last = frame.id
-            if send { socket.send(frame.text) }
+            entry.advance(to: frame.id)
+            if send { socket.send(frame: frame.bytes) }
             return true
         }
         entry.heldBack = (entry.heldBack ?? []) + [(frame, send)]
@@ -143,9 +167,10 @@ final class SocketFeed: Sendable {
         guard let id = StreamID(message.id) else { return }
         state.withLockedValue { state in
             guard !state.closed, var entry = state.friendships[message.friendship], id > entry.last else { return }
-            entry.last = id
+            let sentHere = entry.sentHere.contains(id)
+            entry.advance(to: id)
             state.friendships[message.friendship] = entry
-            socket.send(OutboundFrame.message(message))
+            if !sentHere { socket.send(OutboundFrame.message(message)) }
         }
     }
 }

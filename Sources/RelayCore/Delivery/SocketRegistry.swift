@@ -93,6 +93,12 @@ public final class SocketRegistry: Sendable {
         }
     }
 
+    /// `socket` sent entry `id` of `friendship` (its store was answered).
+    func sent(_ id: StreamID, friendship: String, by socket: any RelaySocket) {
+        let feed = users.withLockedValue { $0[socket.userID]?.feeds[ObjectIdentifier(socket)] }
+        feed?.sent(id, friendship: friendship)
+    }
+
     public func allSockets() -> [any RelaySocket] {
         users.withLockedValue { $0.values.flatMap { $0.feeds.values.map(\.socket) } }
     }
@@ -108,8 +114,7 @@ public final class SocketRegistry: Sendable {
 
     private static func dispatch(_ message: RedisPubSubMessage, users: NIOLockedValueBox<[String: UserSockets]>, keys: RedisKeys) {
         if message.channel == keys.broadcast {
-            let text = String(buffer: message.payload)
-            for feed in users.withLockedValue({ $0.values.flatMap { $0.feeds.values } }) { feed.socket.send(text) }
+            for feed in users.withLockedValue({ $0.values.flatMap { $0.feeds.values } }) { feed.socket.send(frame: message.payload) }
             return
         }
         guard let userID = keys.userID(ofDeliverChannel: message.channel) else { return }

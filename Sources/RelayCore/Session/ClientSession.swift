@@ -66,6 +66,7 @@ public final class ClientSession {
         let socket = self.socket
         let cid = request.cid
         let logger = relay.logger
+        let registry = relay.registry
         relay.store.store(
             friendship: friendship,
             from: userID,
@@ -77,6 +78,7 @@ public final class ClientSession {
             switch result {
             case .success(let receipt):
                 RelayMetrics.stored(isNew: receipt.isNew)
+                if let id = StreamID(receipt.id) { registry.sent(id, friendship: friendship.id, by: socket) }
                 if let cid { socket.send(OutboundFrame.ack(cid: cid, id: receipt.id)) }
             case .failure(let error):
                 logger.debug("store failed", metadata: ["error": "\(error)"])
