@@ -1,18 +1,7 @@
-import Foundation
-
 /// A request id echoed back in answers; clients may use a string or a number.
-public enum RequestID: Sendable, Hashable, Decodable {
+public enum RequestID: Sendable, Hashable {
     case string(String)
     case number(Int)
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let number = try? container.decode(Int.self) {
-            self = .number(number)
-        } else {
-            self = .string(try container.decode(String.self))
-        }
-    }
 
     var json: String {
         switch self {
@@ -23,7 +12,7 @@ public enum RequestID: Sendable, Hashable, Decodable {
 }
 
 /// Every field a client frame may carry; which ones matter depends on `op`. Unknown fields are ignored.
-struct RawInboundFrame: Decodable {
+struct RawInboundFrame {
     var op: String?
     var friend: String?
     var from: String?
@@ -100,7 +89,7 @@ public struct InboundFrameParser: Sendable {
     }
 
     public func parse(_ bytes: some Collection<UInt8>) throws(FrameError) -> InboundFrame {
-        let raw = try decode(Data(bytes))
+        let raw = try decode(bytes)
         switch raw.op {
         case nil, "send"?:
             return .send(try sendRequest(raw))
@@ -135,17 +124,13 @@ public struct InboundFrameParser: Sendable {
         }
     }
 
-    private func decode(_ data: Data) throws(FrameError) -> RawInboundFrame {
-        do {
-            return try JSONDecoder().decode(RawInboundFrame.self, from: data)
-        } catch DecodingError.typeMismatch(_, let context) where !context.codingPath.isEmpty {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw FrameError(.badMessage, "\(field) has the wrong type")
-        } catch DecodingError.valueNotFound(_, let context) where !context.codingPath.isEmpty {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw FrameError(.badMessage, "\(field) must not be null")
-        } catch {
-            throw FrameError(.badJSON, "the frame is not a JSON object")
+    private func decode(_ bytes: some Collection<UInt8>) throws(FrameError) -> RawInboundFrame {
+        let read = { (buffer: UnsafeBufferPointer<UInt8>) in Result { () throws(FrameJSONReader.Failure) in try FrameJSONReader.read(buffer) } }
+        let result = bytes.withContiguousStorageIfAvailable(read) ?? Array(bytes).withUnsafeBufferPointer(read)
+        switch result {
+        case .success(let frame): return frame
+        case .failure(.wrongType(let field)): throw FrameError(.badMessage, "\(field) has the wrong type")
+        case .failure(.syntax): throw FrameError(.badJSON, "the frame is not a JSON object")
         }
     }
 
