@@ -13,10 +13,11 @@ struct ChatRelayCommand: AsyncParsableCommand {
 
     static func main() async {
         unblockShutdownSignals()
-        // Tasks run on the event loop threads, so a Redis reply or a socket read resumes its task without a thread hop.
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         do {
             var command = try parseAsRoot()
+            if let serve = command as? ServeCommand { NIOSingletons.groupLoopCountSuggestion = serve.eventLoopThreads }
+            // Tasks run on the event loop threads, so a Redis reply or a socket read resumes its task without a thread hop.
+            _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -34,8 +34,20 @@ struct ServeCommand: AsyncParsableCommand {
     var maxQueue: Int?
     @Option(name: .customLong("max-queue-bytes"), help: "The same bound in bytes (CHATRELAY_MAX_QUEUE_BYTES, default 8388608).")
     var maxQueueBytes: Int?
+    @Option(
+        help: """
+            Event loop threads (CHATRELAY_THREADS, default 1). One loop per node avoids handing every delivery \
+            across threads; scale out by running a node per core.
+            """
+    )
+    var threads: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (CHATRELAY_LOG_LEVEL, default notice).")
     var logLevel: String?
+
+    /// Read before NIO's event loops exist (they cannot be resized later).
+    var eventLoopThreads: Int {
+        max(1, threads ?? Environment.value("CHATRELAY_THREADS").flatMap(Int.init) ?? 1)
+    }
 
     func run() async throws {
         var configuration = RelayConfiguration()
