@@ -78,11 +78,11 @@ func measureChained(_ client: RedisClient, requests: Int, callers: Int, command:
     return Double(requests) / seconds
 }
 
-/// Runs redis-benchmark with the same pipeline depth and returns its requests per second, if it is installed.
-func redisBenchmark(_ configuration: RedisConfiguration, requests: Int, pipeline: Int, command: [String]) -> Double? {
+/// Runs redis-benchmark (`connections` × `pipeline` in flight) and returns its requests per second, if it is installed.
+func redisBenchmark(_ configuration: RedisConfiguration, requests: Int, connections: Int, pipeline: Int, command: [String]) -> Double? {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-benchmark")
-    var arguments = ["-h", configuration.host, "-p", "\(configuration.port)", "-P", "\(pipeline)", "-n", "\(requests)", "-q"]
+    var arguments = ["-h", configuration.host, "-p", "\(configuration.port)", "-c", "\(connections)", "-P", "\(pipeline)", "-n", "\(requests)", "-q"]
     if let password = configuration.password { arguments += ["-a", password] }
     process.arguments = arguments + command
     let output = Pipe()
@@ -111,7 +111,12 @@ let cases: [(name: String, command: [String])] = [
     ("XADD 100 B", ["XADD", "bench:client:stream", "MAXLEN", "~", "100000", "*", "payload", payload]),
 ]
 print("redis-client-bench: \(options.requests) requests, \(options.callers) callers in flight, \(configuration.redactedURL)")
-print("command        async callers req/s   future callers req/s   redis-benchmark -P \(options.callers) req/s   best ratio")
+// Two references: the issue's command (redis-benchmark's default 50 connections, each 50 deep: 2,500 in flight), and
+// redis-benchmark with as many commands in flight as our callers, on one connection like ours.
+print(
+    "command        async callers req/s   future callers req/s   redis-benchmark -P 50 req/s   ratio"
+        + "   redis-benchmark -c 1 -P \(options.callers) req/s   ratio"
+)
 for benchCase in cases {
     let arguments = benchCase.command.map { RedisArgument.string($0) }
     // A short warm-up so that connection set-up and first allocations are not measured.
@@ -119,17 +124,20 @@ for benchCase in cases {
     let tasks = try await measure(client, requests: options.requests, callers: options.callers, command: arguments)
     let chained = try await measureChained(client, requests: options.requests, callers: options.callers, command: arguments)
     let ours = max(tasks, chained)
-    let reference = redisBenchmark(configuration, requests: options.requests, pipeline: options.callers, command: benchCase.command)
-    let referenceText = reference.map { String(format: "%.0f", $0) } ?? "n/a"
-    let ratio = reference.map { String(format: "%.2f", ours / $0) } ?? "n/a"
+    let issue = redisBenchmark(configuration, requests: options.requests, connections: 50, pipeline: 50, command: benchCase.command)
+    let alike = redisBenchmark(configuration, requests: options.requests, connections: 1, pipeline: options.callers, command: benchCase.command)
     print(
         benchCase.name.padding(toLength: 15, withPad: " ", startingAt: 0)
-            + String(format: "%19.0f", tasks) + String(format: "%23.0f", chained) + referenceText.leftPadded(to: 30)
-            + ratio.leftPadded(to: 13)
+            + String(format: "%19.0f", tasks) + String(format: "%23.0f", chained)
+            + figure(issue).leftPadded(to: 29) + ratio(ours, issue).leftPadded(to: 8)
+            + figure(alike).leftPadded(to: 35) + ratio(ours, alike).leftPadded(to: 8)
     )
 }
 _ = try await client.command("DEL", "bench:client:stream")
 await client.shutdown()
+
+func figure(_ value: Double?) -> String { value.map { String(format: "%.0f", $0) } ?? "n/a" }
+func ratio(_ ours: Double, _ reference: Double?) -> String { reference.map { String(format: "%.2f", ours / $0) } ?? "n/a" }
 
 extension String {
     func leftPadded(to width: Int) -> String {
