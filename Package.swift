@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "RelayCore", targets: ["RelayCore"]),
         .library(name: "RelayServer", targets: ["RelayServer"]),
         .library(name: "ChatClient", targets: ["ChatClient"]),
+        .library(name: "LoadGenerator", targets: ["LoadGenerator"]),
         .executable(name: "chatrelay", targets: ["chatrelay"]),
         .executable(name: "redis-client-bench", targets: ["RedisClientBenchmark"]),
     ],
@@ -82,11 +83,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `chatrelay bench`: pairs across nodes, rate or window mode, latency, loss, order; idle sockets.
+        .target(
+            name: "LoadGenerator",
+            dependencies: ["ChatClient", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "chatrelay",
             dependencies: [
                 "RelayServer",
                 "ChatClient",
+                "LoadGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -120,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "RelayServerTests",
             dependencies: [
-                "RelayServer", "ChatClient", "TestSupport",
+                "RelayServer", "ChatClient", "LoadGenerator", "TestSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: swiftSettings

@@ -8,7 +8,7 @@ struct ChatRelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatrelay",
         abstract: "A real-time chat relay: stateless nodes sharing one Redis.",
-        subcommands: [ServeCommand.self, TokenCommand.self]
+        subcommands: [ServeCommand.self, TokenCommand.self, BenchCommand.self]
     )
 
     static func main() async {

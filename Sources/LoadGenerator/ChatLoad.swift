@@ -1,0 +1,242 @@
+import ChatClient
+import Foundation
+import NIOConcurrencyHelpers
+
+/// What a chat load run does: friend pairs whose two members sit on different nodes, sending at a fixed rate or
+/// with a window of unacknowledged messages, for `duration` seconds of which the first `warmup` are not measured.
+public struct ChatLoadOptions: Sendable {
+    /// WebSocket base URLs of the nodes (`ws://host:port`); pair `i` puts its members on nodes `i` and `i + 1`.
+    public var urls: [String]
+    public var pairs = 50
+    /// Messages per second per sender; 0 switches to window mode.
+    public var rate: Double = 10
+    /// Unacknowledged messages in flight per sender, in window mode.
+    public var window = 8
+    /// Both members of a pair send (otherwise only the first).
+    public var both = true
+    public var duration: Double = 10
+    public var warmup: Double = 2
+    /// Bytes of content per message.
+    public var size = 64
+    /// Seconds to wait after sending for the last acks and deliveries.
+    public var drain: Double = 5
+    /// Admin API: base URL (default: the first node's) and token.
+    public var apiURL: String?
+    public var adminToken: String?
+    /// Mints a token for a user id (`--auth jwt`); nil when the node runs `--auth none` (the id is in the path).
+    public var token: (@Sendable (String) async throws -> String)?
+
+    public init(urls: [String]) {
+        self.urls = urls
+    }
+}
+
+/// The figures of a chat load run. Counts cover the measured part; `lost` counts acknowledged messages that never
+/// reached their recipient.
+public struct ChatLoadReport: Sendable {
+    public var pairs = 0
+    public var sent = 0
+    public var acked = 0
+    public var rejected = 0
+    public var delivered = 0
+    public var lost = 0
+    public var duplicated = 0
+    public var reordered = 0
+    public var connectFailures = 0
+    public var disconnects = 0
+    public var measuredSeconds = 0.0
+    public var latency = LatencySummary([])
+    public var ackLatency = LatencySummary([])
+
+    public var deliveredPerSecond: Double { measuredSeconds > 0 ? Double(delivered) / measuredSeconds : 0 }
+
+    public var summary: String {
+        """
+        pairs \(pairs), measured \(measuredSeconds) s: sent \(sent), acked \(acked), delivered \(delivered) \
+        (\(Int(deliveredPerSecond)) msg/s), lost \(lost), duplicated \(duplicated), reordered \(reordered), \
+        rejected \(rejected), connect failures \(connectFailures), disconnects \(disconnects)
+        delivery latency ms: \(latency.description)
+        ack latency ms:      \(ackLatency.description)
+        """
+    }
+
+    public var json: String {
+        func number(_ value: Double) -> String { String(Double(Int(value * 1000)) / 1000) }
+        return "{"
+            + [
+                "\"mode\":\"chat\"", "\"pairs\":\(pairs)", "\"sent\":\(sent)", "\"acked\":\(acked)", "\"rejected\":\(rejected)",
+                "\"delivered\":\(delivered)", "\"lost\":\(lost)", "\"dup\":\(duplicated)", "\"reordered\":\(reordered)",
+                "\"connect_failures\":\(connectFailures)", "\"disconnects\":\(disconnects)",
+                "\"msgs_per_s\":\(number(deliveredPerSecond))", "\"p50_ms\":\(number(latency.p50))", "\"p99_ms\":\(number(latency.p99))",
+                "\"ack_p50_ms\":\(number(ackLatency.p50))", "\"ack_p99_ms\":\(number(ackLatency.p99))",
+            ].joined(separator: ",") + "}"
+    }
+}
+
+/// Runs a chat load against running nodes and reports what reached whom, in what order and how fast.
+public enum ChatLoad {
+    public static func run(_ options: ChatLoadOptions) async throws -> ChatLoadReport {
+        guard !options.urls.isEmpty else { throw ChatClientError("no node URLs") }
+        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let admin = AdminClient(baseURL: options.apiURL ?? httpURL(options.urls[0]), token: options.adminToken)
+        let pairs = try await setUp(pairs: options.pairs, runID: runID, admin: admin)
+        let clock = RunClock()
+        let tally = Tally(warmupEnd: clock.nanoseconds(afterSeconds: options.warmup))
+
+        // Sender k is member 0 or 1 of pair k / 2; its messages go to the other member.
+        var senders: [Sender] = []
+        for (index, pair) in pairs.enumerated() {
+            senders.append(Sender(index: senders.count, pair: index, from: 0, friendship: pair.friendship))
+            if options.both { senders.append(Sender(index: senders.count, pair: index, from: 1, friendship: pair.friendship)) }
+        }
+        let connections = await connect(pairs, options: options, senders: senders, tally: tally, clock: clock, runID: runID)
+
+        let end = clock.nanoseconds(afterSeconds: options.duration)
+        await withTaskGroup(of: Void.self) { group in
+            for sender in senders {
+                guard let connection = connections[sender.pair][sender.from] else { continue }
+                guard connections[sender.pair][1 - sender.from] != nil else { continue }
+                group.addTask {
+                    if options.rate > 0 {
+                        await sender.sendAtRate(
+                            options.rate,
+                            until: end,
+                            size: options.size,
+                            runID: runID,
+                            clock: clock,
+                            on: connection,
+                            tally: tally
+                        )
+                    } else {
+                        await sender.sendWithWindow(
+                            options.window,
+                            until: end,
+                            size: options.size,
+                            runID: runID,
+                            clock: clock,
+                            on: connection,
+                            tally: tally
+                        )
+                    }
+                }
+            }
+        }
+        // Let the last acks and deliveries arrive.
+        let drainEnd = ContinuousClock.now + .seconds(options.drain)
+        while ContinuousClock.now < drainEnd, !senders.allSatisfy({ $0.isSettled }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        var report = tally.report(senders: senders)
+        report.pairs = pairs.count
+        report.measuredSeconds = max(0, options.duration - options.warmup)
+        report.connectFailures = connections.flatMap { $0 }.filter { $0 == nil }.count
+        report.disconnects = connections.flatMap { $0 }.compactMap { $0 }.filter(\.isClosed).count
+        await withTaskGroup(of: Void.self) { group in
+            for connection in connections.flatMap({ $0 }).compactMap({ $0 }) { group.addTask { await connection.close() } }
+        }
+        return report
+    }
+
+    struct Pair {
+        var users: [String]
+        var friendship: String
+    }
+
+    private static func setUp(pairs count: Int, runID: String, admin: AdminClient) async throws -> [Pair] {
+        try await withThrowingTaskGroup(of: (Int, Pair).self) { group in
+            var pairs = [Pair?](repeating: nil, count: count)
+            var next = 0
+            func addNext() {
+                let index = next
+                next += 1
+                group.addTask {
+                    let first = try await admin.createUser(name: "bench-\(runID)-\(index)a")
+                    let second = try await admin.createUser(name: "bench-\(runID)-\(index)b")
+                    return (index, Pair(users: [first, second], friendship: try await admin.createFriendship(first, second)))
+                }
+            }
+            for _ in 0..<min(16, count) { addNext() }
+            while let (index, pair) = try await group.next() {
+                pairs[index] = pair
+                if next < count { addNext() }
+            }
+            return pairs.compactMap { $0 }
+        }
+    }
+
+    /// Opens both members of every pair (member 0 on node `i`, member 1 on the next), 64 handshakes at a time.
+    private static func connect(
+        _ pairs: [Pair],
+        options: ChatLoadOptions,
+        senders: [Sender],
+        tally: Tally,
+        clock: RunClock,
+        runID: String
+    ) async -> [[ChatConnection?]] {
+        var bySender: [Int: [Sender]] = [:]
+        for sender in senders { bySender[sender.pair * 2 + (1 - sender.from), default: []].append(sender) }
+        let ownSenders = Dictionary(grouping: senders, by: { $0.pair * 2 + $0.from })
+        return await withTaskGroup(of: (Int, ChatConnection?).self) { group in
+            var result = [[ChatConnection?]](repeating: [nil, nil], count: pairs.count)
+            var next = 0
+            func addNext() {
+                let slot = next
+                next += 1
+                let pair = pairs[slot / 2]
+                let user = pair.users[slot % 2]
+                let base = options.urls[(slot / 2 + slot % 2) % options.urls.count]
+                let inbound = bySender[slot] ?? []
+                let own = ownSenders[slot] ?? []
+                group.addTask {
+                    var url = "\(base)/ws/\(user)"
+                    if let token = options.token { url += "?token=\((try? await token(user)) ?? "")" }
+                    let connection = try? await ChatConnection.connect(url: url) { frame in
+                        Self.handle(frame, own: own, inbound: inbound, tally: tally, clock: clock, runID: runID)
+                    }
+                    return (slot, connection)
+                }
+            }
+            for _ in 0..<min(64, pairs.count * 2) { addNext() }
+            while let (slot, connection) = await group.next() {
+                result[slot / 2][slot % 2] = connection
+                if next < pairs.count * 2 { addNext() }
+            }
+            return result
+        }
+    }
+
+    /// Acks and errors answer this socket's own sends; messages come from the friend's sender.
+    private static func handle(_ frame: String, own: [Sender], inbound: [Sender], tally: Tally, clock: RunClock, runID: String) {
+        if frame.hasPrefix(#"{"op":"ack""#) || frame.hasPrefix(#"{"op":"error""#) {
+            guard let cid = FrameFields.value("cid", in: frame), let sender = own.first, let seq = Int(cid.split(separator: "-").last ?? "")
+            else { return }
+            let accepted = frame.hasPrefix(#"{"op":"ack""#)
+            sender.answered(seq: seq, accepted: accepted, now: clock.now, tally: tally)
+            return
+        }
+        guard frame.hasPrefix(#"{"id":"#), let content = FrameFields.value("content", in: frame), let sender = inbound.first else { return }
+        let fields = content.split(separator: " ", maxSplits: 4)
+        guard fields.count >= 4, fields[0] == runID, let seq = Int(fields[2]), let sentAt = UInt64(fields[3]) else { return }
+        sender.delivered(seq: seq, sentAt: sentAt, now: clock.now, tally: tally)
+    }
+
+    static func httpURL(_ webSocketURL: String) -> String {
+        if webSocketURL.hasPrefix("wss://") { return "https://" + webSocketURL.dropFirst(6) }
+        if webSocketURL.hasPrefix("ws://") { return "http://" + webSocketURL.dropFirst(5) }
+        return webSocketURL
+    }
+}
+
+/// Nanoseconds since the run began; send times travel in the content, so sender and receiver share this clock.
+struct RunClock: Sendable {
+    let start = ContinuousClock.now
+
+    var now: UInt64 { nanoseconds(of: ContinuousClock.now - start) }
+
+    func nanoseconds(afterSeconds seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
+
+    private func nanoseconds(of duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+    }
+}
