@@ -47,6 +47,11 @@ public final class RedisConnection: Sendable {
             channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(configuration.connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                // One Redis connection carries the replies (or pushes) of a whole node and shares its event loop with
+                // many client sockets: let it drain up to 16 reads of up to 1 MiB per loop turn, not 4 small ones, or
+                // a subscriber falls behind and Redis drops it at its pub/sub output limit.
+                .channelOption(.maxMessagesPerRead, value: 16)
+                .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1 << 20))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let handler = RedisChannelHandler(

@@ -23,10 +23,10 @@ struct PublishedFrame: Sendable {
         var brace = bytes.endIndex - 1
         let originValue = Self.trailingField("origin", in: bytes, brace: &brace)
         guard let previousValue = Self.trailingField("prev", in: bytes, brace: &brace),
-            let previous = StreamID(String(decoding: previousValue, as: UTF8.self))
+            let previous = StreamID(utf8: previousValue)
         else { return nil }
         var cursor = bytes.startIndex
-        guard let idValue = Self.field(#"{"id":""#, in: bytes, at: &cursor), let id = StreamID(String(decoding: idValue, as: UTF8.self)),
+        guard let idValue = Self.field(#"{"id":""#, in: bytes, at: &cursor), let id = StreamID(utf8: idValue),
             let friendship = Self.field(#","friend":""#, in: bytes, at: &cursor)
         else { return nil }
         self.id = id

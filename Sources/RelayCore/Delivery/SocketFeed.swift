@@ -16,12 +16,26 @@ final class SocketFeed: Sendable {
         var heldBack: [(frame: PublishedFrame, send: Bool)]?
         /// A catch-up was asked for while a fill was running (which may have read past already): read again after.
         var readAgain = false
-        /// Entries after `last` that this socket sent itself, which a fill skips.
-        var sentHere: Set<StreamID> = []
+        /// Entries after `last` that this socket sent itself, which a fill skips; in id order, as their acks came.
+        var sentHere: [StreamID] = []
+
+        mutating func recordSent(_ id: StreamID) {
+            guard id > last else { return }
+            if let lastSent = sentHere.last, id < lastSent {
+                sentHere.insert(id, at: sentHere.firstIndex { $0 > id } ?? sentHere.endIndex)
+            } else {
+                sentHere.append(id)
+            }
+        }
 
         mutating func advance(to id: StreamID) {
             last = id
-            if !sentHere.isEmpty { sentHere = sentHere.filter { $0 > id } }
+            // A few entries at most (the socket's unacknowledged sends); the profile showed a Set rebuilt here at 9%.
+            if let stale = sentHere.firstIndex(where: { $0 > id }) {
+                if stale > 0 { sentHere.removeFirst(stale) }
+            } else if !sentHere.isEmpty {
+                sentHere.removeAll(keepingCapacity: true)
+            }
         }
     }
 
@@ -72,7 +86,7 @@ final class SocketFeed: Sendable {
     func sent(_ id: StreamID, friendship: String) {
         state.withLockedValue { state in
             guard !state.closed else { return }
-            state.friendships[friendship, default: FriendshipState(last: openedAfter)].sentHere.insert(id)
+            state.friendships[friendship, default: FriendshipState(last: openedAfter)].recordSent(id)
         }
     }
 

@@ -10,11 +10,37 @@ public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Parses `MS-SEQ` (or `MS`, as `MS-0`).
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let ms = parts.first.flatMap({ UInt64($0) }) else { return nil }
-        let seq = parts.count == 2 ? UInt64(parts[1]) : 0
-        guard let seq else { return nil }
-        self.init(milliseconds: ms, sequence: seq)
+        self.init(utf8: text.utf8)
+    }
+
+    /// Parses the bytes of `MS-SEQ` in one pass (on the delivery path, for every published frame).
+    public init?(utf8 bytes: some Collection<UInt8>) {
+        var parts: (UInt64, UInt64) = (0, 0)
+        var digits = (0, 0)
+        var inSequence = false
+        for byte in bytes {
+            if byte == UInt8(ascii: "-"), !inSequence {
+                inSequence = true
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let digit = UInt64(byte - UInt8(ascii: "0"))
+            if inSequence {
+                let (times, overflow1) = parts.1.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times.addingReportingOverflow(digit)
+                guard !overflow1, !overflow2 else { return nil }
+                parts.1 = sum
+                digits.1 += 1
+            } else {
+                let (times, overflow1) = parts.0.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times.addingReportingOverflow(digit)
+                guard !overflow1, !overflow2 else { return nil }
+                parts.0 = sum
+                digits.0 += 1
+            }
+        }
+        guard digits.0 > 0, !inSequence || digits.1 > 0 else { return nil }
+        self.init(milliseconds: parts.0, sequence: parts.1)
     }
 
     public static let zero = StreamID(milliseconds: 0, sequence: 0)
