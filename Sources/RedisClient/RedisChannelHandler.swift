@@ -15,6 +15,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         var deadline: NIODeadline
     }
 
+    private static let feedSize = 2048
     private let decoder = RedisReplyDecoder()
     private var pending = CircularBuffer<Pending>(initialCapacity: 64)
     private let commandTimeout: TimeAmount
@@ -56,10 +57,15 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
         do {
-            try decoder.feed(unwrapInboundIn(data))
-            while let reply = try decoder.next() {
-                route(reply)
+            // hiredis moves the unread rest of its buffer to the front after every reply once 1 KiB is consumed, so a
+            // large read fed at once costs a copy of itself per reply (7.6% of a node in memmove): feed small slices.
+            while let slice = bytes.readSlice(length: min(Self.feedSize, bytes.readableBytes)), slice.readableBytes > 0 {
+                try decoder.feed(slice)
+                while let reply = try decoder.next() {
+                    route(reply)
+                }
             }
         } catch {
             failAll(error)
