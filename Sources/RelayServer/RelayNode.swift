@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOConcurrencyHelpers
@@ -40,20 +41,10 @@ public final class RelayNode: Sendable {
 
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(
-                    ws: .init(
-                        maxFrameSize: relay.configuration.maximumFrameBytes,
-                        // The relay's own HeartbeatMonitor pings, with one shared ticker.
-                        autoPing: .disabled,
-                        // A peer that misses a pong is dead: do not wait long for its close handshake.
-                        closeTimeout: .milliseconds(500),
-                        // RFC 6455 §8.1: a text frame that is not UTF-8 fails the connection (1007).
-                        validateUTF8: true
-                    )
-                )
-            ),
+            // Upgraded sockets are served by NIO handlers, not a task each (see RelayChildChannel).
+            server: HTTPServerBuilder { [relay, webSocketResponder = webSocketRouter.buildResponder()] responder in
+                RelayChildChannel(responder: responder, webSocketResponder: webSocketResponder, relay: relay)
+            },
             configuration: .init(address: .hostname(host, port: port), serverName: "chatrelay"),
             onServerRunning: { [bound] channel in
                 let port = channel.localAddress?.port ?? 0

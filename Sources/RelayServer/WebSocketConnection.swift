@@ -1,4 +1,3 @@
-import HummingbirdWebSocket
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
@@ -16,12 +15,13 @@ final class WebSocketConnection: RelaySocket {
         var ready: [WebSocketFrame] = []
         var flushScheduled = false
         var finished = false
+        /// A close frame went out: the peer's answering close ends the connection.
+        var closeSent = false
     }
 
     let id: String
     let userID: String
     private let channel: any Channel
-    private let outbound: WebSocketOutboundWriter
     private let maximumQueuedFrames: Int
     private let maximumQueuedBytes: Int
     private let state = NIOLockedValueBox(State())
@@ -30,14 +30,12 @@ final class WebSocketConnection: RelaySocket {
         id: String,
         userID: String,
         channel: any Channel,
-        outbound: WebSocketOutboundWriter,
         maximumQueuedFrames: Int,
         maximumQueuedBytes: Int
     ) {
         self.id = id
         self.userID = userID
         self.channel = channel
-        self.outbound = outbound
         self.maximumQueuedFrames = maximumQueuedFrames
         self.maximumQueuedBytes = maximumQueuedBytes
     }
@@ -54,20 +52,48 @@ final class WebSocketConnection: RelaySocket {
         enqueue(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer()))
     }
 
-    /// Sends what is queued, then the close frame through HummingbirdWebSocket, which completes the handshake.
+    /// How long a peer has to answer a close frame before the connection is dropped.
+    static let closeTimeout: TimeAmount = .milliseconds(500)
+
+    /// Sends what is queued, then the close frame; the peer's answer (or the timeout) ends the connection.
     func close(_ code: CloseCode) {
         let ready = state.withLockedValue { state -> [WebSocketFrame]? in
             guard !state.finished else { return nil }
             state.finished = true
+            state.closeSent = true
             defer { state.ready = [] }
             return state.ready
         }
         guard let ready else { return }
-        channel.eventLoop.execute { [channel, outbound] in
+        channel.eventLoop.execute { [channel] in
             for frame in ready { channel.write(NIOAny(frame), promise: nil) }
-            channel.flush()
-            Task { try? await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: nil) }
+            channel.writeAndFlush(NIOAny(Self.closeFrame(code.rawValue, allocator: channel.allocator)), promise: nil)
+            channel.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
         }
+    }
+
+    var eventLoop: any EventLoop { channel.eventLoop }
+
+    /// Reads again after the handler paused reading while messages waited.
+    func resumeReading() {
+        channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess { [channel] in channel.read() }
+    }
+
+    /// True once this side sent a close frame.
+    var hasSentClose: Bool { state.withLockedValue { $0.closeSent } }
+
+    /// Marks the socket finished when the connection ends, so that nothing more is queued for it.
+    func connectionEnded() {
+        state.withLockedValue {
+            $0.finished = true
+            $0.ready = []
+        }
+    }
+
+    static func closeFrame(_ code: UInt16, allocator: ByteBufferAllocator) -> WebSocketFrame {
+        var data = allocator.buffer(capacity: 2)
+        data.writeInteger(code)
+        return WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
     }
 
     func terminate() {
@@ -129,10 +155,7 @@ final class WebSocketConnection: RelaySocket {
             return !state.finished
         }
         guard first else { return }
-        var reason = channel.allocator.buffer(capacity: 2)
-        reason.write(webSocketErrorCode: .policyViolation)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: reason)
-        channel.writeAndFlush(NIOAny(frame), promise: nil)
+        channel.writeAndFlush(NIOAny(Self.closeFrame(CloseCode.policyViolation.rawValue, allocator: channel.allocator)), promise: nil)
         channel.eventLoop.scheduleTask(in: .milliseconds(100)) { [channel] in channel.close(promise: nil) }
     }
 }

@@ -29,17 +29,8 @@ struct WebSocketRoutes: Sendable {
                     context.identity.accepted = (userID, openedAfter)
                     return .upgrade([:])
                 },
-                onUpgrade: { inbound, outbound, context in
-                    guard let (userID, openedAfter) = context.requestContext.identity.accepted else { return }
-                    try await serve(
-                        userID: userID,
-                        openedAfter: openedAfter,
-                        channel: context.requestContext.channel,
-                        inbound: inbound,
-                        outbound: outbound,
-                        logger: context.logger
-                    )
-                }
+                // Never runs: RelayChildChannel installs WebSocketFrameHandler on the upgraded channel instead.
+                onUpgrade: { _, _, _ in }
             )
         }
     }
@@ -51,46 +42,6 @@ struct WebSocketRoutes: Sendable {
                 _ = try await authenticator.webSocketUser(request, pathUserID: context.parameters.get("userId"))
                 guard relay.isReady, !relay.isDraining else { throw APIError.unavailable("this node cannot take sockets now; try another node") }
                 throw APIError(status: .upgradeRequired, code: "bad_request", message: "this route takes a WebSocket upgrade")
-            }
-        }
-    }
-
-    private func serve(
-        userID: String,
-        openedAfter: StreamID,
-        channel: any Channel,
-        inbound: WebSocketInboundStream,
-        outbound: WebSocketOutboundWriter,
-        logger: Logger
-    ) async throws {
-        let socket = WebSocketConnection(
-            id: relay.makeSocketID(),
-            userID: userID,
-            channel: channel,
-            outbound: outbound,
-            maximumQueuedFrames: relay.configuration.maximumQueuedFrames,
-            maximumQueuedBytes: relay.configuration.maximumQueuedBytes
-        )
-        try await PongObserver.install(on: channel) { [heartbeats = relay.heartbeats] in heartbeats.pongReceived(from: socket) }
-        let session: ClientSession
-        do {
-            session = try await relay.open(socket, openedAfter: openedAfter)
-        } catch {
-            if relay.isDraining {
-                try await outbound.close(.goingAway, reason: nil)
-            } else {
-                logger.warning("cannot open a socket", metadata: ["user": "\(userID)", "error": "\(error)"])
-                try await outbound.close(.unexpectedServerError, reason: "unavailable")
-            }
-            return
-        }
-        defer { relay.close(socket) }
-        for try await message in inbound.messages(maxSize: relay.configuration.maximumFrameBytes) {
-            switch message {
-            case .text(let text):
-                await session.handle(text.utf8)
-            case .binary:
-                socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
             }
         }
     }

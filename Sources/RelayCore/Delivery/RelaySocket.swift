@@ -7,6 +7,8 @@ public enum CloseCode: UInt16, Sendable {
     /// The socket fell too far behind its outbound queue; it should reconnect and `sync`.
     case policyViolation = 1008
     case messageTooBig = 1009
+    /// The node could not open the socket (Redis unreachable): try another node.
+    case unexpectedServerError = 1011
 }
 
 /// What the relay core needs of an open socket. The surface implements it over a WebSocket.

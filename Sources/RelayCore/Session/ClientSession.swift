@@ -7,7 +7,9 @@ import RedisClient
 /// Owned by the socket's reader, one frame at a time. Sends do not wait for Redis: the store goes into the
 /// pipeline and the ack is written when its reply comes, so one socket can have many sends in flight, stored in
 /// the order it sent them.
-public final class ClientSession {
+/// `@unchecked Sendable`: a session belongs to one socket, whose handler runs one frame at a time (a frame that
+/// continues in a task holds back the socket's next frames until it is done).
+public final class ClientSession: @unchecked Sendable {
     private let relay: Relay
     public let socket: any RelaySocket
     private var bucket: TokenBucket
@@ -25,20 +27,51 @@ public final class ClientSession {
     /// Stream entries read and queued at a time during `sync`.
     static let syncPageSize = 100
 
-    /// Handles one text frame; every answer goes out through the socket.
-    public func handle(_ bytes: some Collection<UInt8>) async {
+    /// What is left to do for a frame once ``receive(_:)`` returns.
+    public enum Handling: Sendable {
+        /// Answered, or handed to Redis with its answer to follow: take the next frame.
+        case done
+        /// Needs Redis before it can go on (a history, a sync, a friendship not cached yet): run this, and take the
+        /// socket's next frame only after it returned, so that frames are handled in the order they came.
+        case continueInTask(@Sendable () async -> Void)
+    }
+
+    /// Handles one text frame on the caller's thread as far as it can without waiting; every answer goes out
+    /// through the socket. The hot path (a send to a cached friendship) never leaves the event loop.
+    public func receive(_ bytes: some Collection<UInt8>) -> Handling {
         let frame: InboundFrame
         do {
             frame = try parser.parse(bytes)
         } catch {
             socket.send(OutboundFrame.error(error))
-            return
+            return .done
         }
         guard bucket.take() else {
             let cid: String? = if case .send(let send) = frame { send.cid } else { nil }
             socket.send(OutboundFrame.error(FrameError(.rateLimited, "over \(Int(relay.configuration.rate)) frames per second", cid: cid)))
-            return
+            return .done
         }
+        switch frame {
+        case .ping:
+            socket.send(OutboundFrame.pong)
+            return .done
+        case .send(let request):
+            if let friendship = relay.friendships.cached(request.friendship) {
+                perform { try self.store(request, in: friendship) }
+                return .done
+            }
+            return .continueInTask { await self.perform(frame) }
+        case .history, .sync:
+            return .continueInTask { await self.perform(frame) }
+        }
+    }
+
+    /// Handles one text frame, waiting for Redis where it must (tests and tools; sockets use ``receive(_:)``).
+    public func handle(_ bytes: some Collection<UInt8>) async {
+        if case .continueInTask(let work) = receive(bytes) { await work() }
+    }
+
+    private func perform(_ frame: InboundFrame) async {
         do {
             switch frame {
             case .send(let request): try await send(request)
@@ -46,20 +79,40 @@ public final class ClientSession {
             case .sync(let request): try await sync(request)
             case .ping: socket.send(OutboundFrame.pong)
             }
-        } catch let error as FrameError {
-            socket.send(OutboundFrame.error(error))
         } catch {
+            answer(error, cid: { if case .send(let send) = frame { send.cid } else { nil } }())
+        }
+    }
+
+    private func perform(_ work: () throws -> Void) {
+        do {
+            try work()
+        } catch {
+            answer(error, cid: (error as? FrameError)?.cid)
+        }
+    }
+
+    private func answer(_ error: any Error, cid: String?) {
+        if let error = error as? FrameError {
+            socket.send(OutboundFrame.error(error))
+        } else {
             relay.logger.debug("frame failed", metadata: ["error": "\(error)", "user": "\(userID)"])
-            let cid: String? = if case .send(let send) = frame { send.cid } else { nil }
             socket.send(OutboundFrame.error(FrameError(.unavailable, "the store is unavailable; retry", cid: cid)))
         }
     }
 
     private func send(_ request: SendRequest) async throws {
+        try store(request, in: try await member(of: request.friendship, cid: request.cid))
+    }
+
+    /// Checks the sender and recipient, then stores and publishes; the ack (or `unavailable`) follows Redis's answer.
+    private func store(_ request: SendRequest, in friendship: Friendship) throws {
+        guard friendship.contains(userID) else {
+            throw FrameError(.notFriends, "no friendship \(request.friendship) with this user", cid: request.cid)
+        }
         if let from = request.from, from != userID {
             throw FrameError(.forbidden, "from must be the connection's user", cid: request.cid)
         }
-        let friendship = try await member(of: request.friendship, cid: request.cid)
         if let to = request.to, to != friendship.other(than: userID) {
             throw FrameError(.forbidden, "to is not the other member of the friendship", cid: request.cid)
         }

@@ -14,6 +14,11 @@ public final class FriendshipCache: Sendable {
         self.capacity = capacity
     }
 
+    /// The friendship if this node has it cached, without asking Redis.
+    public func cached(_ id: String) -> Friendship? {
+        entries.withLockedValue { $0[id] }
+    }
+
     public func friendship(_ id: String) async throws -> Friendship? {
         if let hit = entries.withLockedValue({ $0[id] }) { return hit }
         guard let found = try await directory.friendship(id) else { return nil }

@@ -1,0 +1,184 @@
+import Logging
+import NIOCore
+import NIOWebSocket
+import RelayCore
+
+/// Serves one upgraded WebSocket on its event loop: assembles messages, answers pings, sees pongs for the heartbeat,
+/// completes the close handshake, and hands text messages to the socket's ``ClientSession``.
+///
+/// A message that the session cannot finish at once (a history, a sync, a friendship not cached yet) continues in a
+/// task; the socket's later messages wait in `waiting` until it is done, so a socket's frames are handled in order.
+/// Frame decoding errors (a frame over the size limit: 1009, a protocol error: 1002) are answered by NIO's
+/// `WebSocketProtocolErrorHandler`, which the upgrader puts in front of this handler.
+final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    /// Messages read while one is in progress; past this, the socket stops reading until they are handled.
+    private static let readPauseThreshold = 64
+
+    private let relay: Relay
+    private let socket: WebSocketConnection
+    private let openedAfter: StreamID
+    private let logger: Logger
+    private var session: ClientSession?
+    /// True while the socket opens (subscription, catch-up) or a message continues in a task.
+    private var busy = true
+    private var waiting = CircularBuffer<String>()
+    private var readingPaused = false
+    private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
+    private var ended = false
+
+    private init(relay: Relay, socket: WebSocketConnection, openedAfter: StreamID, logger: Logger) {
+        self.relay = relay
+        self.socket = socket
+        self.openedAfter = openedAfter
+        self.logger = logger
+    }
+
+    static func install(on channel: any Channel, relay: Relay, accepted: RelayChildChannel.Accepted, logger: Logger) throws {
+        let socket = WebSocketConnection(
+            id: relay.makeSocketID(),
+            userID: accepted.userID,
+            channel: channel,
+            maximumQueuedFrames: relay.configuration.maximumQueuedFrames,
+            maximumQueuedBytes: relay.configuration.maximumQueuedBytes
+        )
+        let handler = WebSocketFrameHandler(relay: relay, socket: socket, openedAfter: accepted.openedAfter, logger: logger)
+        try channel.pipeline.syncOperations.addHandler(handler)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let (relay, socket, openedAfter, logger) = (relay, socket, openedAfter, logger)
+        Task {
+            do {
+                let session = try await relay.open(socket, openedAfter: openedAfter)
+                this.eventLoop.execute { this.value.opened(session) }
+            } catch {
+                if relay.isDraining {
+                    socket.close(.goingAway)
+                } else {
+                    logger.warning("cannot open a socket", metadata: ["user": "\(socket.userID)", "error": "\(error)"])
+                    socket.close(.unexpectedServerError)
+                }
+            }
+        }
+    }
+
+    private func opened(_ session: ClientSession) {
+        guard !ended else {
+            // The connection went away while the socket was opening.
+            relay.close(socket)
+            return
+        }
+        self.session = session
+        resume()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        end()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        end()
+    }
+
+    private func end() {
+        guard !ended else { return }
+        ended = true
+        waiting.removeAll()
+        socket.connectionEnded()
+        if session != nil { relay.close(socket) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text, .binary:
+            guard fragments == nil else { return fail(context, code: 1002) }
+            if frame.fin {
+                message(context, opcode: frame.opcode, data: frame.unmaskedData)
+            } else {
+                fragments = (frame.opcode, frame.unmaskedData)
+            }
+        case .continuation:
+            guard var (opcode, data) = fragments else { return fail(context, code: 1002) }
+            var more = frame.unmaskedData
+            guard data.readableBytes + more.readableBytes <= relay.configuration.maximumFrameBytes else {
+                return fail(context, code: CloseCode.messageTooBig.rawValue)
+            }
+            data.writeBuffer(&more)
+            fragments = frame.fin ? nil : (opcode, data)
+            if frame.fin { message(context, opcode: opcode, data: data) }
+        case .ping:
+            guard !socket.hasSentClose else { return }
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+        case .pong:
+            relay.heartbeats.pongReceived(from: socket)
+        case .connectionClose:
+            guard !socket.hasSentClose else {
+                context.close(promise: nil)
+                return
+            }
+            // Answer with the peer's code (RFC 6455 §5.5.1), then end the connection.
+            var data = frame.unmaskedData
+            fail(context, code: data.readInteger(as: UInt16.self) ?? 1000)
+        default:
+            fail(context, code: 1002)
+        }
+    }
+
+    private func message(_ context: ChannelHandlerContext, opcode: WebSocketOpcode, data: ByteBuffer) {
+        guard opcode == .text else {
+            socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
+            return
+        }
+        // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
+        guard let text = String(validating: data.readableBytesView, as: UTF8.self) else { return fail(context, code: 1007) }
+        if busy {
+            waiting.append(text)
+            if waiting.count >= Self.readPauseThreshold, !readingPaused {
+                readingPaused = true
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+            }
+        } else {
+            handle(text, eventLoop: context.eventLoop)
+        }
+    }
+
+    private func handle(_ text: String, eventLoop: any EventLoop) {
+        guard let session else { return }
+        if case .continueInTask(let work) = session.receive(text.utf8) {
+            busy = true
+            let this = NIOLoopBound(self, eventLoop: eventLoop)
+            Task {
+                await work()
+                this.eventLoop.execute { this.value.resume() }
+            }
+        }
+    }
+
+    /// Takes the waiting messages until one needs a task again.
+    private func resume() {
+        busy = false
+        let eventLoop = socket.eventLoop
+        while !busy, !ended, let text = waiting.popFirst() {
+            handle(text, eventLoop: eventLoop)
+        }
+        if readingPaused, waiting.count < Self.readPauseThreshold / 2 {
+            readingPaused = false
+            socket.resumeReading()
+        }
+    }
+
+    /// Sends a close frame with `code`, then ends the connection once it is written.
+    private func fail(_ context: ChannelHandlerContext, code: UInt16) {
+        socket.connectionEnded()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(WebSocketConnection.closeFrame(code, allocator: channel.allocator))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}
