@@ -21,13 +21,13 @@ struct PublishedFrame: Sendable {
         guard bytes.last == UInt8(ascii: "}") else { return nil }
         // Where the closing brace stands once trailing fields are cut off; the text is bytes[..<brace] + "}".
         var brace = bytes.endIndex - 1
-        let originValue = Self.trailingField("origin", in: bytes, brace: &brace)
-        guard let previousValue = Self.trailingField("prev", in: bytes, brace: &brace),
+        let originValue = Self.trailingField(Self.originMarker, in: bytes, brace: &brace)
+        guard let previousValue = Self.trailingField(Self.previousMarker, in: bytes, brace: &brace),
             let previous = StreamID(utf8: previousValue)
         else { return nil }
         var cursor = bytes.startIndex
-        guard let idValue = Self.field(#"{"id":""#, in: bytes, at: &cursor), let id = StreamID(utf8: idValue),
-            let friendship = Self.field(#","friend":""#, in: bytes, at: &cursor)
+        guard let idValue = Self.field(Self.idMarker, in: bytes, at: &cursor), let id = StreamID(utf8: idValue),
+            let friendship = Self.field(Self.friendMarker, in: bytes, at: &cursor)
         else { return nil }
         self.id = id
         self.previous = previous
@@ -40,13 +40,19 @@ struct PublishedFrame: Sendable {
         self.bytes = frame
     }
 
-    /// Takes `,"name":"value"` from just before the brace, moving the brace back to where its comma was.
-    private static func trailingField(_ name: String, in bytes: ByteBufferView, brace: inout Int) -> ByteBufferView.SubSequence? {
+    // Built once: the profile had these arrays allocated for every published frame.
+    private static let originMarker = Array(#","origin":""#.utf8)
+    private static let previousMarker = Array(#","prev":""#.utf8)
+    private static let idMarker = Array(#"{"id":""#.utf8)
+    private static let friendMarker = Array(#","friend":""#.utf8)
+
+    /// Takes `,"name":"value"` (`marker` is `,"name":"`) from just before the brace, moving the brace back to where
+    /// its comma was.
+    private static func trailingField(_ marker: [UInt8], in bytes: ByteBufferView, brace: inout Int) -> ByteBufferView.SubSequence? {
         let quote = UInt8(ascii: "\"")
         guard brace - bytes.startIndex >= 3, bytes[brace - 1] == quote else { return nil }
         var opening = brace - 2
         while opening > bytes.startIndex, bytes[opening] != quote { opening -= 1 }
-        let marker = Array(#","\#(name)":""#.utf8)
         let markerStart = opening + 1 - marker.count
         guard markerStart > bytes.startIndex, bytes[markerStart...opening].elementsEqual(marker) else { return nil }
         let value = bytes[(opening + 1)..<(brace - 1)]
@@ -55,8 +61,7 @@ struct PublishedFrame: Sendable {
     }
 
     /// Reads `marker` then a value up to the next quote, at `cursor`.
-    private static func field(_ marker: String, in bytes: ByteBufferView, at cursor: inout Int) -> ByteBufferView.SubSequence? {
-        let marker = Array(marker.utf8)
+    private static func field(_ marker: [UInt8], in bytes: ByteBufferView, at cursor: inout Int) -> ByteBufferView.SubSequence? {
         guard bytes.endIndex - cursor > marker.count, bytes[cursor..<(cursor + marker.count)].elementsEqual(marker) else { return nil }
         let start = cursor + marker.count
         guard let close = bytes[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }

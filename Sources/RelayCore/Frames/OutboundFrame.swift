@@ -31,13 +31,17 @@ public enum OutboundFrame {
         return #"{"id":"# + JSONWriter.quoted(message.id) + "," + body + #","ts":"# + String(message.timestamp) + "}"
     }
 
+    /// One per send, on the hot path: written directly. `id` comes from Redis (`MS-SEQ`, nothing to escape).
     public static func ack(cid: String, id: String) -> String {
-        var writer = JSONWriter()
-        writer.field("op", "ack")
-        writer.field("cid", cid)
-        writer.field("id", id)
-        writer.field("ts", StoredMessage.timestamp(of: id))
-        return writer.finish()
+        var text = #"{"op":"ack","cid":"#
+        text.reserveCapacity(cid.utf8.count + 2 * id.utf8.count + 40)
+        JSONWriter.appendQuoted(cid, to: &text)
+        text += #","id":""#
+        text += id
+        text += #"","ts":"#
+        text += id.utf8.firstIndex(of: UInt8(ascii: "-")).map { String(id[..<$0]) } ?? id
+        text += "}"
+        return text
     }
 
     public static func error(_ error: FrameError) -> String {

@@ -4,9 +4,11 @@
 /// share another.
 public struct RedisKeys: Sendable {
     public let prefix: String
+    private let deliverHead: [UInt8]
 
     public init(prefix: String) {
         self.prefix = prefix
+        deliverHead = Array("\(prefix):deliver:{".utf8)
     }
 
     public func user(_ id: String) -> String { "\(prefix):user:{\(id)}" }
@@ -24,8 +26,10 @@ public struct RedisKeys: Sendable {
 
     /// The user id of a `deliver` channel, or nil for any other channel.
     public func userID(ofDeliverChannel channel: String) -> String? {
-        let head = "\(prefix):deliver:{"
-        guard channel.hasPrefix(head), channel.hasSuffix("}") else { return nil }
-        return String(channel.dropFirst(head.count).dropLast())
+        // On the bytes: this runs for every published frame.
+        let bytes = channel.utf8
+        guard bytes.count > deliverHead.count, bytes.last == UInt8(ascii: "}"), bytes.starts(with: deliverHead) else { return nil }
+        let start = bytes.index(bytes.startIndex, offsetBy: deliverHead.count)
+        return String(channel[start..<bytes.index(before: bytes.endIndex)])
     }
 }
