@@ -97,26 +97,11 @@ public enum ChatLoad {
                 guard let connection = connections[sender.pair][sender.from] else { continue }
                 guard connections[sender.pair][1 - sender.from] != nil else { continue }
                 group.addTask {
+                    let outlet = Sender.Outlet(connection: connection, size: options.size, runID: runID, clock: clock, tally: tally)
                     if options.rate > 0 {
-                        await sender.sendAtRate(
-                            options.rate,
-                            until: end,
-                            size: options.size,
-                            runID: runID,
-                            clock: clock,
-                            on: connection,
-                            tally: tally
-                        )
+                        await sender.sendAtRate(options.rate, until: end, to: outlet)
                     } else {
-                        await sender.sendWithWindow(
-                            options.window,
-                            until: end,
-                            size: options.size,
-                            runID: runID,
-                            clock: clock,
-                            on: connection,
-                            tally: tally
-                        )
+                        await sender.sendWithWindow(options.window, until: end, to: outlet)
                     }
                 }
             }

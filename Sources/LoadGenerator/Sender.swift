@@ -34,15 +34,17 @@ final class Sender: Sendable {
     /// Acked messages (measured) that never arrived.
     var lost: Int { state.withLockedValue { $0.acked.subtracting($0.delivered).count } }
 
-    func sendAtRate(
-        _ rate: Double,
-        until end: UInt64,
-        size: Int,
-        runID: String,
-        clock: RunClock,
-        on connection: ChatConnection,
-        tally: Tally
-    ) async {
+    /// Where a sender's messages go and what they look like.
+    struct Outlet: Sendable {
+        var connection: ChatConnection
+        var size: Int
+        var runID: String
+        var clock: RunClock
+        var tally: Tally
+    }
+
+    func sendAtRate(_ rate: Double, until end: UInt64, to outlet: Outlet) async {
+        let (connection, clock) = (outlet.connection, outlet.clock)
         let interval = UInt64(1e9 / rate)
         // Spread the senders over the first interval instead of sending all at once.
         var next = clock.now + UInt64.random(in: 0..<max(1, interval))
@@ -51,22 +53,15 @@ final class Sender: Sendable {
             if next > now { try? await Task.sleep(nanoseconds: next - now) }
             let time = clock.now
             if time >= end || connection.isClosed { return }
-            send(at: time, size: size, runID: runID, on: connection, tally: tally)
+            send(at: time, to: outlet)
             next += interval
             // More than a second behind (the machine stalled): start again from now rather than burst.
             if time > next + 1_000_000_000 { next = time }
         }
     }
 
-    func sendWithWindow(
-        _ window: Int,
-        until end: UInt64,
-        size: Int,
-        runID: String,
-        clock: RunClock,
-        on connection: ChatConnection,
-        tally: Tally
-    ) async {
+    func sendWithWindow(_ window: Int, until end: UInt64, to outlet: Outlet) async {
+        let (connection, clock) = (outlet.connection, outlet.clock)
         let (slots, continuation) = AsyncStream.makeStream(of: Void.self)
         state.withLockedValue { $0.slots = continuation }
         for _ in 0..<max(1, window) { continuation.yield() }
@@ -78,13 +73,14 @@ final class Sender: Sendable {
         for await _ in slots {
             let time = clock.now
             if time >= end || connection.isClosed { break }
-            send(at: time, size: size, runID: runID, on: connection, tally: tally)
+            send(at: time, to: outlet)
         }
         stopper.cancel()
         continuation.finish()
     }
 
-    private func send(at time: UInt64, size: Int, runID: String, on connection: ChatConnection, tally: Tally) {
+    private func send(at time: UInt64, to outlet: Outlet) {
+        let (size, runID) = (outlet.size, outlet.runID)
         let seq = state.withLockedValue { state -> Int in
             defer { state.nextSeq += 1 }
             state.unanswered[state.nextSeq] = time
@@ -92,8 +88,8 @@ final class Sender: Sendable {
         }
         var content = "\(runID) \(index) \(seq) \(time) "
         if content.utf8.count < size { content += String(repeating: "x", count: size - content.utf8.count) }
-        connection.send(#"{"friend":"\#(friendship)","content":"\#(content)","cid":"\#(index)-\#(seq)"}"#)
-        tally.sent(at: time)
+        outlet.connection.send(#"{"friend":"\#(friendship)","content":"\#(content)","cid":"\#(index)-\#(seq)"}"#)
+        outlet.tally.sent(at: time)
     }
 
     /// The ack (or error) of message `seq` came back.

@@ -48,6 +48,8 @@ import Testing
         for future in futures { _ = try await future.get() }
         let reads = try await totalReads() - before
         #expect(reads > 0)
-        #expect(reads < 50, "1,000 pipelined PINGs took \(reads) socket reads")
+        // The callers run beside the event loop, which may flush a few times while they are still issuing; one
+        // write per command would be 1,000 reads. (Quiet machine: under 20; all suites at once on 2 cores: up to ~70.)
+        #expect(reads < 200, "1,000 pipelined PINGs took \(reads) socket reads")
     }
 }

@@ -4,18 +4,11 @@ import Testing
 
 /// The hand-written frame reader against JSON's corners, and against Foundation's parser on mutated frames.
 @Suite struct FrameJSONReaderTests {
-    let parser = InboundFrameParser(maximumContentBytes: 1024)
+    let probe = ParserProbe(maximumContentBytes: 1024)
+    var parser: InboundFrameParser { probe.parser }
 
-    func parse(_ text: String) throws(FrameError) -> InboundFrame { try parser.parse(Array(text.utf8)) }
-
-    func code(_ text: String) -> ErrorCode? {
-        do {
-            _ = try parse(text)
-            return nil
-        } catch {
-            return error.code
-        }
-    }
+    func parse(_ text: String) throws(FrameError) -> InboundFrame { try probe.parse(text) }
+    func code(_ text: String) -> ErrorCode? { probe.code(text) }
 
     func content(_ text: String) throws -> String? {
         guard case .send(let request) = try parse(text) else { return nil }

@@ -3,18 +3,11 @@ import RelayCore
 import Testing
 
 @Suite struct InboundFrameParserTests {
-    let parser = InboundFrameParser(maximumContentBytes: 16)
+    let probe = ParserProbe(maximumContentBytes: 16)
+    var parser: InboundFrameParser { probe.parser }
 
-    func parse(_ text: String) throws(FrameError) -> InboundFrame { try parser.parse(Array(text.utf8)) }
-
-    func code(_ text: String) -> ErrorCode? {
-        do {
-            _ = try parse(text)
-            return nil
-        } catch {
-            return error.code
-        }
-    }
+    func parse(_ text: String) throws(FrameError) -> InboundFrame { try probe.parse(text) }
+    func code(_ text: String) -> ErrorCode? { probe.code(text) }
 
     @Test func theTutorialFrameParses() throws {
         let frame = try parse(#"{"friend":"f1","from":"a","to":"b","content":"hello","type":"text","extra":{"ignored":[1,2]}}"#)

@@ -30,30 +30,35 @@ struct FrameJSONReader {
     private mutating func readFrame() throws(Failure) -> RawInboundFrame {
         var frame = RawInboundFrame()
         skipWhitespace()
+        try readObject { (reader, key) throws(Failure) in try reader.readField(key, into: &frame) }
+        skipWhitespace()
+        guard index == bytes.count else { throw .syntax }
+        return frame
+    }
+
+    /// `{"key": value, ...}`, from its opening brace; `member` reads each value, standing on it.
+    private mutating func readObject(_ member: (inout FrameJSONReader, String) throws(Failure) -> Void) throws(Failure) {
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1
-        } else {
-            while true {
-                skipWhitespace()
-                let key = try readString()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
-                try readField(key, into: &frame)
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "}"))
-                break
-            }
+            return
         }
-        skipWhitespace()
-        guard index == bytes.count else { throw .syntax }
-        return frame
+        while true {
+            skipWhitespace()
+            let key = try readString()
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"))
+            skipWhitespace()
+            try member(&self, key)
+            skipWhitespace()
+            if peek() == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            try expect(UInt8(ascii: "}"))
+            return
+        }
     }
 
     private mutating func readField(_ key: String, into frame: inout RawInboundFrame) throws(Failure) {
@@ -96,31 +101,14 @@ struct FrameJSONReader {
     /// `{"FID": "ID", ...}`; a value that is not a string is a wrong type named `cursors.FID`.
     private mutating func readCursors() throws(Failure) -> [String: String] {
         var cursors: [String: String] = [:]
-        index += 1
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            index += 1
-            return cursors
-        }
-        while true {
-            skipWhitespace()
-            let friend = try readString()
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"))
-            skipWhitespace()
-            if peek() == UInt8(ascii: "\"") {
-                cursors[friend] = try readString()
+        try readObject { (reader, friend) throws(Failure) in
+            if reader.peek() == UInt8(ascii: "\"") {
+                cursors[friend] = try reader.readString()
             } else {
-                try skipWrongType("cursors.\(friend)")
+                try reader.skipWrongType("cursors.\(friend)")
             }
-            skipWhitespace()
-            if peek() == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            try expect(UInt8(ascii: "}"))
-            return cursors
         }
+        return cursors
     }
 
     private mutating func readOptionalString(_ key: String) throws(Failure) -> String? {
@@ -260,27 +248,7 @@ struct FrameJSONReader {
         switch peek() {
         case UInt8(ascii: "\""): _ = try readString()
         case UInt8(ascii: "{"):
-            index += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                _ = try readString()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "}"))
-                return
-            }
+            try readObject { (reader, _) throws(Failure) in try reader.skipValue(depth: depth + 1) }
         case UInt8(ascii: "["):
             index += 1
             skipWhitespace()
