@@ -24,7 +24,8 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private var session: ClientSession?
     /// True while the socket opens (subscription, catch-up) or a message continues in a task.
     private var busy = true
-    private var waiting = CircularBuffer<String>()
+    /// Usually empty; an empty array costs nothing, which matters with tens of thousands of idle sockets.
+    private var waiting: [String] = []
     private var readingPaused = false
     private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
     private var ended = false
@@ -88,7 +89,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private func end() {
         guard !ended else { return }
         ended = true
-        waiting.removeAll()
+        waiting = []
         socket.connectionEnded()
         if session != nil { relay.close(socket) }
     }
@@ -164,8 +165,8 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private func resume() {
         busy = false
         let eventLoop = socket.eventLoop
-        while !busy, !ended, let text = waiting.popFirst() {
-            handle(text, eventLoop: eventLoop)
+        while !busy, !ended, !waiting.isEmpty {
+            handle(waiting.removeFirst(), eventLoop: eventLoop)
         }
         if readingPaused, waiting.count < Self.readPauseThreshold / 2 {
             readingPaused = false
