@@ -181,6 +181,30 @@ import Testing
         }
     }
 
+    @Test func framesAfterASyncWaitForItAndKeepTheirOrder() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        defer { Task { await cluster.stop() } }
+        let (alice, _, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        for index in 0..<300 { a.send(json: ["friend": friendship, "content": "m\(index)", "cid": "m\(index)"]) }
+        #expect(await a.next(where: { $0["cid"] as? String == "m299" }) != nil)
+
+        // A sync continues in a task (it reads Redis page by page); the frames sent right behind it wait for it, so
+        // their answers come after `synced`, and the send is stored after the 300. (The pong may overtake the ack,
+        // which waits for Redis.)
+        a.send(json: ["op": "sync", "cursors": [friendship: "0-0"]])
+        a.send(json: ["friend": friendship, "content": "after", "cid": "after"])
+        a.send(json: ["op": "ping"])
+        var answers: [String] = []
+        while answers.count < 303, let frame = await a.nextJSON() {
+            answers.append((frame["op"] as? String) ?? "message")
+        }
+        #expect(Array(answers.prefix(301)) == Array(repeating: "message", count: 300) + ["synced"])
+        #expect(Set(answers.suffix(2)) == ["ack", "pong"])
+        let history = try await cluster.history(friendship)
+        #expect(history.count == 301 && history.last?.fields["content"] == "after")
+    }
+
     @Test func historyPingAndErrors() async throws {
         let cluster = try await TestCluster.start()
         defer { Task { await cluster.stop() } }
