@@ -17,7 +17,7 @@ public final class Relay: Sendable {
     public let friendships: FriendshipCache
     public let tokens: TokenAuthority?
     public let heartbeats = HeartbeatMonitor()
-    let logger: Logger
+    public let logger: Logger
     private let socketSequence = ManagedAtomicCounter()
     private let draining = NIOLockedValueBox(false)
 

@@ -73,6 +73,8 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
             let accepted = NIOLoopBoundBox<Accepted?>(nil, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: configuration.maximumFrameBytes,
+                // WebSocketFrameHandler answers decoding errors itself: one handler less per socket.
+                enableAutomaticErrorHandling: false,
                 shouldUpgrade: { channel, head in
                     upgradeAttempted.value = true
                     guard let request = try? HTTPRequest(head, secure: false, splitCookie: false) else {
@@ -86,7 +88,7 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard let identity = accepted.value else { throw ChannelError.inappropriateOperationForState }
-                        try WebSocketFrameHandler.install(on: channel, relay: relay, accepted: identity, logger: logger)
+                        try WebSocketFrameHandler.install(on: channel, relay: relay, accepted: identity)
                         return UpgradeResult.webSocket
                     }
                 }

@@ -1,7 +1,7 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
 import RelayCore
+import Synchronization
 
 /// A WebSocket as the relay core sees it: frames go straight to the NIO channel, and the frames that become ready
 /// together go out in one flush (one `writev`), without a task per socket.
@@ -24,7 +24,8 @@ final class WebSocketConnection: RelaySocket {
     private let channel: any Channel
     private let maximumQueuedFrames: Int
     private let maximumQueuedBytes: Int
-    private let state = NIOLockedValueBox(State())
+    /// A `Mutex` lives inside this object; a `NIOLockedValueBox` would be one more allocation per socket.
+    private let state = Mutex(State())
 
     init(
         id: String,
@@ -65,7 +66,7 @@ final class WebSocketConnection: RelaySocket {
 
     /// Sends what is queued, then the close frame; the peer's answer (or the timeout) ends the connection.
     func close(_ code: CloseCode) {
-        let ready = state.withLockedValue { state -> [WebSocketFrame]? in
+        let ready = state.withLock { state -> [WebSocketFrame]? in
             guard !state.finished else { return nil }
             state.finished = true
             state.closeSent = true
@@ -88,11 +89,11 @@ final class WebSocketConnection: RelaySocket {
     }
 
     /// True once this side sent a close frame.
-    var hasSentClose: Bool { state.withLockedValue { $0.closeSent } }
+    var hasSentClose: Bool { state.withLock { $0.closeSent } }
 
     /// Marks the socket finished when the connection ends, so that nothing more is queued for it.
     func connectionEnded() {
-        state.withLockedValue {
+        state.withLock {
             $0.finished = true
             $0.ready = []
         }
@@ -105,7 +106,7 @@ final class WebSocketConnection: RelaySocket {
     }
 
     func terminate() {
-        state.withLockedValue { $0.finished = true }
+        state.withLock { $0.finished = true }
         channel.close(promise: nil)
     }
 
@@ -116,15 +117,15 @@ final class WebSocketConnection: RelaySocket {
         }
     }
 
-    private var isOpen: Bool { !state.withLockedValue { $0.finished } && channel.isActive }
+    private var isOpen: Bool { !state.withLock { $0.finished } && channel.isActive }
 
     private func hasBacklog(frames limit: Int) -> Bool {
-        state.withLockedValue { $0.ready.count > limit }
+        state.withLock { $0.ready.count > limit }
     }
 
     private func enqueue(_ frame: WebSocketFrame) {
         enum Next { case nothing, scheduleFlush, drop }
-        let next = state.withLockedValue { state -> Next in
+        let next = state.withLock { state -> Next in
             guard !state.finished else { return .nothing }
             guard state.ready.count < maximumQueuedFrames else { return .drop }
             state.ready.append(frame)
@@ -140,7 +141,7 @@ final class WebSocketConnection: RelaySocket {
 
     /// On the event loop: writes every ready frame and flushes once, then enforces the bound.
     private func flushReady() {
-        let frames = state.withLockedValue { state -> [WebSocketFrame] in
+        let frames = state.withLock { state -> [WebSocketFrame] in
             state.flushScheduled = false
             defer { state.ready = [] }
             return state.ready
@@ -155,7 +156,7 @@ final class WebSocketConnection: RelaySocket {
 
     /// The close frame cannot wait behind the frames the client is not reading: it goes to the channel directly.
     private func dropSlowConsumer() {
-        let first = state.withLockedValue { state -> Bool in
+        let first = state.withLock { state -> Bool in
             defer {
                 state.finished = true
                 state.ready = []

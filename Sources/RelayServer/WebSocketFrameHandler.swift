@@ -8,8 +8,8 @@ import RelayCore
 ///
 /// A message that the session cannot finish at once (a history, a sync, a friendship not cached yet) continues in a
 /// task; the socket's later messages wait in `waiting` until it is done, so a socket's frames are handled in order.
-/// Frame decoding errors (a frame over the size limit: 1009, a protocol error: 1002) are answered by NIO's
-/// `WebSocketProtocolErrorHandler`, which the upgrader puts in front of this handler.
+/// It also answers frame decoding errors (a frame over the size limit: 1009, a protocol error: 1002), in place of
+/// NIO's `WebSocketProtocolErrorHandler`, which would be one more handler per socket.
 final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -20,7 +20,6 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private let relay: Relay
     private let socket: WebSocketConnection
     private let openedAfter: StreamID
-    private let logger: Logger
     private var session: ClientSession?
     /// True while the socket opens (subscription, catch-up) or a message continues in a task.
     private var busy = true
@@ -30,14 +29,13 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
     private var ended = false
 
-    private init(relay: Relay, socket: WebSocketConnection, openedAfter: StreamID, logger: Logger) {
+    private init(relay: Relay, socket: WebSocketConnection, openedAfter: StreamID) {
         self.relay = relay
         self.socket = socket
         self.openedAfter = openedAfter
-        self.logger = logger
     }
 
-    static func install(on channel: any Channel, relay: Relay, accepted: RelayChildChannel.Accepted, logger: Logger) throws {
+    static func install(on channel: any Channel, relay: Relay, accepted: RelayChildChannel.Accepted) throws {
         let socket = WebSocketConnection(
             id: relay.makeSocketID(),
             userID: accepted.userID,
@@ -45,13 +43,13 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             maximumQueuedFrames: relay.configuration.maximumQueuedFrames,
             maximumQueuedBytes: relay.configuration.maximumQueuedBytes
         )
-        let handler = WebSocketFrameHandler(relay: relay, socket: socket, openedAfter: accepted.openedAfter, logger: logger)
+        let handler = WebSocketFrameHandler(relay: relay, socket: socket, openedAfter: accepted.openedAfter)
         try channel.pipeline.syncOperations.addHandler(handler)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let (relay, socket, openedAfter, logger) = (relay, socket, openedAfter, logger)
+        let (relay, socket, openedAfter) = (relay, socket, openedAfter)
         Task {
             do {
                 let session = try await relay.open(socket, openedAfter: openedAfter)
@@ -60,7 +58,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
                 if relay.isDraining {
                     socket.close(.goingAway)
                 } else {
-                    logger.warning("cannot open a socket", metadata: ["user": "\(socket.userID)", "error": "\(error)"])
+                    relay.logger.warning("cannot open a socket", metadata: ["user": "\(socket.userID)", "error": "\(error)"])
                     socket.close(.unexpectedServerError)
                 }
             }
@@ -129,6 +127,14 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         default:
             fail(context, code: 1002)
         }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let error = error as? NIOWebSocketError else {
+            context.close(promise: nil)
+            return
+        }
+        fail(context, code: error == .invalidFrameLength ? CloseCode.messageTooBig.rawValue : 1002)
     }
 
     private func message(_ context: ChannelHandlerContext, opcode: WebSocketOpcode, data: ByteBuffer) {

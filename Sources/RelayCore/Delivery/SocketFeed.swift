@@ -1,5 +1,5 @@
 import Logging
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Live delivery to one socket, without gaps.
 ///
@@ -47,29 +47,31 @@ final class SocketFeed: Sendable {
     let socket: any RelaySocket
     /// Entries after this id were stored after the socket's subscription was live (Redis time).
     let openedAfter: StreamID
-    private let store: MessageStore
-    private let logger: Logger
-    private let state = NIOLockedValueBox(State())
+    /// Shared by every feed of the node (one reference per socket instead of a store and a logger each).
+    private let context: FeedContext
+    private var store: MessageStore { context.store }
+    private var logger: Logger { context.logger }
+    /// A `Mutex` lives inside this object; a `NIOLockedValueBox` would be one more allocation per socket.
+    private let state = Mutex(State())
 
-    init(socket: any RelaySocket, openedAfter: StreamID, store: MessageStore, logger: Logger) {
+    init(socket: any RelaySocket, openedAfter: StreamID, context: FeedContext) {
         self.socket = socket
         self.openedAfter = openedAfter
-        self.store = store
-        self.logger = logger
+        self.context = context
     }
 
     func close() {
-        state.withLockedValue { $0.closed = true }
+        state.withLock { $0.closed = true }
     }
 
     /// Friendships this socket has had frames of.
-    var knownFriendships: [String] { state.withLockedValue { Array($0.friendships.keys) } }
+    var knownFriendships: [String] { state.withLock { Array($0.friendships.keys) } }
 
     /// - Parameter send: false for the socket that sent the message: it must not get it back, but its cursor moves
     ///   on, or the friend's next message would look like a gap.
     func deliver(_ frame: PublishedFrame, send: Bool = true) {
         // Sending under the lock keeps live frames and fills in one order; `send` only enqueues.
-        let gapAfter = state.withLockedValue { state -> StreamID? in
+        let gapAfter = state.withLock { state -> StreamID? in
             guard !state.closed else { return nil }
             // Mutated in place in the dictionary: a copy would make every held-back append copy the whole array.
             return Self.accept(
@@ -84,7 +86,7 @@ final class SocketFeed: Sendable {
 
     /// Records an entry this socket sent (its ack came back): a fill must not hand it back to it.
     func sent(_ id: StreamID, friendship: String) {
-        state.withLockedValue { state in
+        state.withLock { state in
             guard !state.closed else { return }
             state.friendships[friendship, default: FriendshipState(last: openedAfter)].recordSent(id)
         }
@@ -117,7 +119,7 @@ final class SocketFeed: Sendable {
     func catchUp(friendships: [String]) async {
         var fills: [Task<Void, Never>] = []
         for friendship in Set(friendships + knownFriendships) {
-            let after = state.withLockedValue { state -> StreamID? in
+            let after = state.withLock { state -> StreamID? in
                 guard !state.closed else { return nil }
                 var entry = state.friendships[friendship] ?? FriendshipState(last: openedAfter)
                 defer { state.friendships[friendship] = entry }
@@ -143,7 +145,7 @@ final class SocketFeed: Sendable {
         var delay: UInt64 = 100_000_000
         while true {
             do {
-                let from = state.withLockedValue { $0.friendships[friendship]?.last } ?? after
+                let from = state.withLock { $0.friendships[friendship]?.last } ?? after
                 try await store.all(friendship: friendship, after: from.description, pageSize: 500) { page in
                     await socket.waitForCapacity()
                     for message in page { self.deliverStored(message) }
@@ -151,13 +153,13 @@ final class SocketFeed: Sendable {
                 break
             } catch {
                 // Redis is away; the held-back frames wait, and the fill tries again.
-                if state.withLockedValue({ $0.closed }) { return }
+                if state.withLock({ $0.closed }) { return }
                 logger.debug("gap fill failed; retrying", metadata: ["friendship": "\(friendship)", "error": "\(error)"])
                 try? await Task.sleep(nanoseconds: delay)
                 delay = min(delay * 2, 2_000_000_000)
             }
         }
-        let gapAfter = state.withLockedValue { state -> StreamID? in
+        let gapAfter = state.withLock { state -> StreamID? in
             guard var entry = state.friendships[friendship] else { return nil }
             defer { state.friendships[friendship] = entry }
             if entry.readAgain {
@@ -179,12 +181,23 @@ final class SocketFeed: Sendable {
 
     private func deliverStored(_ message: StoredMessage) {
         guard let id = StreamID(message.id) else { return }
-        state.withLockedValue { state in
+        state.withLock { state in
             guard !state.closed, var entry = state.friendships[message.friendship], id > entry.last else { return }
             let sentHere = entry.sentHere.contains(id)
             entry.advance(to: id)
             state.friendships[message.friendship] = entry
             if !sentHere { socket.send(OutboundFrame.message(message)) }
         }
+    }
+}
+
+/// What every ``SocketFeed`` of a node needs: the message store to fill gaps from, and where to log.
+final class FeedContext: Sendable {
+    let store: MessageStore
+    let logger: Logger
+
+    init(store: MessageStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
     }
 }

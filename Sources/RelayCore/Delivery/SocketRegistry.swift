@@ -11,7 +11,8 @@ import RedisClient
 /// stored after that which pub/sub did not bring. When the subscriber reconnects, every feed catches up.
 public final class SocketRegistry: Sendable {
     private struct UserSockets {
-        var feeds: [ObjectIdentifier: SocketFeed] = [:]
+        /// Usually one; an array costs less than a dictionary per user and copies without allocating.
+        var feeds: [SocketFeed] = []
         var subscribed: EventLoopFuture<Void>
     }
 
@@ -21,12 +22,14 @@ public final class SocketRegistry: Sendable {
     private let store: MessageStore
     private let directory: Directory
     let subscriber: RedisSubscriber
+    private let feedContext: FeedContext
 
     init(keys: RedisKeys, redis: RedisConfiguration, store: MessageStore, directory: Directory, logger: Logger) {
         self.keys = keys
         self.logger = logger
         self.store = store
         self.directory = directory
+        feedContext = FeedContext(store: store, logger: logger)
         let users = self.users
         let hasConnected = NIOLockedValueBox(false)
         subscriber = RedisSubscriber(
@@ -57,12 +60,13 @@ public final class SocketRegistry: Sendable {
     /// the rest live, in order and once. Throws (and leaves nothing behind) when Redis cannot be reached.
     public func add(_ socket: any RelaySocket, openedAfter: StreamID) async throws {
         let channel = keys.deliver(socket.userID)
-        let feed = SocketFeed(socket: socket, openedAfter: openedAfter, store: store, logger: logger)
+        let feed = SocketFeed(socket: socket, openedAfter: openedAfter, context: feedContext)
         while true {
             let subscribed = users.withLockedValue { users -> EventLoopFuture<Void> in
                 let future = users[socket.userID]?.subscribed ?? subscriber.subscribeFuture([channel])
                 if users[socket.userID] == nil { users[socket.userID] = UserSockets(subscribed: future) }
-                users[socket.userID]?.feeds[ObjectIdentifier(socket)] = feed
+                users[socket.userID]?.feeds.removeAll { $0.socket === socket }
+                users[socket.userID]?.feeds.append(feed)
                 return future
             }
             do {
@@ -82,7 +86,8 @@ public final class SocketRegistry: Sendable {
 
     public func remove(_ socket: any RelaySocket) {
         users.withLockedValue { users in
-            guard var entry = users[socket.userID], let feed = entry.feeds.removeValue(forKey: ObjectIdentifier(socket)) else { return }
+            guard var entry = users[socket.userID], let index = entry.feeds.firstIndex(where: { $0.socket === socket }) else { return }
+            let feed = entry.feeds.remove(at: index)
             feed.close()
             if entry.feeds.isEmpty {
                 users[socket.userID] = nil
@@ -95,12 +100,12 @@ public final class SocketRegistry: Sendable {
 
     /// `socket` sent entry `id` of `friendship` (its store was answered).
     func sent(_ id: StreamID, friendship: String, by socket: any RelaySocket) {
-        let feed = users.withLockedValue { $0[socket.userID]?.feeds[ObjectIdentifier(socket)] }
+        let feed = users.withLockedValue { $0[socket.userID]?.feeds.first { $0.socket === socket } }
         feed?.sent(id, friendship: friendship)
     }
 
     public func allSockets() -> [any RelaySocket] {
-        users.withLockedValue { $0.values.flatMap { $0.feeds.values.map(\.socket) } }
+        users.withLockedValue { $0.values.flatMap { $0.feeds.map(\.socket) } }
     }
 
     /// The id just before Redis's current millisecond: entries stored from now on come after it.
@@ -114,11 +119,11 @@ public final class SocketRegistry: Sendable {
 
     private static func dispatch(_ message: RedisPubSubMessage, users: NIOLockedValueBox<[String: UserSockets]>, keys: RedisKeys) {
         if message.channel == keys.broadcast {
-            for feed in users.withLockedValue({ $0.values.flatMap { $0.feeds.values } }) { feed.socket.send(frame: message.payload) }
+            for feed in users.withLockedValue({ $0.values.flatMap { $0.feeds } }) { feed.socket.send(frame: message.payload) }
             return
         }
         guard let userID = keys.userID(ofDeliverChannel: message.channel) else { return }
-        let feeds = users.withLockedValue { $0[userID].map { Array($0.feeds.values) } ?? [] }
+        let feeds = users.withLockedValue { $0[userID]?.feeds ?? [] }
         guard !feeds.isEmpty, let frame = PublishedFrame(message.payload) else { return }
         for feed in feeds {
             feed.deliver(frame, send: frame.origin.map { $0 != feed.socket.id } ?? true)
@@ -126,7 +131,7 @@ public final class SocketRegistry: Sendable {
     }
 
     private static func catchUp(users: NIOLockedValueBox<[String: UserSockets]>, directory: Directory, logger: Logger) {
-        let byUser = users.withLockedValue { $0.mapValues { Array($0.feeds.values) } }
+        let byUser = users.withLockedValue { $0.mapValues(\.feeds) }
         guard !byUser.isEmpty else { return }
         logger.info("subscriber reconnected; catching sockets up from the streams", metadata: ["users": "\(byUser.count)"])
         Task {
