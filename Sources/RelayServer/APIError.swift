@@ -33,14 +33,15 @@ struct APIError: HTTPResponseError {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// `{"error": CODE, "message": "..."}`
+    var body: String {
         var writer = JSONWriter()
         writer.field("error", code)
         writer.field("message", message)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: writer.finish()))
-        )
+        return writer.finish()
     }
 }
 

@@ -1,7 +1,6 @@
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -16,13 +15,15 @@ import RelayCore
 /// HummingbirdWebSocket's `HTTP1WebSocketUpgradeChannel` keeps a task group with several tasks alive for every open
 /// socket and hops to a task for every frame. A chat node holds tens of thousands of mostly idle sockets, so here
 /// the upgrade installs handlers and the connection's task returns: an idle socket costs its channel and a few
-/// objects, and a frame is handled on the event loop where it was read. HTTP requests (the admin API, refusals of
-/// upgrades) go through Hummingbird's router exactly as before. The structure follows `HTTP1WebSocketUpgradeChannel`.
+/// objects, and a frame is handled on the event loop where it was read. HTTP requests (the admin API) go through
+/// Hummingbird's router. A refused upgrade is answered with ``WebSocketRoutes/admit(_:)``'s error (401, 403, 404,
+/// 503), as the contract asks. The structure follows `HTTP1WebSocketUpgradeChannel`.
 struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
     enum UpgradeResult: Sendable {
         case webSocket
         case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
-        case failedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, Logger)
+        /// An upgrade request refused: answered with the refusal's status and `{"error", "message"}`, then closed.
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
     }
 
     struct Value: ServerChildChannelValue {
@@ -37,58 +38,49 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     let responder: HTTPChannelHandler.Responder
-    private let shouldUpgrade: @Sendable (HTTPRequest, any Channel, Logger) -> EventLoopFuture<Accepted?>
-    private let relay: Relay
+    private let routes: WebSocketRoutes
     private let http1: HTTP1Channel.Configuration
 
-    /// - Parameter webSocketResponder: the router of the WebSocket paths; a route that accepts sets
-    ///   `context.identity.accepted`.
-    init<WSResponder: HTTPResponder>(
-        responder: @escaping HTTPChannelHandler.Responder,
-        webSocketResponder: WSResponder,
-        relay: Relay,
-        http1: HTTP1Channel.Configuration = .init()
-    ) where WSResponder.Context == RelayRequestContext {
+    init(responder: @escaping HTTPChannelHandler.Responder, routes: WebSocketRoutes, http1: HTTP1Channel.Configuration = .init()) {
         self.responder = Self.upgradeRedirecting(responder)
-        self.relay = relay
+        self.routes = routes
         self.http1 = http1
-        shouldUpgrade = { head, channel, logger in
-            let promise = channel.eventLoop.makePromise(of: Accepted?.self)
-            promise.completeWithTask {
-                let request = Request(head: head, body: .init(buffer: .init()))
-                let context = RelayRequestContext(source: .init(channel: channel, logger: logger))
-                guard let response = try? await webSocketResponder.respond(to: request, context: context), response.status == .ok,
-                    let accepted = context.identity.accepted
-                else { return nil }
-                return Accepted(userID: accepted.userID, openedAfter: accepted.openedAfter)
-            }
-            return promise.futureResult
-        }
     }
+
+    private var relay: Relay { routes.relay }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let configuration = relay.configuration
-            let accepted = NIOLoopBoundBox<Accepted?>(nil, eventLoop: channel.eventLoop)
+            let decision = NIOLoopBoundBox<Result<Accepted, APIError>?>(nil, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: configuration.maximumFrameBytes,
                 // WebSocketFrameHandler answers decoding errors itself: one handler less per socket.
                 enableAutomaticErrorHandling: false,
-                shouldUpgrade: { channel, head in
+                shouldUpgrade: { [routes] channel, head in
                     upgradeAttempted.value = true
-                    guard let request = try? HTTPRequest(head, secure: false, splitCookie: false) else {
-                        return channel.eventLoop.makeSucceededFuture(nil)
+                    let promise = channel.eventLoop.makePromise(of: Result<Accepted, APIError>.self)
+                    promise.completeWithTask {
+                        let result: Result<Accepted, APIError>
+                        do {
+                            let request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: .init(buffer: .init()))
+                            result = .success(try await routes.admit(request))
+                        } catch {
+                            result = .failure(error as? APIError ?? .badRequest("not a WebSocket upgrade request"))
+                        }
+                        return result
                     }
-                    return shouldUpgrade(request, channel, logger).map { result in
-                        accepted.value = result
-                        return result == nil ? nil : HTTPHeaders()
+                    return promise.futureResult.hop(to: channel.eventLoop).map { result in
+                        decision.value = result
+                        if case .success = result { return HTTPHeaders() }
+                        return nil
                     }
                 },
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        guard let identity = accepted.value else { throw ChannelError.inappropriateOperationForState }
-                        try WebSocketFrameHandler.install(on: channel, relay: relay, accepted: identity)
+                        guard case .success(let accepted) = decision.value else { throw ChannelError.inappropriateOperationForState }
+                        try WebSocketFrameHandler.install(on: channel, relay: relay, accepted: accepted)
                         return UpgradeResult.webSocket
                     }
                 }
@@ -106,7 +98,9 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: true)
                         )
-                        return upgradeAttempted.value ? UpgradeResult.failedUpgrade(asyncChannel, logger) : .notUpgraded(asyncChannel)
+                        guard upgradeAttempted.value else { return UpgradeResult.notUpgraded(asyncChannel) }
+                        if case .failure(let error) = decision.value { return .refused(asyncChannel, error) }
+                        return .refused(asyncChannel, .badRequest("the upgrade failed"))
                     }
                 }
             )
@@ -124,12 +118,15 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
             switch try await value.upgradeResult.get() {
             case .notUpgraded(let http1):
                 await handleHTTP(asyncChannel: http1, logger: logger)
-            case .failedUpgrade(let http1, _):
-                // As HummingbirdWebSocket does: the request is spent, answer 400 and close. (A plain GET of the same
-                // path goes through the router and says why: 401, 403, 503.)
+            case .refused(let http1, let error):
+                // The request was spent on the upgrade attempt: answer it as the HTTP route would, and close.
                 try await http1.executeThenClose { _, outbound in
-                    let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
-                    try await outbound.write(contentsOf: [.head(head), .end(nil)])
+                    let body = ByteBuffer(string: error.body)
+                    let head = HTTPResponse(
+                        status: error.status,
+                        headerFields: [.connection: "close", .contentType: "application/json", .contentLength: "\(body.readableBytes)"]
+                    )
+                    try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
                 }
             case .webSocket:
                 // The socket lives on in its handlers; no task stays behind for it.

@@ -1,6 +1,5 @@
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -35,15 +34,14 @@ public final class RelayNode: Sendable {
         let authenticator = Authenticator(relay: relay)
         let router = Router(context: RelayRequestContext.self)
         APIRoutes<RelayRequestContext>(relay: relay, authenticator: authenticator, metrics: metrics).register(on: router)
-        WebSocketRoutes(relay: relay, authenticator: authenticator).registerRefusals(on: router)
-        let webSocketRouter = Router(context: RelayRequestContext.self)
-        WebSocketRoutes(relay: relay, authenticator: authenticator).register(on: webSocketRouter)
+        let webSocketRoutes = WebSocketRoutes(relay: relay, authenticator: authenticator)
+        webSocketRoutes.registerRefusals(on: router)
 
         let app = Application(
             router: router,
             // Upgraded sockets are served by NIO handlers, not a task each (see RelayChildChannel).
-            server: HTTPServerBuilder { [relay, webSocketResponder = webSocketRouter.buildResponder()] responder in
-                RelayChildChannel(responder: responder, webSocketResponder: webSocketResponder, relay: relay)
+            server: HTTPServerBuilder { responder in
+                RelayChildChannel(responder: responder, routes: webSocketRoutes)
             },
             configuration: .init(address: .hostname(host, port: port), serverName: "chatrelay"),
             onServerRunning: { [bound] channel in

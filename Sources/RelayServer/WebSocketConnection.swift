@@ -41,14 +41,8 @@ final class WebSocketConnection: RelaySocket {
         self.maximumQueuedBytes = maximumQueuedBytes
     }
 
-    /// Room in front of a frame's payload for its WebSocket header (at most 10 bytes from a server), so that
-    /// NIOWebSocket's encoder writes the header in place instead of a separate buffer and `iovec` per frame.
-    static let headerRoom = 10
-
     func send(_ text: String) {
-        var buffer = channel.allocator.buffer(capacity: Self.headerRoom + text.utf8.count)
-        buffer.moveWriterIndex(forwardBy: Self.headerRoom)
-        buffer.moveReaderIndex(forwardBy: Self.headerRoom)
+        var buffer = FrameBuffer.allocate(payloadCapacity: text.utf8.count, allocator: channel.allocator)
         buffer.writeString(text)
         send(frame: buffer)
     }

@@ -82,8 +82,11 @@ import Testing
             ("\(base)/ws/alice?token=\(try await cluster.token(for: "bob"))", 403),
         ]
         for (url, status) in cases {
-            let http = try await cluster.http("GET", url.replacingOccurrences(of: base, with: ""), token: "")
+            let path = url.replacingOccurrences(of: base, with: "")
+            let http = try await cluster.http("GET", path, token: "")
             #expect(http.status == status, "\(url)")
+            // The upgrade request itself gets the same status, not a generic 400 (the contract: "HTTP 401 and no upgrade").
+            #expect(try await cluster.upgradeStatus(path) == status, "\(url) as an upgrade")
             await #expect(throws: (any Error).self, "\(url) upgraded") { _ = try await ChatConnection.connect(url: url) }
         }
         // A good token works on /ws/:id and on /ws alone.

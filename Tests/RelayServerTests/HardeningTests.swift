@@ -182,6 +182,7 @@ import Testing
         #expect(try await cluster.eventually { cluster.nodes[0].relay.isDraining })
         await #expect(throws: (any Error).self) { _ = try await cluster.connect("bob", node: 0) }
         #expect(try await cluster.http("GET", "/ws/bob", token: "").status == 503)
+        #expect(try await cluster.upgradeStatus("/ws/bob") == 503)
         await drain.value
         await held.abort()
     }

@@ -117,7 +117,8 @@ final class TestCluster: @unchecked Sendable {
         node: Int = 0,
         body: Any? = nil,
         rawBody: String? = nil,
-        token: String? = nil
+        token: String? = nil,
+        headers: [String: String] = [:]
     ) async throws
         -> HTTPResult
     {
@@ -125,6 +126,7 @@ final class TestCluster: @unchecked Sendable {
         request.httpMethod = method
         let bearer = token ?? Self.adminToken
         if !bearer.isEmpty { request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
         if let rawBody { request.httpBody = Data(rawBody.utf8) }
         if request.httpBody != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
@@ -132,6 +134,14 @@ final class TestCluster: @unchecked Sendable {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         return HTTPResult(status: status, json: json)
+    }
+
+    /// The HTTP status a WebSocket upgrade request to `path` gets (101 when it is accepted).
+    func upgradeStatus(_ path: String, node: Int = 0) async throws -> Int {
+        let upgrade = [
+            "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        ]
+        return try await http("GET", path, node: node, token: "", headers: upgrade).status
     }
 
     /// `XRANGE chat:history:{fid} - +` as (id, fields) pairs.

@@ -35,17 +35,11 @@ struct PublishedFrame: Sendable {
         origin = originValue.map { String(decoding: $0, as: UTF8.self) }
         // With room in front for the WebSocket header, which the encoder then writes in place (when one socket
         // gets the frame, as usual; a frame shared by several sockets gets a separate header).
-        var frame = ByteBuffer()
-        frame.reserveCapacity(Self.headerRoom + brace - bytes.startIndex + 1)
-        frame.moveWriterIndex(forwardBy: Self.headerRoom)
-        frame.moveReaderIndex(forwardBy: Self.headerRoom)
+        var frame = FrameBuffer.allocate(payloadCapacity: brace - bytes.startIndex + 1)
         frame.writeBytes(bytes[bytes.startIndex..<brace])
         frame.writeInteger(UInt8(ascii: "}"))
         self.bytes = frame
     }
-
-    /// The largest header of an unmasked WebSocket frame.
-    static let headerRoom = 10
 
     // Built once: the profile had these arrays allocated for every published frame.
     private static let originMarker = Array(#","origin":""#.utf8)

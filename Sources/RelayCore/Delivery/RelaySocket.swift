@@ -29,3 +29,16 @@ public protocol RelaySocket: AnyObject, Sendable {
     /// client's reading instead of overflowing the queue.
     func waitForCapacity() async
 }
+
+/// Buffers for outbound text frames, with room in front for the WebSocket header (at most 10 bytes from a server),
+/// so that NIOWebSocket's encoder writes the header in place instead of a separate buffer and `iovec` per frame.
+public enum FrameBuffer {
+    public static let headerRoom = 10
+
+    public static func allocate(payloadCapacity: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: headerRoom + payloadCapacity)
+        buffer.moveWriterIndex(forwardBy: headerRoom)
+        buffer.moveReaderIndex(forwardBy: headerRoom)
+        return buffer
+    }
+}

@@ -66,11 +66,6 @@ public final class ClientSession: @unchecked Sendable {
         }
     }
 
-    /// Handles one text frame, waiting for Redis where it must (tests and tools; sockets use ``receive(_:)``).
-    public func handle(_ bytes: some Collection<UInt8>) async {
-        if case .continueInTask(let work) = receive(bytes) { await work() }
-    }
-
     private func perform(_ frame: InboundFrame) async {
         do {
             switch frame {
