@@ -96,14 +96,14 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text, .binary:
-            guard fragments == nil else { return fail(context, code: 1002) }
+            guard fragments == nil else { return fail(context, code: CloseCode.protocolError.rawValue) }
             if frame.fin {
                 message(context, opcode: frame.opcode, data: frame.unmaskedData)
             } else {
                 fragments = (frame.opcode, frame.unmaskedData)
             }
         case .continuation:
-            guard var (opcode, data) = fragments else { return fail(context, code: 1002) }
+            guard var (opcode, data) = fragments else { return fail(context, code: CloseCode.protocolError.rawValue) }
             var more = frame.unmaskedData
             guard data.readableBytes + more.readableBytes <= relay.configuration.maximumFrameBytes else {
                 return fail(context, code: CloseCode.messageTooBig.rawValue)
@@ -125,7 +125,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             var data = frame.unmaskedData
             fail(context, code: data.readInteger(as: UInt16.self) ?? 1000)
         default:
-            fail(context, code: 1002)
+            fail(context, code: CloseCode.protocolError.rawValue)
         }
     }
 
@@ -134,7 +134,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             context.close(promise: nil)
             return
         }
-        fail(context, code: error == .invalidFrameLength ? CloseCode.messageTooBig.rawValue : 1002)
+        fail(context, code: error == .invalidFrameLength ? CloseCode.messageTooBig.rawValue : CloseCode.protocolError.rawValue)
     }
 
     private func message(_ context: ChannelHandlerContext, opcode: WebSocketOpcode, data: ByteBuffer) {
@@ -143,7 +143,9 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             return
         }
         // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
-        guard let text = String(validating: data.readableBytesView, as: UTF8.self) else { return fail(context, code: 1007) }
+        guard let text = String(validating: data.readableBytesView, as: UTF8.self) else {
+            return fail(context, code: CloseCode.invalidPayload.rawValue)
+        }
         if busy {
             waiting.append(text)
             if waiting.count >= Self.readPauseThreshold, !readingPaused {
