@@ -1,5 +1,4 @@
 import NIOCore
-import NIOWebSocket
 import RelayCore
 import Synchronization
 
@@ -12,7 +11,7 @@ import Synchronization
 final class WebSocketConnection: RelaySocket {
     private struct State {
         /// Frames handed over since the last flush on the event loop.
-        var ready: [WebSocketFrame] = []
+        var ready: [ServerFrame] = []
         var flushScheduled = false
         var finished = false
         /// A close frame went out: the peer's answering close ends the connection.
@@ -22,6 +21,9 @@ final class WebSocketConnection: RelaySocket {
     let id: String
     let userID: String
     private let channel: any Channel
+    /// Where encoded frames enter the pipeline: the place of NIOWebSocket's encoder, which ``ServerFrame`` stands
+    /// in for. Used on the event loop only.
+    nonisolated(unsafe) private let output: ChannelHandlerContext
     private let maximumQueuedFrames: Int
     private let maximumQueuedBytes: Int
     /// A `Mutex` lives inside this object; a `NIOLockedValueBox` would be one more allocation per socket.
@@ -31,12 +33,14 @@ final class WebSocketConnection: RelaySocket {
         id: String,
         userID: String,
         channel: any Channel,
+        output: ChannelHandlerContext,
         maximumQueuedFrames: Int,
         maximumQueuedBytes: Int
     ) {
         self.id = id
         self.userID = userID
         self.channel = channel
+        self.output = output
         self.maximumQueuedFrames = maximumQueuedFrames
         self.maximumQueuedBytes = maximumQueuedBytes
     }
@@ -48,11 +52,11 @@ final class WebSocketConnection: RelaySocket {
     }
 
     func send(frame bytes: ByteBuffer) {
-        enqueue(WebSocketFrame(fin: true, opcode: .text, data: bytes))
+        enqueue(ServerFrame(.text, payload: bytes))
     }
 
     func ping() {
-        enqueue(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer()))
+        enqueue(ServerFrame.ping)
     }
 
     /// How long a peer has to answer a close frame before the connection is dropped.
@@ -60,17 +64,17 @@ final class WebSocketConnection: RelaySocket {
 
     /// Sends what is queued, then the close frame; the peer's answer (or the timeout) ends the connection.
     func close(_ code: CloseCode) {
-        let ready = state.withLock { state -> [WebSocketFrame]? in
+        let ready = state.withLock { state -> [ServerFrame]? in
             guard !state.finished else { return nil }
             state.finished = true
             state.closeSent = true
             defer { state.ready = [] }
             return state.ready
         }
-        guard let ready else { return }
+        guard var ready else { return }
         channel.eventLoop.execute { [channel] in
-            for frame in ready { channel.write(NIOAny(frame), promise: nil) }
-            channel.writeAndFlush(NIOAny(Self.closeFrame(code.rawValue, allocator: channel.allocator)), promise: nil)
+            for index in ready.indices { ready[index].write(to: self.output) }
+            self.output.writeAndFlush(NIOAny(ServerFrame.close(code.rawValue, allocator: channel.allocator)), promise: nil)
             channel.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
         }
     }
@@ -93,10 +97,9 @@ final class WebSocketConnection: RelaySocket {
         }
     }
 
-    static func closeFrame(_ code: UInt16, allocator: ByteBufferAllocator) -> WebSocketFrame {
-        var data = allocator.buffer(capacity: 2)
-        data.writeInteger(code)
-        return WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+    /// On the event loop: writes a control frame now, ahead of anything still queued.
+    func writeNow(_ frame: ByteBuffer) -> EventLoopFuture<Void> {
+        output.writeAndFlush(NIOAny(frame))
     }
 
     func terminate() {
@@ -117,7 +120,7 @@ final class WebSocketConnection: RelaySocket {
         state.withLock { $0.ready.count > limit }
     }
 
-    private func enqueue(_ frame: WebSocketFrame) {
+    private func enqueue(_ frame: ServerFrame) {
         enum Next { case nothing, scheduleFlush, drop }
         let next = state.withLock { state -> Next in
             guard !state.finished else { return .nothing }
@@ -135,13 +138,14 @@ final class WebSocketConnection: RelaySocket {
 
     /// On the event loop: writes every ready frame and flushes once, then enforces the bound.
     private func flushReady() {
-        let frames = state.withLock { state -> [WebSocketFrame] in
+        var frames = state.withLock { state -> [ServerFrame] in
             state.flushScheduled = false
             defer { state.ready = [] }
             return state.ready
         }
         guard !frames.isEmpty else { return }
-        for frame in frames { channel.write(NIOAny(frame), promise: nil) }
+        // In place: a payload nobody else holds any more takes its header in front, one buffer per frame.
+        for index in frames.indices { frames[index].write(to: output) }
         channel.flush()
         // What the kernel did not take stays in the channel, waiting for the client to read.
         let buffered = (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
@@ -158,7 +162,9 @@ final class WebSocketConnection: RelaySocket {
             return !state.finished
         }
         guard first else { return }
-        channel.writeAndFlush(NIOAny(Self.closeFrame(CloseCode.policyViolation.rawValue, allocator: channel.allocator)), promise: nil)
-        channel.eventLoop.scheduleTask(in: .milliseconds(100)) { [channel] in channel.close(promise: nil) }
+        channel.eventLoop.execute { [channel] in
+            _ = self.writeNow(ServerFrame.close(CloseCode.policyViolation.rawValue, allocator: channel.allocator))
+            channel.eventLoop.scheduleTask(in: .milliseconds(100)) { channel.close(promise: nil) }
+        }
     }
 }

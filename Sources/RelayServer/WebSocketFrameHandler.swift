@@ -12,7 +12,6 @@ import RelayCore
 /// NIO's `WebSocketProtocolErrorHandler`, which would be one more handler per socket.
 final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
 
     /// Messages read while one is in progress; past this, the socket stops reading until they are handled.
     private static let readPauseThreshold = 64
@@ -40,6 +39,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             id: relay.makeSocketID(),
             userID: accepted.userID,
             channel: channel,
+            output: try channel.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self),
             maximumQueuedFrames: relay.configuration.maximumQueuedFrames,
             maximumQueuedBytes: relay.configuration.maximumQueuedBytes
         )
@@ -113,7 +113,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             if frame.fin { message(context, opcode: opcode, data: data) }
         case .ping:
             guard !socket.hasSentClose else { return }
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+            _ = socket.writeNow(ServerFrame.encoded(.pong, payload: frame.unmaskedData, allocator: context.channel.allocator))
         case .pong:
             relay.heartbeats.pongReceived(from: socket)
         case .connectionClose:
@@ -186,7 +186,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private func fail(_ context: ChannelHandlerContext, code: UInt16) {
         socket.connectionEnded()
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(WebSocketConnection.closeFrame(code, allocator: channel.allocator))).whenComplete { _ in
+        socket.writeNow(ServerFrame.close(code, allocator: channel.allocator)).whenComplete { _ in
             channel.close(promise: nil)
         }
     }

@@ -35,7 +35,7 @@ public protocol RelaySocket: AnyObject, Sendable {
 }
 
 /// Buffers for outbound text frames, with room in front for the WebSocket header (at most 10 bytes from a server),
-/// so that NIOWebSocket's encoder writes the header in place instead of a separate buffer and `iovec` per frame.
+/// so that the surface writes the header in place instead of a separate buffer and `iovec` per frame.
 public enum FrameBuffer {
     public static let headerRoom = 10
 
