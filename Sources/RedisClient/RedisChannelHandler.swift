@@ -10,7 +10,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     typealias InboundIn = ByteBuffer
 
     struct Pending {
-        var promise: EventLoopPromise<RedisReply>
+        var responder: RedisResponder
         var expectedReplies: Int
         var deadline: NIODeadline
     }
@@ -42,15 +42,15 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     /// Called on the event loop with commands already encoded into `bytes`, in the order of `commands`.
-    func write(_ bytes: ByteBuffer, commands: [(promise: EventLoopPromise<RedisReply>, expectedReplies: Int)]) {
+    func write(_ bytes: ByteBuffer, commands: [(responder: RedisResponder, expectedReplies: Int)]) {
         guard let context, failure == nil else {
             let error = failure ?? RedisClientError(.connectionClosed, "connection to \(endpoint) closed")
-            for command in commands { command.promise.fail(error) }
+            for command in commands { command.responder.fail(error) }
             return
         }
         let deadline = NIODeadline.now() + commandTimeout
         for command in commands {
-            pending.append(Pending(promise: command.promise, expectedReplies: command.expectedReplies, deadline: deadline))
+            pending.append(Pending(responder: command.responder, expectedReplies: command.expectedReplies, deadline: deadline))
         }
         context.writeAndFlush(NIOAny(bytes), promise: nil)
         scheduleTimeoutCheck()
@@ -95,12 +95,12 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
             return
         }
         if case .error(let error) = reply {
-            pending.removeFirst().promise.fail(error)
+            pending.removeFirst().responder.fail(error)
             return
         }
         pending[pending.startIndex].expectedReplies -= 1
         if pending[pending.startIndex].expectedReplies <= 0 {
-            pending.removeFirst().promise.succeed(reply)
+            pending.removeFirst().responder.succeed(reply)
         }
     }
 
@@ -109,7 +109,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         timeoutCheck?.cancel()
         timeoutCheck = nil
         while let command = pending.popFirst() {
-            command.promise.fail(error)
+            command.responder.fail(error)
         }
     }
 

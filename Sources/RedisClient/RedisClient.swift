@@ -7,7 +7,7 @@ import NIOPosix
 /// While the connection is down, commands fail at once with ``RedisClientError/Kind-swift.enum/notConnected``
 /// rather than queueing: the caller (a chat node answering `unavailable`) decides what to do.
 public final class RedisClient: Sendable {
-    private let keeper: ConnectionKeeper
+    let keeper: ConnectionKeeper
     let scripts = ScriptRegistry()
 
     public init(
@@ -51,6 +51,18 @@ public final class RedisClient: Sendable {
             return keeper.anyEventLoop.makeFailedFuture(error)
         }
         return connection.send(arguments)
+    }
+
+    /// Sends one command and calls `callback` with its reply, on an event loop, without a future in between.
+    public func send(_ arguments: [RedisArgument], then callback: @escaping RedisReplyCallback) {
+        guard let connection = keeper.connection else {
+            let error = RedisClientError(
+                keeper.state == .shutdown ? .shutdown : .notConnected,
+                "not connected to \(keeper.configuration.redactedURL)"
+            )
+            return keeper.anyEventLoop.execute { callback(.failure(error)) }
+        }
+        connection.send(arguments, then: callback)
     }
 
     public func command(_ arguments: [RedisArgument]) async throws -> RedisReply {

@@ -16,7 +16,7 @@ public final class RedisConnection: Sendable {
 
     private struct Outbox {
         var bytes: ByteBuffer
-        var commands: [(promise: EventLoopPromise<RedisReply>, expectedReplies: Int)] = []
+        var commands: [(responder: RedisResponder, expectedReplies: Int)] = []
         var closed = false
     }
 
@@ -111,21 +111,31 @@ public final class RedisConnection: Sendable {
     /// holds the last.
     public func send(_ arguments: [RedisArgument], expectedReplies: Int) -> EventLoopFuture<RedisReply> {
         let promise = channel.eventLoop.makePromise(of: RedisReply.self)
+        send(arguments, expectedReplies: expectedReplies, responder: .promise(promise))
+        return promise.futureResult
+    }
+
+    /// Sends one command and calls `callback` with its reply on the connection's event loop: no future in between,
+    /// for callers on the hot path.
+    public func send(_ arguments: [RedisArgument], then callback: @escaping RedisReplyCallback) {
+        send(arguments, expectedReplies: 1, responder: .callback(callback))
+    }
+
+    private func send(_ arguments: [RedisArgument], expectedReplies: Int, responder: RedisResponder) {
         let mustSchedule = outbox.withLockedValue { box -> Bool? in
             guard !box.closed else { return nil }
             RedisCommandEncoder.encode(arguments, into: &box.bytes)
-            box.commands.append((promise, expectedReplies))
+            box.commands.append((responder, expectedReplies))
             return box.commands.count == 1
         }
         switch mustSchedule {
         case nil:
-            promise.fail(RedisClientError(.connectionClosed, "connection to \(configuration.redactedURL) is closed"))
+            responder.fail(RedisClientError(.connectionClosed, "connection to \(configuration.redactedURL) is closed"))
         case true?:
             channel.eventLoop.execute { self.drain() }
         case false?:
             break
         }
-        return promise.futureResult
     }
 
     public func command(_ arguments: [RedisArgument]) async throws -> RedisReply {

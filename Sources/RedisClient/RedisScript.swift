@@ -44,14 +44,32 @@ final class ScriptRegistry: Sendable {
 
 extension RedisClient {
     public func evaluate(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) -> EventLoopFuture<RedisReply> {
+        let promise = keeper.anyEventLoop.makePromise(of: RedisReply.self)
+        evaluate(script, keys: keys, arguments: arguments) { promise.completeWith($0) }
+        return promise.futureResult
+    }
+
+    /// Runs `script` and calls `callback` with its reply on an event loop; the hot-path form of ``evaluate(_:keys:arguments:)``.
+    public func evaluate(
+        _ script: RedisScript,
+        keys: [RedisArgument],
+        arguments: [RedisArgument],
+        then callback: @escaping RedisReplyCallback
+    ) {
         scripts.ensureLoaded(script) { script in _ = send(["SCRIPT", "LOAD", .string(script.source)]) }
-        let tail = [.integer(keys.count)] + keys + arguments
-        let attempt = send(["EVALSHA", .string(script.sha)] + tail)
-        return attempt.flatMapError { error in
-            guard let serverError = error as? RedisServerError, serverError.code == "NOSCRIPT" else {
-                return attempt.eventLoop.makeFailedFuture(error)
-            }
-            return self.send(["EVAL", .string(script.source)] + tail)
+        var command: [RedisArgument] = []
+        command.reserveCapacity(3 + keys.count + arguments.count)
+        command.append("EVALSHA")
+        command.append(.string(script.sha))
+        command.append(.integer(keys.count))
+        command.append(contentsOf: keys)
+        command.append(contentsOf: arguments)
+        send(command) { [self, command] result in
+            guard case .failure(let error as RedisServerError) = result, error.code == "NOSCRIPT" else { return callback(result) }
+            var eval = command
+            eval[0] = "EVAL"
+            eval[1] = .string(script.source)
+            send(eval, then: callback)
         }
     }
 

@@ -21,7 +21,8 @@ import Testing
     }
 
     @Test func ackAndError() {
-        #expect(OutboundFrame.ack(cid: "c", id: "5-1") == #"{"op":"ack","cid":"c","id":"5-1","ts":5}"#)
+        #expect(String(buffer: OutboundFrame.ack(cid: "c", id: "5-1")) == #"{"op":"ack","cid":"c","id":"5-1","ts":5}"#)
+        #expect(String(buffer: OutboundFrame.ack(cid: #"a"\b"#, id: "17-0")) == #"{"op":"ack","cid":"a\"\\b","id":"17-0","ts":17}"#)
         #expect(
             OutboundFrame.error(FrameError(.notFriends, "no", cid: nil)) == #"{"op":"error","code":"not_friends","message":"no"}"#
         )

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Builds JSON text by appending fields in a fixed order, the way every outbound frame is made.
 ///
 /// Frames are small and their shapes fixed, so writing them by hand keeps the field order of the contract and
@@ -55,10 +57,30 @@ public struct JSONWriter {
         return out
     }
 
+    /// Writes `value` as a JSON string straight into `buffer`, for frames that never become a `String`.
+    public static func writeQuoted(_ value: String, to buffer: inout ByteBuffer) {
+        if needsEscaping(value) {
+            buffer.writeString(quoted(value))
+        } else {
+            buffer.writeInteger(UInt8(ascii: "\""))
+            buffer.writeString(value)
+            buffer.writeInteger(UInt8(ascii: "\""))
+        }
+    }
+
+    /// A plain loop over the contiguous UTF-8 of native strings: the generic `contains(where:)` was 1.3% of a node.
+    static func needsEscaping(_ value: String) -> Bool {
+        let found = value.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            return false
+        }
+        return found ?? value.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+    }
+
     public static func appendQuoted(_ value: String, to out: inout String) {
         out += "\""
         // Fast path: nothing to escape, append as it is.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        if !needsEscaping(value) {
             out += value
         } else {
             for scalar in value.unicodeScalars {

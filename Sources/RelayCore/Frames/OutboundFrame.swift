@@ -1,3 +1,5 @@
+import NIOCore
+
 /// The text of every frame the server sends, in the contract's field order.
 public enum OutboundFrame {
     public static let pong = #"{"op":"pong"}"#
@@ -31,17 +33,19 @@ public enum OutboundFrame {
         return #"{"id":"# + JSONWriter.quoted(message.id) + "," + body + #","ts":"# + String(message.timestamp) + "}"
     }
 
-    /// One per send, on the hot path: written directly. `id` comes from Redis (`MS-SEQ`, nothing to escape).
-    public static func ack(cid: String, id: String) -> String {
-        var text = #"{"op":"ack","cid":"#
-        text.reserveCapacity(cid.utf8.count + 2 * id.utf8.count + 40)
-        JSONWriter.appendQuoted(cid, to: &text)
-        text += #","id":""#
-        text += id
-        text += #"","ts":"#
-        text += id.utf8.firstIndex(of: UInt8(ascii: "-")).map { String(id[..<$0]) } ?? id
-        text += "}"
-        return text
+    /// One per send, on the hot path: written straight into a frame buffer. `id` comes from Redis (`MS-SEQ`,
+    /// nothing to escape).
+    public static func ack(cid: String, id: String) -> ByteBuffer {
+        let millisecondsEnd = id.utf8.firstIndex(of: UInt8(ascii: "-")) ?? id.utf8.endIndex
+        var frame = FrameBuffer.allocate(payloadCapacity: cid.utf8.count + 2 * id.utf8.count + 40)
+        frame.writeStaticString(#"{"op":"ack","cid":"#)
+        JSONWriter.writeQuoted(cid, to: &frame)
+        frame.writeStaticString(#","id":""#)
+        frame.writeString(id)
+        frame.writeStaticString(#"","ts":"#)
+        frame.writeSubstring(id[..<millisecondsEnd])
+        frame.writeStaticString("}")
+        return frame
     }
 
     public static func error(_ error: FrameError) -> String {

@@ -122,12 +122,12 @@ public final class ClientSession: @unchecked Sendable {
             type: request.type,
             cid: cid,
             origin: socket.id
-        ).whenComplete { result in
+        ) { result in
             switch result {
             case .success(let receipt):
                 RelayMetrics.stored(isNew: receipt.isNew)
                 if let id = StreamID(receipt.id) { registry.sent(id, friendship: friendship.id, by: socket) }
-                if let cid { socket.send(OutboundFrame.ack(cid: cid, id: receipt.id)) }
+                if let cid { socket.send(frame: OutboundFrame.ack(cid: cid, id: receipt.id)) }
             case .failure(let error):
                 logger.debug("store failed", metadata: ["error": "\(error)"])
                 socket.send(OutboundFrame.error(FrameError(.unavailable, "Redis could not store it; nothing was stored; retry", cid: cid)))

@@ -17,30 +17,36 @@ public struct MessageStore: Sendable {
         self.keys = keys
     }
 
-    /// Stores and publishes in one script call; the future fails when Redis did not store it.
+    /// Stores and publishes in one script call, then calls `completion` on an event loop: with the receipt, or an
+    /// error when Redis did not store it. A callback rather than a future: this runs once per message.
     public func store(
         friendship: Friendship,
         from: String,
         content: String,
         type: MessageType,
         cid: String?,
-        origin: String
-    ) -> EventLoopFuture<StoreReceipt> {
+        origin: String,
+        completion: @escaping @Sendable (Result<StoreReceipt, any Error>) -> Void
+    ) {
         let to = friendship.other(than: from)
         let body = OutboundFrame.messageBody(friendship: friendship.id, from: from, to: to, content: content, type: type.rawValue)
         let cidKey = keys.clientID(friendship: friendship.id, user: from, cid: cid ?? "")
-        return redis.evaluate(
+        redis.evaluate(
             StoreScript.script,
             keys: [.string(keys.history(friendship.id)), .string(cidKey)],
             arguments: [
                 .string(from), .string(to), .string(type.rawValue), .string(content), .string(cid ?? ""), .string(body),
                 .string(keys.deliver(to)), .string(keys.deliver(from)), .string(origin),
             ]
-        ).flatMapThrowing { reply in
-            guard let parts = reply.array, parts.count == 2, let id = parts[0].string, let fresh = parts[1].int else {
-                throw RedisClientError(.unexpectedReply, "store script answered \(reply)")
-            }
-            return StoreReceipt(id: id, isNew: fresh == 1)
+        ) { result in
+            completion(
+                result.flatMap { reply in
+                    guard let parts = reply.array, parts.count == 2, let id = parts[0].string, let fresh = parts[1].int else {
+                        return .failure(RedisClientError(.unexpectedReply, "store script answered \(reply)"))
+                    }
+                    return .success(StoreReceipt(id: id, isNew: fresh == 1))
+                }
+            )
         }
     }
 
