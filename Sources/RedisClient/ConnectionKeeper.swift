@@ -18,7 +18,7 @@ final class ConnectionKeeper: Sendable {
     let configuration: RedisConfiguration
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
-    private let onPush: (@Sendable (RedisPubSubMessage) -> Void)?
+    private let onPush: RedisPushHandler?
     private let prepare: Prepare
     private let onStateChange: @Sendable (RedisConnectionState) -> Void
     private let inner = NIOLockedValueBox(Inner())
@@ -27,7 +27,7 @@ final class ConnectionKeeper: Sendable {
         configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup,
         logger: Logger,
-        onPush: (@Sendable (RedisPubSubMessage) -> Void)? = nil,
+        onPush: RedisPushHandler? = nil,
         prepare: @escaping Prepare = { _ in },
         onStateChange: @escaping @Sendable (RedisConnectionState) -> Void = { _ in }
     ) {

@@ -19,14 +19,14 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let decoder = RedisReplyDecoder()
     private var pending = CircularBuffer<Pending>(initialCapacity: 64)
     private let commandTimeout: TimeAmount
-    private let onPush: (@Sendable (RedisPubSubMessage) -> Void)?
+    private let onPush: RedisPushHandler?
     private let endpoint: String
     private var context: ChannelHandlerContext?
     private var timeoutCheck: Scheduled<Void>?
     /// Set once the connection is unusable; later commands fail with it at once.
     private(set) var failure: RedisClientError?
 
-    init(endpoint: String, commandTimeout: TimeAmount, onPush: (@Sendable (RedisPubSubMessage) -> Void)?) {
+    init(endpoint: String, commandTimeout: TimeAmount, onPush: RedisPushHandler?) {
         self.endpoint = endpoint
         self.commandTimeout = commandTimeout
         self.onPush = onPush
@@ -63,8 +63,11 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
             // large read fed at once costs a copy of itself per reply (7.6% of a node in memmove): feed small slices.
             while let slice = bytes.readSlice(length: min(Self.feedSize, bytes.readableBytes)), slice.readableBytes > 0 {
                 try decoder.feed(slice)
-                while let reply = try decoder.next() {
-                    route(reply)
+                while let decoded = try decoder.next(recognisingPushes: onPush != nil) {
+                    switch consume decoded {
+                    case .reply(let reply): route(reply)
+                    case .push(let message): onPush?(consume message)
+                    }
                 }
             }
         } catch {
@@ -84,10 +87,6 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private func route(_ reply: RedisReply) {
-        if let onPush, let message = RedisPubSubMessage(push: reply) {
-            onPush(message)
-            return
-        }
         guard !pending.isEmpty else {
             // A reply nobody asked for means the stream is out of step; replies can no longer be matched.
             failAll(RedisClientError(.protocolError, "unexpected reply from \(endpoint): \(reply)"))

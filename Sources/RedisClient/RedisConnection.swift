@@ -39,7 +39,7 @@ public final class RedisConnection: Sendable {
         configuration: RedisConfiguration,
         eventLoop: any EventLoop,
         logger: Logger = Logger(label: "redis"),
-        onPush: (@Sendable (RedisPubSubMessage) -> Void)? = nil
+        onPush: RedisPushHandler? = nil
     ) async throws -> RedisConnection {
         let endpoint = configuration.redactedURL
         let channel: any Channel

@@ -1,4 +1,9 @@
+import CHiredis
 import NIOCore
+
+/// Receives the messages of a connection's subscriptions, on its event loop. The message is handed over, so that
+/// its payload, held by nobody else, can be changed in place.
+public typealias RedisPushHandler = @Sendable (consuming RedisPubSubMessage) -> Void
 
 /// A message pushed on a subscribed channel.
 public struct RedisPubSubMessage: Sendable, Hashable {
@@ -14,19 +19,39 @@ public struct RedisPubSubMessage: Sendable, Hashable {
         self.payload = payload
     }
 
-    /// Recognises `message`, `smessage` and `pmessage` pushes; anything else is a reply to a command.
-    init?(push reply: RedisReply) {
-        guard case .array(let parts) = reply, let kind = parts.first?.string else { return nil }
-        switch kind {
-        case "message", "smessage":
-            guard parts.count == 3, let channel = parts[1].string, let payload = parts[2].bytes else { return nil }
-            self.init(channel: channel, payload: payload)
-        case "pmessage":
-            guard parts.count == 4, let pattern = parts[1].string, let channel = parts[2].string, let payload = parts[3].bytes
-            else { return nil }
-            self.init(channel: channel, pattern: pattern, payload: payload)
-        default:
+    /// Free bytes in front of every received payload, so that a consumer that forwards it behind a short header
+    /// (a WebSocket frame's, at most 10 bytes) writes the header in place instead of copying the payload.
+    public static let payloadHeadroom = 16
+
+    /// Recognises `message`, `smessage` and `pmessage` pushes in a hiredis reply; anything else is a reply to a
+    /// command.
+    init?(_ node: redisReply) {
+        guard node.type == REDIS_REPLY_ARRAY, node.elements == 3 || node.elements == 4, let parts = node.element,
+            let kind = parts[0]?.pointee, kind.type == REDIS_REPLY_STRING
+        else { return nil }
+        let name = UnsafeRawBufferPointer(start: kind.str, count: kind.len)
+        let hasPattern: Bool
+        if name.elementsEqual("message".utf8) || name.elementsEqual("smessage".utf8) {
+            hasPattern = false
+        } else if name.elementsEqual("pmessage".utf8) {
+            hasPattern = true
+        } else {
             return nil
         }
+        guard node.elements == (hasPattern ? 4 : 3), let channel = Self.string(parts[node.elements - 2]),
+            let bytes = Self.string(parts[node.elements - 1])
+        else { return nil }
+        let pattern = hasPattern ? Self.string(parts[1]).map { String(decoding: $0, as: UTF8.self) } : nil
+        if hasPattern, pattern == nil { return nil }
+        var payload = ByteBufferAllocator().buffer(capacity: Self.payloadHeadroom + bytes.count)
+        payload.moveWriterIndex(forwardBy: Self.payloadHeadroom)
+        payload.moveReaderIndex(forwardBy: Self.payloadHeadroom)
+        payload.writeBytes(bytes)
+        self.init(channel: String(decoding: channel, as: UTF8.self), pattern: pattern, payload: payload)
+    }
+
+    private static func string(_ node: UnsafeMutablePointer<redisReply>?) -> UnsafeRawBufferPointer? {
+        guard let node, node.pointee.type == REDIS_REPLY_STRING else { return nil }
+        return UnsafeRawBufferPointer(start: node.pointee.str, count: node.pointee.len)
     }
 }

@@ -36,7 +36,7 @@ public final class RedisSubscriber: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "redis.pubsub"),
         onStateChange: @escaping @Sendable (RedisConnectionState) -> Void = { _ in },
-        onMessage: @escaping @Sendable (RedisPubSubMessage) -> Void
+        onMessage: @escaping RedisPushHandler
     ) {
         let interest = NIOLockedValueBox(Interest())
         self.interest = interest
@@ -74,7 +74,7 @@ public final class RedisSubscriber: Sendable {
             eventLoopGroup: eventLoopGroup,
             logger: logger,
             onStateChange: { state in if state == .shutdown { continuation.finish() } },
-            onMessage: { continuation.yield($0) }
+            onMessage: { message in continuation.yield(message) }
         )
         return (subscriber, stream)
     }

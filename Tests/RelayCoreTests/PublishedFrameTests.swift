@@ -22,6 +22,16 @@ import Testing
         #expect(frame.previous == .zero)
     }
 
+    @Test func aPayloadWithRoomInFrontIsCutToShapeInPlace() throws {
+        var payload = ByteBuffer()
+        payload.writeRepeatingByte(0, count: 16)
+        payload.moveReaderIndex(forwardBy: 16)
+        payload.writeString(body + #","prev":"4-0","origin":"node-1/7"}"#)
+        let frame = try #require(PublishedFrame(payload))
+        #expect(String(buffer: frame.bytes) == body + "}")
+        #expect(frame.origin == "node-1/7")
+    }
+
     @Test func otherShapesAreRefused() {
         for text in ["", "}", #"{"op":"broadcast"}"#, body + "}", #"{"id":"x","friend":"f","prev":"1-0"}"#] {
             #expect(PublishedFrame(ByteBuffer(string: text)) == nil, "\(text)")

@@ -16,10 +16,39 @@ struct PublishedFrame: Sendable {
     var origin: String?
 
     /// Nil for anything not shaped like a published message.
-    init?(_ payload: ByteBuffer) {
+    init?(_ payload: consuming ByteBuffer) {
+        guard let fields = Self.fields(of: payload) else { return nil }
+        id = fields.id
+        previous = fields.previous
+        friendship = fields.friendship
+        origin = fields.origin
+        let brace = fields.brace
+        // Cut to shape in place when nobody else holds the buffer and the WebSocket header fits in front (a payload
+        // from the Redis client has room there); otherwise copied into a frame buffer.
+        var frame = payload
+        let cut =
+            frame.modifyIfUniquelyOwned { buffer -> Bool in
+                guard buffer.readerIndex >= FrameBuffer.headerRoom else { return false }
+                buffer.setInteger(UInt8(ascii: "}"), at: brace)
+                buffer.moveWriterIndex(to: brace + 1)
+                return true
+            } ?? false
+        if !cut {
+            var copy = FrameBuffer.allocate(payloadCapacity: brace - frame.readerIndex + 1)
+            copy.writeBytes(frame.readableBytesView[frame.readerIndex..<brace])
+            copy.writeInteger(UInt8(ascii: "}"))
+            frame = copy
+        }
+        bytes = frame
+    }
+
+    /// Where the closing brace stands once trailing fields are cut off (the text is bytes[..<brace] + "}"), and
+    /// the known fields.
+    private static func fields(
+        of payload: ByteBuffer
+    ) -> (brace: Int, id: StreamID, previous: StreamID, friendship: String, origin: String?)? {
         let bytes = payload.readableBytesView
         guard bytes.last == UInt8(ascii: "}") else { return nil }
-        // Where the closing brace stands once trailing fields are cut off; the text is bytes[..<brace] + "}".
         var brace = bytes.endIndex - 1
         let originValue = Self.trailingField(Self.originMarker, in: bytes, brace: &brace)
         guard let previousValue = Self.trailingField(Self.previousMarker, in: bytes, brace: &brace),
@@ -29,16 +58,7 @@ struct PublishedFrame: Sendable {
         guard let idValue = Self.field(Self.idMarker, in: bytes, at: &cursor), let id = StreamID(utf8: idValue),
             let friendship = Self.field(Self.friendMarker, in: bytes, at: &cursor)
         else { return nil }
-        self.id = id
-        self.previous = previous
-        self.friendship = String(decoding: friendship, as: UTF8.self)
-        origin = originValue.map { String(decoding: $0, as: UTF8.self) }
-        // With room in front for the WebSocket header, which the encoder then writes in place (when one socket
-        // gets the frame, as usual; a frame shared by several sockets gets a separate header).
-        var frame = FrameBuffer.allocate(payloadCapacity: brace - bytes.startIndex + 1)
-        frame.writeBytes(bytes[bytes.startIndex..<brace])
-        frame.writeInteger(UInt8(ascii: "}"))
-        self.bytes = frame
+        return (brace, id, previous, String(decoding: friendship, as: UTF8.self), originValue.map { String(decoding: $0, as: UTF8.self) })
     }
 
     // Built once: the profile had these arrays allocated for every published frame.

@@ -45,7 +45,7 @@ public final class SocketRegistry: Sendable {
                 if reconnected { SocketRegistry.catchUp(users: users, directory: directory, logger: logger) }
             },
             onMessage: { message in
-                SocketRegistry.dispatch(message, users: users, keys: keys)
+                SocketRegistry.dispatch(consume message, users: users, keys: keys)
             }
         )
     }
@@ -117,14 +117,18 @@ public final class SocketRegistry: Sendable {
         return .before(milliseconds: seconds * 1000 + micros / 1000)
     }
 
-    private static func dispatch(_ message: RedisPubSubMessage, users: NIOLockedValueBox<[String: UserSockets]>, keys: RedisKeys) {
+    private static func dispatch(_ message: consuming RedisPubSubMessage, users: NIOLockedValueBox<[String: UserSockets]>, keys: RedisKeys) {
         if message.channel == keys.broadcast {
             for feed in users.withLockedValue({ $0.values.flatMap { $0.feeds } }) { feed.socket.send(frame: message.payload) }
             return
         }
         guard let userID = keys.userID(ofDeliverChannel: message.channel) else { return }
         let feeds = users.withLockedValue { $0[userID]?.feeds ?? [] }
-        guard !feeds.isEmpty, let frame = PublishedFrame(message.payload) else { return }
+        guard !feeds.isEmpty else { return }
+        // Handed over, not copied: the frame is cut to shape in the payload's own buffer.
+        let payload = message.payload
+        _ = consume message
+        guard let frame = PublishedFrame(consume payload) else { return }
         for feed in feeds {
             feed.deliver(frame, send: frame.origin.map { $0 != feed.socket.id } ?? true)
         }
