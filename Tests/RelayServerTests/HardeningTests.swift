@@ -32,6 +32,19 @@ import Testing
         #expect(!a.isClosed)
     }
 
+    /// Sockets start with a small receive buffer (idle memory); an upgrade request larger than it takes more reads.
+    @Test func anUpgradeRequestLargerThanTheFirstReadStillUpgrades() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        defer { Task { await cluster.stop() } }
+        let padding = String(repeating: "p", count: 6_000)
+        let socket = try await ChatConnection.connect(url: "ws://127.0.0.1:\(cluster.port(0))/ws/alice?padding=\(padding)")
+        socket.send(json: ["op": "ping"])
+        #expect(await socket.next { $0["op"] as? String == "pong" } != nil)
+        // A frame larger than the first buffer arrives whole too.
+        socket.send(json: ["friend": "nobody", "content": String(repeating: "c", count: 3_000), "cid": "long"])
+        #expect(await socket.next { $0["cid"] as? String == "long" }?["code"] as? String == "not_friends")
+    }
+
     @Test func oversizedFrameClosesWith1009() async throws {
         let cluster = try await TestCluster.start(nodes: 1)
         defer { Task { await cluster.stop() } }
