@@ -55,8 +55,13 @@ final class WebSocketConnection: RelaySocket {
         enqueue(ServerFrame(.text, payload: bytes))
     }
 
+    /// On the event loop with nothing queued (the heartbeat's usual case) the ping is written at once: no task and
+    /// no queue for the socket.
     func ping() {
-        enqueue(ServerFrame.ping)
+        guard channel.eventLoop.inEventLoop, state.withLock({ !$0.finished && !$0.flushScheduled }) else {
+            return enqueue(ServerFrame.ping)
+        }
+        output.writeAndFlush(NIOAny(ServerFrame.ping.payload), promise: nil)
     }
 
     /// How long a peer has to answer a close frame before the connection is dropped.

@@ -1,7 +1,8 @@
 import NIOConcurrencyHelpers
 import NIOCore
-import RelayCore
 import Testing
+
+@testable import RelayCore
 
 /// A socket that only records what the relay asked of it.
 final class RecordingSocket: RelaySocket {
@@ -72,6 +73,33 @@ final class RecordingSocket: RelaySocket {
         monitor.tick()
         #expect(silent.calls == ["ping", "terminate"])
         #expect(healthy.calls == ["ping", "ping", "ping"])
+    }
+
+    /// The wheel pings one slot's share at a time, and every socket once per turn.
+    @Test func pingsAreSpreadOverThePeriod() {
+        let monitor = HeartbeatMonitor()
+        let sockets = (0..<(2 * HeartbeatMonitor.slotCount)).map { RecordingSocket("s\($0)") }
+        for socket in sockets { monitor.watch(socket) }
+        monitor.step()
+        #expect(sockets.filter { $0.calls == ["ping"] }.count == 2)
+        for _ in 1..<HeartbeatMonitor.slotCount { monitor.step() }
+        #expect(sockets.allSatisfy { $0.calls == ["ping"] })
+    }
+
+    /// A socket forgotten and watched again (or a new one at its address) is listed twice in its slot, yet ticks
+    /// once per turn: it is not terminated for a pong it had no time to send.
+    @Test func aSocketWatchedAgainTicksOncePerTurn() {
+        let monitor = HeartbeatMonitor()
+        let socket = RecordingSocket("again")
+        monitor.watch(socket)
+        monitor.forget(socket)
+        for _ in 1..<HeartbeatMonitor.slotCount { monitor.watch(RecordingSocket("filler")) }
+        monitor.watch(socket)
+        monitor.tick()
+        #expect(socket.calls == ["ping"])
+        monitor.pongReceived(from: socket)
+        monitor.tick()
+        #expect(socket.calls == ["ping", "ping"])
     }
 
     @Test func forgottenSocketsAreLeftAlone() {
