@@ -62,7 +62,7 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
             let decision = NIOLoopBoundBox<Result<Accepted, APIError>?>(nil, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: configuration.maximumFrameBytes,
-                // WebSocketFrameHandler answers decoding errors itself: one handler less per socket.
+                // WebSocketFrameHandler reads frames and answers their errors itself.
                 enableAutomaticErrorHandling: false,
                 shouldUpgrade: { [routes] channel, head in
                     upgradeAttempted.value = true
@@ -86,6 +86,9 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard case .success(let accepted) = decision.value else { throw ChannelError.inappropriateOperationForState }
+                        // WebSocketFrameHandler reads frames itself (ClientFrame): NIO's decoder goes.
+                        let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+                        channel.pipeline.syncOperations.removeHandler(decoder, promise: nil)
                         try WebSocketFrameHandler.install(on: channel, relay: relay, accepted: accepted)
                         return UpgradeResult.webSocket
                     }

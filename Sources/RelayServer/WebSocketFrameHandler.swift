@@ -8,10 +8,10 @@ import RelayCore
 ///
 /// A message that the session cannot finish at once (a history, a sync, a friendship not cached yet) continues in a
 /// task; the socket's later messages wait in `waiting` until it is done, so a socket's frames are handled in order.
-/// It also answers frame decoding errors (a frame over the size limit: 1009, a protocol error: 1002), in place of
-/// NIO's `WebSocketProtocolErrorHandler`, which would be one more handler per socket.
+/// It reads the client's frames itself (``ClientFrame``) and fails the connection on a broken one: a frame over the
+/// size limit with 1009, a protocol error with 1002.
 final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
 
     /// Messages read while one is in progress; past this, the socket stops reading until they are handled.
     private static let readPauseThreshold = 64
@@ -25,7 +25,11 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     /// Usually empty; an empty array costs nothing, which matters with tens of thousands of idle sockets.
     private var waiting: [String] = []
     private var readingPaused = false
-    private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
+    private var fragments: (opcode: ClientFrame.Opcode, data: ByteBuffer)?
+    /// The start of a frame whose end has not been read yet; nil (no memory) between frames.
+    private var unread: ByteBuffer?
+    /// A close frame went out for a protocol failure: nothing more is read.
+    private var failed = false
     private var ended = false
 
     private init(relay: Relay, socket: WebSocketConnection, openedAfter: StreamID) {
@@ -93,59 +97,78 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if var unread {
+            self.unread = nil
+            unread.writeBuffer(&bytes)
+            bytes = unread
+        }
+        while !failed {
+            switch ClientFrame.read(from: &bytes, maximumPayload: relay.configuration.maximumFrameBytes) {
+            case .frame(let frame):
+                received(frame, context: context)
+            case .incomplete:
+                // Kept in a buffer of its own: the read buffer goes back to the channel for its next read.
+                if bytes.readableBytes > 0 {
+                    var rest = context.channel.allocator.buffer(capacity: bytes.readableBytes)
+                    rest.writeBuffer(&bytes)
+                    unread = rest
+                }
+                return
+            case .failure(let code):
+                return fail(context, code: code.rawValue)
+            }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func received(_ frame: ClientFrame, context: ChannelHandlerContext) {
         switch frame.opcode {
         case .text, .binary:
             guard fragments == nil else { return fail(context, code: CloseCode.protocolError.rawValue) }
-            if frame.fin {
-                message(context, opcode: frame.opcode, data: frame.unmaskedData)
+            if !frame.fin {
+                fragments = (frame.opcode, frame.unmaskedPayload)
+            } else if frame.opcode == .text {
+                // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
+                message(context, text: frame.withUnmaskedBytes { String(validating: $0, as: UTF8.self) })
             } else {
-                fragments = (frame.opcode, frame.unmaskedData)
+                socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
             }
         case .continuation:
             guard var (opcode, data) = fragments else { return fail(context, code: CloseCode.protocolError.rawValue) }
-            var more = frame.unmaskedData
-            guard data.readableBytes + more.readableBytes <= relay.configuration.maximumFrameBytes else {
+            guard data.readableBytes + frame.maskedPayload.readableBytes <= relay.configuration.maximumFrameBytes else {
                 return fail(context, code: CloseCode.messageTooBig.rawValue)
             }
+            var more = frame.unmaskedPayload
             data.writeBuffer(&more)
             fragments = frame.fin ? nil : (opcode, data)
-            if frame.fin { message(context, opcode: opcode, data: data) }
+            guard frame.fin else { return }
+            if opcode == .text {
+                message(context, text: String(validating: data.readableBytesView, as: UTF8.self))
+            } else {
+                socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
+            }
         case .ping:
             guard !socket.hasSentClose else { return }
-            _ = socket.writeNow(ServerFrame.encoded(.pong, payload: frame.unmaskedData, allocator: context.channel.allocator))
+            _ = socket.writeNow(ServerFrame.encoded(.pong, payload: frame.unmaskedPayload, allocator: context.channel.allocator))
         case .pong:
             relay.heartbeats.pongReceived(from: socket)
-        case .connectionClose:
+        case .close:
             guard !socket.hasSentClose else {
                 context.close(promise: nil)
                 return
             }
             // Answer with the peer's code (RFC 6455 §5.5.1), then end the connection.
-            var data = frame.unmaskedData
+            var data = frame.unmaskedPayload
             fail(context, code: data.readInteger(as: UInt16.self) ?? 1000)
-        default:
-            fail(context, code: CloseCode.protocolError.rawValue)
         }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let error = error as? NIOWebSocketError else {
-            context.close(promise: nil)
-            return
-        }
-        fail(context, code: error == .invalidFrameLength ? CloseCode.messageTooBig.rawValue : CloseCode.protocolError.rawValue)
-    }
-
-    private func message(_ context: ChannelHandlerContext, opcode: WebSocketOpcode, data: ByteBuffer) {
-        guard opcode == .text else {
-            socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
-            return
-        }
-        // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
-        guard let text = String(validating: data.readableBytesView, as: UTF8.self) else {
-            return fail(context, code: CloseCode.invalidPayload.rawValue)
-        }
+    private func message(_ context: ChannelHandlerContext, text: String?) {
+        guard let text else { return fail(context, code: CloseCode.invalidPayload.rawValue) }
         if busy {
             waiting.append(text)
             if waiting.count >= Self.readPauseThreshold, !readingPaused {
@@ -184,6 +207,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// Sends a close frame with `code`, then ends the connection once it is written.
     private func fail(_ context: ChannelHandlerContext, code: UInt16) {
+        failed = true
         socket.connectionEnded()
         let channel = context.channel
         socket.writeNow(ServerFrame.close(code, allocator: channel.allocator)).whenComplete { _ in
