@@ -28,6 +28,25 @@ import Testing
         )
     }
 
+    /// The body the store script publishes: assembled in one copy when nothing needs escaping, escaped otherwise;
+    /// both are the JSON of the same fields.
+    @Test(arguments: ["hello", "", "quote \" and \\ and \n", "emoji 😀 é"])
+    func messageBodyIsTheJSONOfItsFields(content: String) throws {
+        let body = OutboundFrame.messageBody(friendship: "f1", from: "alice", to: "bob", content: content, type: "text")
+        let object = try JSONSerialization.jsonObject(with: Data("{\(body)}".utf8)) as? [String: String]
+        #expect(object == ["friend": "f1", "from": "alice", "to": "bob", "content": content, "type": "text"])
+        #expect(body.hasPrefix(#""friend":"f1","from":"alice","to":"bob","content":"#))
+    }
+
+    /// The contract's key layout, with its cluster hash tags.
+    @Test func hotKeys() {
+        let keys = RedisKeys(prefix: "chat")
+        #expect(keys.history("f1") == "chat:history:{f1}")
+        #expect(keys.deliver("u1") == "chat:deliver:{u1}")
+        #expect(keys.clientID(friendship: "f1", user: "u1", cid: "c-9") == "chat:cid:{f1}:u1:c-9")
+        #expect(keys.userID(ofDeliverChannel: keys.deliver("5d1328295793f14020a979d5")) == "5d1328295793f14020a979d5")
+    }
+
     @Test func identifiers() {
         #expect(Identifier.isValid("5d1328295793f14020a979d5"))
         #expect(Identifier.isValid("a_b-C9"))
