@@ -10,9 +10,9 @@ PORT_B="${DEMO_PORT_B:-4001}"
 ADMIN_TOKEN="demo-admin-token"
 WORK="$(mktemp -d /tmp/chatrelay-demo.XXXXXX)"
 
-if ! command -v redis-server >/dev/null || ! pkg-config --exists hiredis 2>/dev/null; then
-    echo "installing redis-server and libhiredis-dev with apt..."
-    apt-get update -qq && apt-get install -y -qq redis-server libhiredis-dev >/dev/null
+if ! command -v redis-server >/dev/null || ! pkg-config --exists hiredis jemalloc 2>/dev/null; then
+    echo "installing redis-server, libhiredis-dev and libjemalloc-dev with apt..."
+    apt-get update -qq && apt-get install -y -qq redis-server libhiredis-dev libjemalloc-dev >/dev/null
 fi
 
 echo "building chatrelay (release)..."
