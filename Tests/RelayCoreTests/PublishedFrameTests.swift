@@ -4,36 +4,34 @@ import Testing
 @testable import RelayCore
 
 @Suite struct PublishedFrameTests {
-    let body = #"{"id":"5-1","friend":"f","from":"a","to":"b","content":"x \"quoted\" ,\"prev\":\"1-1\"","type":"text","ts":5"#
+    let body = #"{"id":"5-1","friend":"f","from":"a","to":"b","content":"x \"quoted\" ,\"origin\":\"n/1\"","type":"text","ts":5"#
 
     @Test func recipientFrame() throws {
-        let frame = try #require(PublishedFrame(ByteBuffer(string: body + #","prev":"4-0"}"#)))
+        let frame = try #require(PublishedFrame(ByteBuffer(string: body + "}")))
         #expect(String(buffer: frame.bytes) == body + "}")
         #expect(frame.id == StreamID(milliseconds: 5, sequence: 1))
-        #expect(frame.previous == StreamID(milliseconds: 4, sequence: 0))
         #expect(frame.friendship == "f")
         #expect(frame.origin == nil)
     }
 
     @Test func senderFrameCarriesOrigin() throws {
-        let frame = try #require(PublishedFrame(ByteBuffer(string: body + #","prev":"0-0","origin":"node-1/7"}"#)))
+        let frame = try #require(PublishedFrame(ByteBuffer(string: body + #","origin":"node-1/7"}"#)))
         #expect(String(buffer: frame.bytes) == body + "}")
         #expect(frame.origin == "node-1/7")
-        #expect(frame.previous == .zero)
     }
 
     @Test func aPayloadWithRoomInFrontIsCutToShapeInPlace() throws {
         var payload = ByteBuffer()
         payload.writeRepeatingByte(0, count: 16)
         payload.moveReaderIndex(forwardBy: 16)
-        payload.writeString(body + #","prev":"4-0","origin":"node-1/7"}"#)
+        payload.writeString(body + #","origin":"node-1/7"}"#)
         let frame = try #require(PublishedFrame(payload))
         #expect(String(buffer: frame.bytes) == body + "}")
         #expect(frame.origin == "node-1/7")
     }
 
     @Test func otherShapesAreRefused() {
-        for text in ["", "}", #"{"op":"broadcast"}"#, body + "}", #"{"id":"x","friend":"f","prev":"1-0"}"#] {
+        for text in ["", "}", #"{"op":"broadcast"}"#, #"{"id":"x","friend":"f","ts":1}"#, #"{"friend":"f","id":"5-1"}"#] {
             #expect(PublishedFrame(ByteBuffer(string: text)) == nil, "\(text)")
         }
     }

@@ -6,17 +6,15 @@ import Darwin
 import NIOCore
 
 /// A frame as the store script publishes it:
-/// `{"id":"ID","friend":"FID",...,"ts":MS,"prev":"PREV"}`, on the sender's own channel with `,"origin":"SOCKET"` last.
+/// `{"id":"ID","friend":"FID",...,"ts":MS}`, on the sender's own channel with `,"origin":"SOCKET"` last.
 ///
 /// Parsed on the bytes: the known fields sit at the two ends, so the cost does not grow with the content.
 struct PublishedFrame: Sendable {
-    /// The frame to deliver, as the contract shapes it (`prev` and `origin` cut off); one buffer shared by every
-    /// socket it goes to.
+    /// The frame to deliver, as the contract shapes it (`origin` cut off); one buffer shared by every socket it
+    /// goes to.
     var bytes: ByteBuffer
     var id: StreamID
     var friendship: String
-    /// The friendship's entry before this one.
-    var previous: StreamID
     /// The socket that sent it, which must not get it back.
     var origin: String?
 
@@ -24,10 +22,14 @@ struct PublishedFrame: Sendable {
     init?(_ payload: consuming ByteBuffer) {
         guard let fields = Self.fields(of: payload) else { return nil }
         id = fields.id
-        previous = fields.previous
         friendship = fields.friendship
         origin = fields.origin
         let brace = fields.brace
+        guard brace != payload.writerIndex - 1 else {
+            // The recipient's frame: nothing to cut, delivered as it came.
+            bytes = payload
+            return
+        }
         // Cut to shape in place when nobody else holds the buffer and the WebSocket header fits in front (a payload
         // from the Redis client has room there); otherwise copied into a frame buffer.
         var frame = payload
@@ -51,14 +53,11 @@ struct PublishedFrame: Sendable {
     /// the known fields. Scans the raw bytes: through `ByteBufferView` this was 6% of a saturated node.
     private static func fields(
         of payload: ByteBuffer
-    ) -> (brace: Int, id: StreamID, previous: StreamID, friendship: String, origin: String?)? {
+    ) -> (brace: Int, id: StreamID, friendship: String, origin: String?)? {
         payload.withUnsafeReadableBytes { bytes in
             guard bytes.last == UInt8(ascii: "}") else { return nil }
             var brace = bytes.count - 1
             let originRange = trailingField(originMarker, in: bytes, brace: &brace)
-            guard let previousRange = trailingField(previousMarker, in: bytes, brace: &brace),
-                let previous = StreamID(utf8: UnsafeRawBufferPointer(rebasing: bytes[previousRange]))
-            else { return nil }
             var cursor = 0
             guard let idRange = field(idMarker, in: bytes, at: &cursor),
                 let id = StreamID(utf8: UnsafeRawBufferPointer(rebasing: bytes[idRange])),
@@ -66,13 +65,12 @@ struct PublishedFrame: Sendable {
             else { return nil }
             let friendship = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[friendshipRange]), as: UTF8.self)
             let origin = originRange.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
-            return (payload.readerIndex + brace, id, previous, friendship, origin)
+            return (payload.readerIndex + brace, id, friendship, origin)
         }
     }
 
     // Built once: the profile had these arrays allocated for every published frame.
     private static let originMarker = Array(#","origin":""#.utf8)
-    private static let previousMarker = Array(#","prev":""#.utf8)
     private static let idMarker = Array(#"{"id":""#.utf8)
     private static let friendMarker = Array(#","friend":""#.utf8)
 

@@ -3,11 +3,14 @@ import Synchronization
 
 /// Live delivery to one socket, without gaps.
 ///
-/// Pub/sub is at most once: a publish can be missed while a subscription is coming back, or never go out when
-/// Redis stops right after storing. Every published frame names the friendship's previous entry (`prev`), and
-/// the feed remembers the last id it delivered per friendship. A frame whose `prev` is newer than that means a
-/// gap: the feed reads the missing entries from the stream, delivers them, then the frames held back meanwhile,
-/// so the socket sees every message of its friendships in id order. Ids it already has are dropped.
+/// Pub/sub is at most once, but on one connection it loses nothing and keeps the publish order: publishes are lost
+/// only while a subscriber has no connection (Redis stopped, or dropped it), and a node's subscriber reconnects
+/// after that. So the feed catches up from the streams at the two moments a gap can open: when the socket opens
+/// (entries stored between its opening instant and its subscription), and after every reconnect of the node's
+/// subscriber. From the moment the socket is created, and again from the moment the subscriber loses its
+/// connection, every live frame is held until that catch-up has read the streams from the last id the socket has
+/// per friendship; then the held frames follow, so the socket sees every message of its friendships once, in id
+/// order.
 final class SocketFeed: Sendable {
     private struct FriendshipState {
         var last: StreamID
@@ -41,6 +44,9 @@ final class SocketFeed: Sendable {
 
     private struct State {
         var friendships: [String: FriendshipState] = [:]
+        /// Live frames of every friendship, held until the next catch-up starts (see ``holdUntilCatchUp()``); nil
+        /// while frames flow.
+        var holding: [(frame: PublishedFrame, send: Bool)]? = []
         var closed = false
     }
 
@@ -64,24 +70,27 @@ final class SocketFeed: Sendable {
         state.withLock { $0.closed = true }
     }
 
-    /// Friendships this socket has had frames of.
-    var knownFriendships: [String] { state.withLock { Array($0.friendships.keys) } }
+    /// Holds every live frame from now until the next ``catchUp(friendships:)``: the node's subscriber lost its
+    /// connection, and whatever was published meanwhile must come from the streams before anything newer.
+    func holdUntilCatchUp() {
+        state.withLock { state in
+            if state.holding == nil { state.holding = [] }
+        }
+    }
 
     /// - Parameter send: false for the socket that sent the message: it must not get it back, but its cursor moves
-    ///   on, or the friend's next message would look like a gap.
+    ///   on past it.
     func deliver(_ frame: PublishedFrame, send: Bool = true) {
         // Sending under the lock keeps live frames and fills in one order; `send` only enqueues.
-        let gapAfter = state.withLock { state -> StreamID? in
-            guard !state.closed else { return nil }
+        state.withLock { state in
+            guard !state.closed else { return }
+            if state.holding != nil {
+                state.holding!.append((frame, send))
+                return
+            }
             // Mutated in place in the dictionary: a copy would make every held-back append copy the whole array.
-            return Self.accept(
-                frame,
-                send: send,
-                into: &state.friendships[frame.friendship, default: FriendshipState(last: openedAfter)],
-                socket: socket
-            )
+            Self.accept(frame, send: send, into: &state.friendships[frame.friendship, default: FriendshipState(last: openedAfter)], socket: socket)
         }
-        if let gapAfter { startFill(frame.friendship, after: gapAfter) }
     }
 
     /// Records an entry this socket sent (its ack came back): a fill must not hand it back to it.
@@ -92,46 +101,49 @@ final class SocketFeed: Sendable {
         }
     }
 
-    /// Holds `frame` back while a fill runs, else applies it; returns where a new fill must start, if one must.
-    private static func accept(_ frame: PublishedFrame, send: Bool, into entry: inout FriendshipState, socket: any RelaySocket) -> StreamID? {
+    /// Holds `frame` back while a fill of its friendship runs, else applies it.
+    private static func accept(_ frame: PublishedFrame, send: Bool, into entry: inout FriendshipState, socket: any RelaySocket) {
         if entry.heldBack != nil {
             entry.heldBack!.append((frame, send))
-            return nil
+        } else {
+            apply(frame, send: send, to: &entry, socket: socket)
         }
-        return apply(frame, send: send, to: &entry, socket: socket) ? nil : entry.last
     }
 
-    /// Delivers `frame` if it follows what the socket has (true), drops it if the socket has it (true), or holds it
-    /// back for a fill when entries are missing before it (false).
-    private static func apply(_ frame: PublishedFrame, send: Bool, to entry: inout FriendshipState, socket: any RelaySocket) -> Bool {
-        if frame.id <= entry.last { return true }
-        if frame.previous <= entry.last {
-            entry.advance(to: frame.id)
-            if send { socket.send(frame: frame.bytes) }
-            return true
-        }
-        entry.heldBack = (entry.heldBack ?? []) + [(frame, send)]
-        return false
+    /// Delivers `frame` unless the socket has it already.
+    private static func apply(_ frame: PublishedFrame, send: Bool, to entry: inout FriendshipState, socket: any RelaySocket) {
+        guard frame.id > entry.last else { return }
+        entry.advance(to: frame.id)
+        if send { socket.send(frame: frame.bytes) }
     }
 
-    /// Reads the streams of `friendships` from where this socket is: after it opened (before it reads any of its
-    /// client's frames), and after the node's subscriber came back. Returns when the reads are done.
+    /// Reads the streams of `friendships` (and of every friendship the socket has had frames of) from where this
+    /// socket is: after it opened (before it reads any of its client's frames), and after the node's subscriber came
+    /// back. The frames held since then wait behind each friendship's read. Returns when the reads are done.
     func catchUp(friendships: [String]) async {
-        var fills: [Task<Void, Never>] = []
-        for friendship in Set(friendships + knownFriendships) {
-            let after = state.withLock { state -> StreamID? in
-                guard !state.closed else { return nil }
+        let starts = state.withLock { state -> [(friendship: String, after: StreamID)] in
+            guard !state.closed else { return [] }
+            let held = state.holding ?? []
+            state.holding = nil
+            var starts: [(friendship: String, after: StreamID)] = []
+            let all = Set(friendships).union(state.friendships.keys).union(held.map(\.frame.friendship))
+            for friendship in all {
                 var entry = state.friendships[friendship] ?? FriendshipState(last: openedAfter)
-                defer { state.friendships[friendship] = entry }
-                guard entry.heldBack == nil else {
+                if entry.heldBack == nil {
+                    entry.heldBack = []
+                    starts.append((friendship, entry.last))
+                } else {
+                    // A fill is running and may have read past already: it reads once more when done.
                     entry.readAgain = true
-                    return nil
                 }
-                entry.heldBack = []
-                return entry.last
+                state.friendships[friendship] = entry
             }
-            if let after { fills.append(startFill(friendship, after: after)) }
+            // In arrival order, behind whatever each friendship's running fill already holds.
+            for (frame, send) in held { state.friendships[frame.friendship]!.heldBack!.append((frame, send)) }
+            return starts
         }
+        var fills: [Task<Void, Never>] = []
+        for start in starts { fills.append(startFill(start.friendship, after: start.after)) }
         for fill in fills { await fill.value }
     }
 
@@ -159,7 +171,7 @@ final class SocketFeed: Sendable {
                 delay = min(delay * 2, 2_000_000_000)
             }
         }
-        let gapAfter = state.withLock { state -> StreamID? in
+        let readAgainAfter = state.withLock { state -> StreamID? in
             guard var entry = state.friendships[friendship] else { return nil }
             defer { state.friendships[friendship] = entry }
             if entry.readAgain {
@@ -169,14 +181,10 @@ final class SocketFeed: Sendable {
             }
             let heldBack = entry.heldBack ?? []
             entry.heldBack = nil
-            for (index, held) in heldBack.enumerated() where !Self.apply(held.frame, send: held.send, to: &entry, socket: socket) {
-                // Another gap behind this one: keep the rest, in order, for the next fill.
-                entry.heldBack = Array(heldBack[index...])
-                return entry.last
-            }
+            for held in heldBack { Self.apply(held.frame, send: held.send, to: &entry, socket: socket) }
             return nil
         }
-        if let gapAfter { startFill(friendship, after: gapAfter) }
+        if let readAgainAfter { startFill(friendship, after: readAgainAfter) }
     }
 
     private func deliverStored(_ message: StoredMessage) {

@@ -8,7 +8,8 @@ import RedisClient
 /// The first socket of a user subscribes `deliver:{user}`, the last one to close unsubscribes. (Un)subscribes are
 /// issued under the registry's lock, so they reach Redis in the order sockets came and went. A socket joins once
 /// its user's subscription is confirmed, with a baseline from Redis's clock: its ``SocketFeed`` fills anything
-/// stored after that which pub/sub did not bring. When the subscriber reconnects, every feed catches up.
+/// stored after that which pub/sub did not bring. When the subscriber loses its connection every feed holds its
+/// live frames, and when it is back every feed catches up from the streams, then lets them through.
 public final class SocketRegistry: Sendable {
     private struct UserSockets {
         /// Usually one; an array costs less than a dictionary per user and copies without allocating.
@@ -36,6 +37,11 @@ public final class SocketRegistry: Sendable {
             configuration: redis,
             logger: logger,
             onStateChange: { state in
+                if state == .reconnecting {
+                    // Called once the lost connection's last push is dispatched, before the new connection exists:
+                    // from here every feed holds its live frames until its catch-up has read the streams.
+                    for feed in users.withLockedValue({ $0.values.flatMap(\.feeds) }) { feed.holdUntilCatchUp() }
+                }
                 guard state == .connected else { return }
                 // The first connection has nothing to catch up on; a reconnection may have missed publishes.
                 let reconnected = hasConnected.withLockedValue { seen in
@@ -81,7 +87,15 @@ public final class SocketRegistry: Sendable {
             }
             if stillSubscribed { break }
         }
-        await feed.catchUp(friendships: try await directory.friendshipIDs(of: socket.userID))
+        let friendships: [String]
+        do {
+            friendships = try await directory.friendshipIDs(of: socket.userID)
+        } catch {
+            // The feed holds its frames until its first catch-up: it must not stay registered without one.
+            remove(socket)
+            throw error
+        }
+        await feed.catchUp(friendships: friendships)
     }
 
     public func remove(_ socket: any RelaySocket) {

@@ -5,9 +5,8 @@ import RedisClient
 ///
 /// A `cid` seen before (same user, same friendship, 24 h) returns the first id and neither stores nor publishes.
 /// The recipient's channel gets the delivered-message frame; the sender's channel gets it with an `origin` field
-/// last, naming the sending socket, so that only the sender's other devices receive it. Both carry `prev`, the id
-/// of the friendship's previous entry, so that a node can tell when it missed a publish and fill the gap from the
-/// stream (nodes cut both fields off before delivering).
+/// last, naming the sending socket, so that only the sender's other devices receive it (nodes cut it off before
+/// delivering).
 ///
 /// KEYS: history, cid record. ARGV: from, to, type, content, cid, frame body (fields between id and ts),
 /// deliver:{to}, deliver:{from}, origin.
@@ -19,9 +18,6 @@ enum StoreScript {
           local first = redis.call('GET', KEYS[2])
           if first then return {first, 0} end
         end
-        local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-        local prev = '0-0'
-        if newest[1] then prev = newest[1][1] end
         local id
         if cid ~= '' then
           id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4], 'cid', cid)
@@ -29,7 +25,7 @@ enum StoreScript {
         else
           id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4])
         end
-        local body = '{"id":"' .. id .. '",' .. ARGV[6] .. ',"ts":' .. string.match(id, '^%d+') .. ',"prev":"' .. prev .. '"' 
+        local body = '{"id":"' .. id .. '",' .. ARGV[6] .. ',"ts":' .. string.match(id, '^%d+')
         redis.call('PUBLISH', ARGV[7], body .. '}')
         redis.call('PUBLISH', ARGV[8], body .. ',"origin":"' .. ARGV[9] .. '"}')
         return {id, 1}

@@ -1,0 +1,82 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import RelayCore
+
+/// A socket that keeps the ids of the frames it was sent, in order.
+private final class FrameLog: RelaySocket {
+    let id = "node/1"
+    let userID = "bob"
+    private let ids = NIOLockedValueBox<[String]>([])
+
+    var received: [String] { ids.withLockedValue { $0 } }
+    func send(_ text: String) { record(ByteBuffer(string: text)) }
+    func send(frame bytes: ByteBuffer) { record(bytes) }
+    func close(_ code: CloseCode) {}
+    func ping() {}
+    func terminate() {}
+    func waitForCapacity() async {}
+
+    private func record(_ frame: ByteBuffer) {
+        let text = String(buffer: frame)
+        guard let start = text.range(of: #""id":""#)?.upperBound, let end = text[start...].firstIndex(of: "\"") else { return }
+        ids.withLockedValue { $0.append(String(text[start..<end])) }
+    }
+}
+
+/// Gaps open only while the node's subscriber has no connection (and between a socket's opening instant and its
+/// subscription); the feed holds live frames from those moments until its catch-up has read the streams.
+/// Against a real Redis, with the live frames handed in by hand so that their timing is the test's.
+@Suite struct SocketFeedTests {
+    private let friendship = "f1"
+
+    private func published(_ id: String) -> PublishedFrame {
+        let text = #"{"id":"\#(id)","friend":"f1","from":"alice","to":"bob","content":"c \#(id)","type":"text","ts":1}"#
+        return PublishedFrame(ByteBuffer(string: text))!
+    }
+
+    private func store(_ id: String, in redis: RedisClient) async throws {
+        _ = try await redis.command("XADD", "chat:history:{f1}", .string(id), "from", "alice", "to", "bob", "type", "text", "content", .string("c \(id)"))
+    }
+
+    @Test func liveFramesWaitForTheCatchUpAtOpeningAndAfterAReconnect() async throws {
+        let server = try await RedisServer()
+        let redis = RedisClient(configuration: server.configuration)
+        try await redis.connect()
+        let context = FeedContext(store: MessageStore(redis: redis, keys: RedisKeys(prefix: "chat")), logger: Logger(label: "test"))
+        let socket = FrameLog()
+        let feed = SocketFeed(socket: socket, openedAfter: StreamID(milliseconds: 1, sequence: 0), context: context)
+
+        // Opening: 3-0 was stored before the subscription was live (its publish never came), 5-0 came live
+        // before the catch-up ran. Delivered at once, 5-0 would move the socket past 3-0 for good.
+        try await store("3-0", in: redis)
+        try await store("5-0", in: redis)
+        feed.deliver(published("5-0"))
+        #expect(socket.received.isEmpty)
+        await feed.catchUp(friendships: [friendship])
+        #expect(socket.received == ["3-0", "5-0"])
+
+        // Live again.
+        try await store("6-0", in: redis)
+        feed.deliver(published("6-0"))
+        #expect(socket.received == ["3-0", "5-0", "6-0"])
+
+        // The subscriber loses its connection: 7-0 is published meanwhile and lost; 9-0 comes on the new one.
+        feed.holdUntilCatchUp()
+        try await store("7-0", in: redis)
+        try await store("9-0", in: redis)
+        feed.deliver(published("9-0"))
+        #expect(socket.received == ["3-0", "5-0", "6-0"])
+        await feed.catchUp(friendships: [friendship])
+        #expect(socket.received == ["3-0", "5-0", "6-0", "7-0", "9-0"])
+
+        // A frame the socket has is never sent twice.
+        feed.deliver(published("9-0"))
+        #expect(socket.received.count == 5)
+        await redis.shutdown()
+    }
+}
