@@ -57,11 +57,12 @@ struct ClientFrame {
         if opcode.rawValue >= 0x8, !fin || length > 125 { return .failure(.protocolError) }
         // Refused from the header alone: an oversized frame is never buffered.
         guard length <= maximumPayload else { return .failure(.messageTooBig) }
-        guard let key = buffer.getBytes(at: start + headerSize, length: 4),
+        guard let key = buffer.getInteger(at: start + headerSize, as: UInt32.self),
             let payload = buffer.getSlice(at: start + headerSize + 4, length: length)
         else { return .incomplete }
         buffer.moveReaderIndex(forwardBy: headerSize + 4 + length)
-        return .frame(ClientFrame(fin: fin, opcode: opcode, maskedPayload: payload, maskingKey: (key[0], key[1], key[2], key[3])))
+        let maskingKey = (UInt8(truncatingIfNeeded: key >> 24), UInt8(truncatingIfNeeded: key >> 16), UInt8(truncatingIfNeeded: key >> 8), UInt8(truncatingIfNeeded: key))
+        return .frame(ClientFrame(fin: fin, opcode: opcode, maskedPayload: payload, maskingKey: maskingKey))
     }
 
     /// The payload's bytes unmasked into temporary storage (on the stack for the usual small frame), for `body`.

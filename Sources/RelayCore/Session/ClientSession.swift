@@ -14,6 +14,9 @@ public final class ClientSession: @unchecked Sendable {
     public let socket: any RelaySocket
     private var bucket: TokenBucket
     private let parser: InboundFrameParser
+    /// The keys of the friendship this socket last sent to: a socket usually talks to one friend at a time, and
+    /// the keys were 3 of the 40 allocations per message.
+    private var lastKeys: StoreKeys?
 
     init(relay: Relay, socket: any RelaySocket) {
         self.relay = relay
@@ -115,13 +118,21 @@ public final class ClientSession: @unchecked Sendable {
         let cid = request.cid
         let logger = relay.logger
         let registry = relay.registry
+        let keys: StoreKeys
+        if let lastKeys, lastKeys.friendship == friendship.id {
+            keys = lastKeys
+        } else {
+            keys = relay.store.keys(for: friendship, from: userID)
+            lastKeys = keys
+        }
         relay.store.store(
             friendship: friendship,
             from: userID,
             content: request.content,
             type: request.type,
             cid: cid,
-            origin: socket.id
+            origin: socket.id,
+            keys: keys
         ) { result in
             switch result {
             case .success(let receipt):

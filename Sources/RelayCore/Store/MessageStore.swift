@@ -7,6 +7,14 @@ public struct StoreReceipt: Sendable, Hashable {
     public var isNew: Bool
 }
 
+/// The keys and channels of one sender's messages in one friendship, made once and reused by the sender's socket.
+public struct StoreKeys: Sendable {
+    let friendship: String
+    let history: String
+    let recipientChannel: String
+    let senderChannel: String
+}
+
 /// Message history: one Redis stream per friendship.
 public struct MessageStore: Sendable {
     let redis: RedisClient
@@ -15,6 +23,15 @@ public struct MessageStore: Sendable {
     public init(redis: RedisClient, keys: RedisKeys) {
         self.redis = redis
         self.keys = keys
+    }
+
+    public func keys(for friendship: Friendship, from sender: String) -> StoreKeys {
+        StoreKeys(
+            friendship: friendship.id,
+            history: keys.history(friendship.id),
+            recipientChannel: keys.deliver(friendship.other(than: sender)),
+            senderChannel: keys.deliver(sender)
+        )
     }
 
     /// Stores and publishes in one script call, then calls `completion` on an event loop: with the receipt, or an
@@ -26,17 +43,19 @@ public struct MessageStore: Sendable {
         type: MessageType,
         cid: String?,
         origin: String,
+        keys storeKeys: StoreKeys? = nil,
         completion: @escaping @Sendable (Result<StoreReceipt, any Error>) -> Void
     ) {
         let to = friendship.other(than: from)
+        let route = storeKeys ?? keys(for: friendship, from: from)
         let body = OutboundFrame.messageBody(friendship: friendship.id, from: from, to: to, content: content, type: type.rawValue)
         let cidKey = keys.clientID(friendship: friendship.id, user: from, cid: cid ?? "")
         redis.evaluate(
             StoreScript.script,
-            keys: [.string(keys.history(friendship.id)), .string(cidKey)],
+            keys: [.string(route.history), .string(cidKey)],
             arguments: [
                 .string(from), .string(to), .string(type.rawValue), .string(content), .string(cid ?? ""), .string(body),
-                .string(keys.deliver(to)), .string(keys.deliver(from)), .string(origin),
+                .string(route.recipientChannel), .string(route.senderChannel), .string(origin),
             ]
         ) { result in
             completion(
