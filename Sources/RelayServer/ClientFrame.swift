@@ -61,7 +61,10 @@ struct ClientFrame {
             let payload = buffer.getSlice(at: start + headerSize + 4, length: length)
         else { return .incomplete }
         buffer.moveReaderIndex(forwardBy: headerSize + 4 + length)
-        let maskingKey = (UInt8(truncatingIfNeeded: key >> 24), UInt8(truncatingIfNeeded: key >> 16), UInt8(truncatingIfNeeded: key >> 8), UInt8(truncatingIfNeeded: key))
+        let maskingKey = (
+            UInt8(truncatingIfNeeded: key >> 24), UInt8(truncatingIfNeeded: key >> 16), UInt8(truncatingIfNeeded: key >> 8),
+            UInt8(truncatingIfNeeded: key)
+        )
         return .frame(ClientFrame(fin: fin, opcode: opcode, maskedPayload: payload, maskingKey: maskingKey))
     }
 

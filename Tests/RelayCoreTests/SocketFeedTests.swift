@@ -40,7 +40,19 @@ private final class FrameLog: RelaySocket {
     }
 
     private func store(_ id: String, in redis: RedisClient) async throws {
-        _ = try await redis.command("XADD", "chat:history:{f1}", .string(id), "from", "alice", "to", "bob", "type", "text", "content", .string("c \(id)"))
+        _ = try await redis.command(
+            "XADD",
+            "chat:history:{f1}",
+            .string(id),
+            "from",
+            "alice",
+            "to",
+            "bob",
+            "type",
+            "text",
+            "content",
+            .string("c \(id)")
+        )
     }
 
     @Test func liveFramesWaitForTheCatchUpAtOpeningAndAfterAReconnect() async throws {

@@ -1,9 +1,10 @@
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #else
 import Darwin
 #endif
-import NIOCore
 
 /// A frame as the store script publishes it:
 /// `{"id":"ID","friend":"FID",...,"ts":MS}`, on the sender's own channel with `,"origin":"SOCKET"` last.
