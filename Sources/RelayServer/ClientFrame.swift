@@ -8,14 +8,7 @@ import RelayCore
 /// boxed `WebSocketFrame` per `channelRead`, and half a kilobyte per idle socket. Here a frame is a slice of the
 /// bytes read, unmasked only when its text is needed, straight into the `String` the session parses.
 struct ClientFrame {
-    enum Opcode: UInt8 {
-        case continuation = 0x0
-        case text = 0x1
-        case binary = 0x2
-        case close = 0x8
-        case ping = 0x9
-        case pong = 0xA
-    }
+    typealias Opcode = FrameOpcode
 
     var fin: Bool
     var opcode: Opcode
@@ -54,7 +47,7 @@ struct ClientFrame {
             headerSize = 10
         }
         // RFC 6455 §5.5: control frames are final and carry at most 125 bytes.
-        if opcode.rawValue >= 0x8, !fin || length > 125 { return .failure(.protocolError) }
+        if opcode.isControl, !fin || length > 125 { return .failure(.protocolError) }
         // Refused from the header alone: an oversized frame is never buffered.
         guard length <= maximumPayload else { return .failure(.messageTooBig) }
         guard let key = buffer.getInteger(at: start + headerSize, as: UInt32.self),

@@ -5,14 +5,9 @@ import NIOCore
 ///
 /// The relay encodes its own frames instead of going through NIOWebSocket's `WebSocketFrameEncoder`: the profile
 /// showed the encoder (and the boxing of each `WebSocketFrame` into `NIOAny`) at 6% of a saturated node and 9% of
-/// an idle one. Frames are still decoded by NIOWebSocket.
+/// an idle one. ``ClientFrame`` does the same for the other direction.
 struct ServerFrame {
-    enum Opcode: UInt8 {
-        case text = 0x1
-        case close = 0x8
-        case ping = 0x9
-        case pong = 0xA
-    }
+    typealias Opcode = FrameOpcode
 
     /// Nil when `payload` is already a whole frame.
     let opcode: Opcode?
