@@ -43,26 +43,21 @@ public final class RedisClient: Sendable {
 
     /// Sends a command without suspending; the future fails with ``RedisServerError`` for an error reply.
     public func send(_ arguments: [RedisArgument]) -> EventLoopFuture<RedisReply> {
-        guard let connection = keeper.connection else {
-            let error = RedisClientError(
-                keeper.state == .shutdown ? .shutdown : .notConnected,
-                "not connected to \(keeper.configuration.redactedURL)"
-            )
-            return keeper.anyEventLoop.makeFailedFuture(error)
-        }
+        guard let connection = keeper.connection else { return keeper.anyEventLoop.makeFailedFuture(notConnected) }
         return connection.send(arguments)
     }
 
     /// Sends one command and calls `callback` with its reply, on an event loop, without a future in between.
     public func send(_ arguments: [RedisArgument], then callback: @escaping RedisReplyCallback) {
         guard let connection = keeper.connection else {
-            let error = RedisClientError(
-                keeper.state == .shutdown ? .shutdown : .notConnected,
-                "not connected to \(keeper.configuration.redactedURL)"
-            )
+            let error = notConnected
             return keeper.anyEventLoop.execute { callback(.failure(error)) }
         }
         connection.send(arguments, then: callback)
+    }
+
+    private var notConnected: RedisClientError {
+        RedisClientError(keeper.state == .shutdown ? .shutdown : .notConnected, "not connected to \(keeper.configuration.redactedURL)")
     }
 
     public func command(_ arguments: [RedisArgument]) async throws -> RedisReply {

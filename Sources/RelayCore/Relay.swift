@@ -97,10 +97,10 @@ public final class Relay: Sendable {
     /// Subscribes the user's channel (if this is their first socket here), catches the socket up from
     /// `openedAfter`, and returns the socket's session.
     public func open(_ socket: any RelaySocket, openedAfter: StreamID) async throws -> ClientSession {
-        try await registry.add(socket, openedAfter: openedAfter)
+        let feed = try await registry.add(socket, openedAfter: openedAfter)
         heartbeats.watch(socket)
         RelayMetrics.openSockets.increment()
-        return ClientSession(relay: self, socket: socket)
+        return ClientSession(relay: self, socket: socket, feed: feed)
     }
 
     public func close(_ socket: any RelaySocket) {

@@ -98,6 +98,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        let isOwnBuffer = unread != nil
         if var unread {
             self.unread = nil
             unread.writeBuffer(&bytes)
@@ -108,8 +109,13 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             case .frame(let frame):
                 received(frame, context: context)
             case .incomplete:
-                // Kept in a buffer of its own: the read buffer goes back to the channel for its next read.
-                if bytes.readableBytes > 0 {
+                guard bytes.readableBytes > 0 else { return }
+                if isOwnBuffer {
+                    // Already the handler's own: keep growing it, instead of copying the partial frame on every read.
+                    bytes.discardReadBytes()
+                    unread = bytes
+                } else {
+                    // Copied out: the read buffer goes back to the channel for its next read.
                     var rest = context.channel.allocator.buffer(capacity: bytes.readableBytes)
                     rest.writeBuffer(&bytes)
                     unread = rest
@@ -129,13 +135,10 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         switch frame.opcode {
         case .text, .binary:
             guard fragments == nil else { return fail(context, code: CloseCode.protocolError.rawValue) }
-            if !frame.fin {
-                fragments = (frame.opcode, frame.unmaskedPayload)
-            } else if frame.opcode == .text {
-                // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
-                message(context, text: frame.withUnmaskedBytes { String(validating: $0, as: UTF8.self) })
+            if frame.fin {
+                message(context, opcode: frame.opcode) { frame.withUnmaskedBytes { String(validating: $0, as: UTF8.self) } }
             } else {
-                socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
+                fragments = (frame.opcode, frame.unmaskedPayload)
             }
         case .continuation:
             guard var (opcode, data) = fragments else { return fail(context, code: CloseCode.protocolError.rawValue) }
@@ -145,12 +148,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             var more = frame.unmaskedPayload
             data.writeBuffer(&more)
             fragments = frame.fin ? nil : (opcode, data)
-            guard frame.fin else { return }
-            if opcode == .text {
-                message(context, text: String(validating: data.readableBytesView, as: UTF8.self))
-            } else {
-                socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
-            }
+            if frame.fin { message(context, opcode: opcode) { String(validating: data.readableBytesView, as: UTF8.self) } }
         case .ping:
             guard !socket.hasSentClose else { return }
             _ = socket.writeNow(ServerFrame.encoded(.pong, payload: frame.unmaskedPayload, allocator: context.channel.allocator))
@@ -167,8 +165,13 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    private func message(_ context: ChannelHandlerContext, text: String?) {
-        guard let text else { return fail(context, code: CloseCode.invalidPayload.rawValue) }
+    /// A whole message, in one frame or assembled from fragments. `text` decodes it, nil when it is not UTF-8.
+    private func message(_ context: ChannelHandlerContext, opcode: ClientFrame.Opcode, text: () -> String?) {
+        guard opcode == .text else {
+            return socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
+        }
+        // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
+        guard let text = text() else { return fail(context, code: CloseCode.invalidPayload.rawValue) }
         if busy {
             waiting.append(text)
             if waiting.count >= Self.readPauseThreshold, !readingPaused {

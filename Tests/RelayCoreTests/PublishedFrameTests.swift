@@ -20,14 +20,31 @@ import Testing
         #expect(frame.origin == "node-1/7")
     }
 
-    @Test func aPayloadWithRoomInFrontIsCutToShapeInPlace() throws {
+    /// A payload as the Redis client hands it over: nobody else holds it, with room in front.
+    private func handedOver(_ text: String) -> ByteBuffer {
         var payload = ByteBuffer()
         payload.writeRepeatingByte(0, count: 16)
         payload.moveReaderIndex(forwardBy: 16)
-        payload.writeString(body + #","origin":"node-1/7"}"#)
-        let frame = try #require(PublishedFrame(payload))
+        payload.writeString(text)
+        return payload
+    }
+
+    @Test func aPayloadHandedOverIsCutToShapeInPlace() throws {
+        // Outside `#require`, which would hold on to its argument.
+        let parsed = PublishedFrame(handedOver(body + #","origin":"node-1/7"}"#))
+        let frame = try #require(parsed)
         #expect(String(buffer: frame.bytes) == body + "}")
         #expect(frame.origin == "node-1/7")
+        // Still the same buffer, room in front included; a copy would start a new frame buffer's 10 bytes in.
+        #expect(frame.bytes.readerIndex == 16)
+    }
+
+    @Test func aPayloadHeldElsewhereIsCopiedAndLeftAsItWas() throws {
+        let text = body + #","origin":"node-1/7"}"#
+        let payload = handedOver(text)
+        let frame = try #require(PublishedFrame(payload))
+        #expect(String(buffer: frame.bytes) == body + "}")
+        #expect(String(buffer: payload) == text)
     }
 
     @Test func otherShapesAreRefused() {

@@ -32,17 +32,23 @@ import Testing
         #expect(!a.isClosed)
     }
 
-    /// Sockets start with a small receive buffer (idle memory); an upgrade request larger than it takes more reads.
-    @Test func anUpgradeRequestLargerThanTheFirstReadStillUpgrades() async throws {
+    /// Sockets start with a small receive buffer (idle memory): an upgrade request larger than it takes more reads,
+    /// and so does a frame, which is kept and grown across reads until it is whole.
+    @Test func requestsAndFramesLargerThanTheFirstReadArriveWhole() async throws {
         let cluster = try await TestCluster.start(nodes: 1)
         defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
         let padding = String(repeating: "p", count: 6_000)
-        let socket = try await ChatConnection.connect(url: "ws://127.0.0.1:\(cluster.port(0))/ws/alice?padding=\(padding)")
-        socket.send(json: ["op": "ping"])
-        #expect(await socket.next { $0["op"] as? String == "pong" } != nil)
-        // A frame larger than the first buffer arrives whole too.
-        socket.send(json: ["friend": "nobody", "content": String(repeating: "c", count: 3_000), "cid": "long"])
-        #expect(await socket.next { $0["cid"] as? String == "long" }?["code"] as? String == "not_friends")
+        let a = try await ChatConnection.connect(url: "ws://127.0.0.1:\(cluster.port(0))/ws/\(alice)?padding=\(padding)")
+        let b = try await cluster.connect(bob, node: 0)
+        a.send(json: ["op": "ping"])
+        #expect(await a.next { $0["op"] as? String == "pong" } != nil)
+        // 15 KiB of content in one frame, every byte different from its neighbours: a byte lost, doubled or
+        // unmasked with the wrong key offset where two reads meet would show.
+        let content = String((0..<15_000).map { Character(UnicodeScalar(UInt8(33 + ($0 * 7) % 90))) })
+        a.send(json: ["friend": friendship, "content": content, "cid": "long"])
+        #expect(await a.next { $0["op"] as? String == "ack" }?["cid"] as? String == "long")
+        #expect(await b.messages(1).first?["content"] as? String == content)
     }
 
     @Test func oversizedFrameClosesWith1009() async throws {

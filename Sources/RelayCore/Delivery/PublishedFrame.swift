@@ -33,7 +33,7 @@ struct PublishedFrame: Sendable {
         }
         // Cut to shape in place when nobody else holds the buffer and the WebSocket header fits in front (a payload
         // from the Redis client has room there); otherwise copied into a frame buffer.
-        var frame = payload
+        var frame = consume payload
         let cut =
             frame.modifyIfUniquelyOwned { buffer -> Bool in
                 guard buffer.readerIndex >= FrameBuffer.headerRoom else { return false }

@@ -121,17 +121,17 @@ final class SocketFeed: Sendable {
     /// socket is: after it opened (before it reads any of its client's frames), and after the node's subscriber came
     /// back. The frames held since then wait behind each friendship's read. Returns when the reads are done.
     func catchUp(friendships: [String]) async {
-        let starts = state.withLock { state -> [(friendship: String, after: StreamID)] in
+        let starts = state.withLock { state -> [String] in
             guard !state.closed else { return [] }
             let held = state.holding ?? []
             state.holding = nil
-            var starts: [(friendship: String, after: StreamID)] = []
+            var starts: [String] = []
             let all = Set(friendships).union(state.friendships.keys).union(held.map(\.frame.friendship))
             for friendship in all {
                 var entry = state.friendships[friendship] ?? FriendshipState(last: openedAfter)
                 if entry.heldBack == nil {
                     entry.heldBack = []
-                    starts.append((friendship, entry.last))
+                    starts.append(friendship)
                 } else {
                     // A fill is running and may have read past already: it reads once more when done.
                     entry.readAgain = true
@@ -142,22 +142,17 @@ final class SocketFeed: Sendable {
             for (frame, send) in held { state.friendships[frame.friendship]!.heldBack!.append((frame, send)) }
             return starts
         }
-        var fills: [Task<Void, Never>] = []
-        for start in starts { fills.append(startFill(start.friendship, after: start.after)) }
+        let fills = starts.map { friendship in Task { await fill(friendship) } }
         for fill in fills { await fill.value }
     }
 
-    @discardableResult
-    private func startFill(_ friendship: String, after: StreamID) -> Task<Void, Never> {
-        Task { await fill(friendship, after: after) }
-    }
-
-    /// Reads every entry after `after`, delivers what the socket lacks, then replays the held-back frames.
-    private func fill(_ friendship: String, after: StreamID) async {
+    /// Reads every entry after the last one the socket has, delivers what it lacks, then replays the held-back
+    /// frames.
+    private func fill(_ friendship: String) async {
         var delay: UInt64 = 100_000_000
         while true {
             do {
-                let from = state.withLock { $0.friendships[friendship]?.last } ?? after
+                guard let from = state.withLock({ $0.friendships[friendship]?.last }) else { return }
                 try await store.all(friendship: friendship, after: from.description, pageSize: 500) { page in
                     await socket.waitForCapacity()
                     for message in page { self.deliverStored(message) }
@@ -171,20 +166,20 @@ final class SocketFeed: Sendable {
                 delay = min(delay * 2, 2_000_000_000)
             }
         }
-        let readAgainAfter = state.withLock { state -> StreamID? in
-            guard var entry = state.friendships[friendship] else { return nil }
+        let readAgain = state.withLock { state -> Bool in
+            guard var entry = state.friendships[friendship] else { return false }
             defer { state.friendships[friendship] = entry }
             if entry.readAgain {
                 // Keep holding back and read once more from where the socket is now.
                 entry.readAgain = false
-                return entry.last
+                return true
             }
             let heldBack = entry.heldBack ?? []
             entry.heldBack = nil
             for held in heldBack { Self.apply(held.frame, send: held.send, to: &entry, socket: socket) }
-            return nil
+            return false
         }
-        if let readAgainAfter { startFill(friendship, after: readAgainAfter) }
+        if readAgain { Task { await fill(friendship) } }
     }
 
     private func deliverStored(_ message: StoredMessage) {

@@ -64,7 +64,7 @@ public final class SocketRegistry: Sendable {
     /// The feed joins at once, the user's channel is subscribed, and then the feed
     /// reads the streams from the baseline: whatever was stored before the subscription was live comes from there,
     /// the rest live, in order and once. Throws (and leaves nothing behind) when Redis cannot be reached.
-    public func add(_ socket: any RelaySocket, openedAfter: StreamID) async throws {
+    func add(_ socket: any RelaySocket, openedAfter: StreamID) async throws -> SocketFeed {
         let channel = keys.deliver(socket.userID)
         let feed = SocketFeed(socket: socket, openedAfter: openedAfter, context: feedContext)
         while true {
@@ -96,6 +96,7 @@ public final class SocketRegistry: Sendable {
             throw error
         }
         await feed.catchUp(friendships: friendships)
+        return feed
     }
 
     public func remove(_ socket: any RelaySocket) {
@@ -110,12 +111,6 @@ public final class SocketRegistry: Sendable {
                 users[socket.userID] = entry
             }
         }
-    }
-
-    /// `socket` sent entry `id` of `friendship` (its store was answered).
-    func sent(_ id: StreamID, friendship: String, by socket: any RelaySocket) {
-        let feed = users.withLockedValue { $0[socket.userID]?.feeds.first { $0.socket === socket } }
-        feed?.sent(id, friendship: friendship)
     }
 
     public func allSockets() -> [any RelaySocket] {

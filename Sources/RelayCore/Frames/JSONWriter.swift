@@ -83,21 +83,33 @@ public struct JSONWriter {
         if !needsEscaping(value) {
             out += value
         } else {
-            for scalar in value.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default:
-                    out.unicodeScalars.append(scalar)
-                }
-            }
+            appendEscaped(value, to: &out)
         }
         out += "\""
+    }
+
+    /// `value` as the inside of a JSON string: itself, without a copy, when nothing needs escaping.
+    static func escaped(_ value: String) -> String {
+        guard needsEscaping(value) else { return value }
+        var out = ""
+        appendEscaped(value, to: &out)
+        return out
+    }
+
+    private static func appendEscaped(_ value: String, to out: inout String) {
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default:
+                out.unicodeScalars.append(scalar)
+            }
+        }
     }
 }

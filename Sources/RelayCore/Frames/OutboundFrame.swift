@@ -6,39 +6,27 @@ public enum OutboundFrame {
     public static let synced = #"{"op":"synced"}"#
 
     /// The fields between `id` and `ts` of a delivered message; the store script wraps them once Redis has the id.
+    /// Built on every send: the values, escaped (usually as they are, without a copy), are copied once into a
+    /// string of the exact size.
     public static func messageBody(friendship: String, from: String, to: String, content: String, type: String) -> String {
-        if !JSONWriter.needsEscaping(friendship), !JSONWriter.needsEscaping(from), !JSONWriter.needsEscaping(to),
-            !JSONWriter.needsEscaping(content), !JSONWriter.needsEscaping(type)
-        {
-            // The usual case, on every send: nothing to escape, so the size is known and the text is copied once.
-            let capacity = 52 + friendship.utf8.count + from.utf8.count + to.utf8.count + content.utf8.count + type.utf8.count
-            return TextAssembler.string(capacity: capacity) { text in
-                text.append(#""friend":""#)
-                text.append(friendship)
-                text.append(#"","from":""#)
-                text.append(from)
-                text.append(#"","to":""#)
-                text.append(to)
-                text.append(#"","content":""#)
-                text.append(content)
-                text.append(#"","type":""#)
-                text.append(type)
-                text.append(#"""#)
-            }
+        let (friendship, from, to, content, type) = (
+            JSONWriter.escaped(friendship), JSONWriter.escaped(from), JSONWriter.escaped(to), JSONWriter.escaped(content),
+            JSONWriter.escaped(type)
+        )
+        let capacity = 52 + friendship.utf8.count + from.utf8.count + to.utf8.count + content.utf8.count + type.utf8.count
+        return TextAssembler.string(capacity: capacity) { text in
+            text.append(#""friend":""#)
+            text.append(friendship)
+            text.append(#"","from":""#)
+            text.append(from)
+            text.append(#"","to":""#)
+            text.append(to)
+            text.append(#"","content":""#)
+            text.append(content)
+            text.append(#"","type":""#)
+            text.append(type)
+            text.append(#"""#)
         }
-        var text = ""
-        text.reserveCapacity(content.utf8.count + friendship.utf8.count + 64)
-        text += #""friend":"#
-        JSONWriter.appendQuoted(friendship, to: &text)
-        text += #","from":"#
-        JSONWriter.appendQuoted(from, to: &text)
-        text += #","to":"#
-        JSONWriter.appendQuoted(to, to: &text)
-        text += #","content":"#
-        JSONWriter.appendQuoted(content, to: &text)
-        text += #","type":"#
-        JSONWriter.appendQuoted(type, to: &text)
-        return text
     }
 
     public static func message(_ message: StoredMessage) -> String {

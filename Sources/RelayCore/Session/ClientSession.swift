@@ -12,15 +12,18 @@ import RedisClient
 public final class ClientSession: @unchecked Sendable {
     private let relay: Relay
     public let socket: any RelaySocket
+    /// The socket's live delivery, told of the entries the socket sent so that a catch-up skips them.
+    private let feed: SocketFeed
     private var bucket: TokenBucket
     private let parser: InboundFrameParser
-    /// The keys of the friendship this socket last sent to: a socket usually talks to one friend at a time, and
-    /// the keys were 3 of the 40 allocations per message.
-    private var lastKeys: StoreKeys?
+    /// The route of the friendship this socket last sent to: a socket usually talks to one friend at a time, and
+    /// the route's keys were 3 of the 40 allocations per message.
+    private var lastRoute: StoreRoute?
 
-    init(relay: Relay, socket: any RelaySocket) {
+    init(relay: Relay, socket: any RelaySocket, feed: SocketFeed) {
         self.relay = relay
         self.socket = socket
+        self.feed = feed
         bucket = TokenBucket(rate: relay.configuration.rate, burst: relay.configuration.burst)
         parser = InboundFrameParser(maximumContentBytes: relay.configuration.maximumContentBytes)
     }
@@ -115,29 +118,21 @@ public final class ClientSession: @unchecked Sendable {
             throw FrameError(.forbidden, "to is not the other member of the friendship", cid: request.cid)
         }
         let socket = self.socket
+        let feed = self.feed
         let cid = request.cid
         let logger = relay.logger
-        let registry = relay.registry
-        let keys: StoreKeys
-        if let lastKeys, lastKeys.friendship == friendship.id {
-            keys = lastKeys
+        let route: StoreRoute
+        if let lastRoute, lastRoute.friendship == friendship.id {
+            route = lastRoute
         } else {
-            keys = relay.store.keys(for: friendship, from: userID)
-            lastKeys = keys
+            route = relay.store.route(in: friendship, from: userID)
+            lastRoute = route
         }
-        relay.store.store(
-            friendship: friendship,
-            from: userID,
-            content: request.content,
-            type: request.type,
-            cid: cid,
-            origin: socket.id,
-            keys: keys
-        ) { result in
+        relay.store.store(route, content: request.content, type: request.type, cid: cid, origin: socket.id) { result in
             switch result {
             case .success(let receipt):
                 RelayMetrics.stored(isNew: receipt.isNew)
-                if let id = StreamID(receipt.id) { registry.sent(id, friendship: friendship.id, by: socket) }
+                if let id = StreamID(receipt.id) { feed.sent(id, friendship: route.friendship) }
                 if let cid { socket.send(frame: OutboundFrame.ack(cid: cid, id: receipt.id)) }
             case .failure(let error):
                 logger.debug("store failed", metadata: ["error": "\(error)"])

@@ -7,9 +7,12 @@ public struct StoreReceipt: Sendable, Hashable {
     public var isNew: Bool
 }
 
-/// The keys and channels of one sender's messages in one friendship, made once and reused by the sender's socket.
-public struct StoreKeys: Sendable {
+/// Where one sender's messages in one friendship go: its members, the stream and both users' channels. Made once
+/// and reused by the sender's socket for every send to that friend.
+public struct StoreRoute: Sendable {
     let friendship: String
+    let sender: String
+    let recipient: String
     let history: String
     let recipientChannel: String
     let senderChannel: String
@@ -25,11 +28,14 @@ public struct MessageStore: Sendable {
         self.keys = keys
     }
 
-    public func keys(for friendship: Friendship, from sender: String) -> StoreKeys {
-        StoreKeys(
+    public func route(in friendship: Friendship, from sender: String) -> StoreRoute {
+        let recipient = friendship.other(than: sender)
+        return StoreRoute(
             friendship: friendship.id,
+            sender: sender,
+            recipient: recipient,
             history: keys.history(friendship.id),
-            recipientChannel: keys.deliver(friendship.other(than: sender)),
+            recipientChannel: keys.deliver(recipient),
             senderChannel: keys.deliver(sender)
         )
     }
@@ -37,25 +43,28 @@ public struct MessageStore: Sendable {
     /// Stores and publishes in one script call, then calls `completion` on an event loop: with the receipt, or an
     /// error when Redis did not store it. A callback rather than a future: this runs once per message.
     public func store(
-        friendship: Friendship,
-        from: String,
+        _ route: StoreRoute,
         content: String,
         type: MessageType,
         cid: String?,
         origin: String,
-        keys storeKeys: StoreKeys? = nil,
         completion: @escaping @Sendable (Result<StoreReceipt, any Error>) -> Void
     ) {
-        let to = friendship.other(than: from)
-        let route = storeKeys ?? keys(for: friendship, from: from)
-        let body = OutboundFrame.messageBody(friendship: friendship.id, from: from, to: to, content: content, type: type.rawValue)
-        let cidKey = keys.clientID(friendship: friendship.id, user: from, cid: cid ?? "")
+        let body = OutboundFrame.messageBody(
+            friendship: route.friendship,
+            from: route.sender,
+            to: route.recipient,
+            content: content,
+            type: type.rawValue
+        )
+        // Without a cid the script reads no record; the stream's key stands in (same slot on a cluster).
+        let cidKey = cid.map { keys.clientID(friendship: route.friendship, user: route.sender, cid: $0) } ?? route.history
         redis.evaluate(
             StoreScript.script,
             keys: [.string(route.history), .string(cidKey)],
             arguments: [
-                .string(from), .string(to), .string(type.rawValue), .string(content), .string(cid ?? ""), .string(body),
-                .string(route.recipientChannel), .string(route.senderChannel), .string(origin),
+                .string(route.sender), .string(route.recipient), .string(type.rawValue), .string(content), .string(cid ?? ""),
+                .string(body), .string(route.recipientChannel), .string(route.senderChannel), .string(origin),
             ]
         ) { result in
             completion(
