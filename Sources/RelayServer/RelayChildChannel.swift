@@ -58,12 +58,8 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
         channel.eventLoop.makeCompletedFuture {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
-            let configuration = relay.configuration
             let decision = NIOLoopBoundBox<Result<Accepted, APIError>?>(nil, eventLoop: channel.eventLoop)
-            let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
-                maxFrameSize: configuration.maximumFrameBytes,
-                // WebSocketFrameHandler reads frames and answers their errors itself.
-                enableAutomaticErrorHandling: false,
+            let upgrader = WebSocketUpgrader<UpgradeResult>(
                 shouldUpgrade: { [routes] channel, head in
                     upgradeAttempted.value = true
                     let promise = channel.eventLoop.makePromise(of: Result<Accepted, APIError>.self)
@@ -83,12 +79,9 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
                         return nil
                     }
                 },
-                upgradePipelineHandler: { channel, _ in
+                upgradePipeline: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard case .success(let accepted) = decision.value else { throw ChannelError.inappropriateOperationForState }
-                        // WebSocketFrameHandler reads frames itself (ClientFrame): NIO's decoder goes.
-                        let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
-                        channel.pipeline.syncOperations.removeHandler(decoder, promise: nil)
                         try WebSocketFrameHandler.install(on: channel, relay: relay, accepted: accepted)
                         return UpgradeResult.webSocket
                     }

@@ -24,8 +24,8 @@ final class WebSocketConnection: RelaySocket {
     let id: String
     let userID: String
     private let channel: any Channel
-    /// Where encoded frames enter the pipeline: the place of NIOWebSocket's encoder, which ``ServerFrame`` stands
-    /// in for. Used on the event loop only.
+    /// The context of the socket's ``WebSocketFrameHandler``, through which encoded frames go out. Used on the event
+    /// loop only.
     nonisolated(unsafe) private let output: ChannelHandlerContext
     private let maximumQueuedFrames: Int
     private let maximumQueuedBytes: Int
@@ -79,9 +79,10 @@ final class WebSocketConnection: RelaySocket {
             defer { state.ready = [] }
             return state.ready
         }
-        guard var ready else { return }
+        guard let ready else { return }
         channel.eventLoop.execute { [channel] in
-            for index in ready.indices { ready[index].write(to: self.output) }
+            var frames = ready
+            self.write(&frames)
             _ = self.writeNow(ServerFrame.close(code.rawValue, allocator: channel.allocator))
             channel.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
         }
@@ -155,8 +156,7 @@ final class WebSocketConnection: RelaySocket {
             return taken
         }
         guard !frames.isEmpty else { return }
-        // In place: a payload nobody else holds any more takes its header in front, one buffer per frame.
-        for index in frames.indices { frames[index].write(to: output) }
+        write(&frames)
         channel.flush()
         frames.removeAll(keepingCapacity: true)
         state.withLock { state in
@@ -165,6 +165,12 @@ final class WebSocketConnection: RelaySocket {
         // What the kernel did not take stays in the channel, waiting for the client to read.
         let buffered = (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
         if buffered > maximumQueuedBytes { dropSlowConsumer() }
+    }
+
+    /// On the event loop, without flushing. In place: a payload nobody else holds any more takes its header in
+    /// front, one buffer per frame.
+    private func write(_ frames: inout [ServerFrame]) {
+        for index in frames.indices { frames[index].write(to: output) }
     }
 
     /// The close frame cannot wait behind the frames the client is not reading: it goes to the channel directly.

@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOWebSocket
 import RelayCore
 
 /// Serves one upgraded WebSocket on its event loop: assembles messages, answers pings, sees pongs for the heartbeat,
@@ -17,8 +16,9 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private static let readPauseThreshold = 64
 
     private let relay: Relay
-    private let socket: WebSocketConnection
-    private let openedAfter: StreamID
+    private let accepted: RelayChildChannel.Accepted
+    /// Made when the handler joins the pipeline: the socket writes its frames through this handler's context.
+    private var socket: WebSocketConnection!
     private var session: ClientSession?
     /// True while the socket opens (subscription, catch-up) or a message continues in a task.
     private var busy = true
@@ -32,28 +32,27 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private var failed = false
     private var ended = false
 
-    private init(relay: Relay, socket: WebSocketConnection, openedAfter: StreamID) {
+    private init(relay: Relay, accepted: RelayChildChannel.Accepted) {
         self.relay = relay
-        self.socket = socket
-        self.openedAfter = openedAfter
+        self.accepted = accepted
     }
 
+    /// The socket's only handler after the upgrade (``WebSocketUpgrader``).
     static func install(on channel: any Channel, relay: Relay, accepted: RelayChildChannel.Accepted) throws {
-        let socket = WebSocketConnection(
-            id: relay.makeSocketID(),
-            userID: accepted.userID,
-            channel: channel,
-            output: try channel.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self),
-            maximumQueuedFrames: relay.configuration.maximumQueuedFrames,
-            maximumQueuedBytes: relay.configuration.maximumQueuedBytes
-        )
-        let handler = WebSocketFrameHandler(relay: relay, socket: socket, openedAfter: accepted.openedAfter)
-        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.pipeline.syncOperations.addHandler(WebSocketFrameHandler(relay: relay, accepted: accepted))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        socket = WebSocketConnection(
+            id: relay.makeSocketID(),
+            userID: accepted.userID,
+            channel: context.channel,
+            output: context,
+            maximumQueuedFrames: relay.configuration.maximumQueuedFrames,
+            maximumQueuedBytes: relay.configuration.maximumQueuedBytes
+        )
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let (relay, socket, openedAfter) = (relay, socket, openedAfter)
+        let (relay, socket, openedAfter) = (relay, socket!, accepted.openedAfter)
         Task {
             do {
                 let session = try await relay.open(socket, openedAfter: openedAfter)
@@ -141,7 +140,8 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
                 fragments = (frame.opcode, frame.unmaskedPayload)
             }
         case .continuation:
-            guard var (opcode, data) = fragments else { return fail(context, code: CloseCode.protocolError.rawValue) }
+            guard let (opcode, assembled) = fragments else { return fail(context, code: CloseCode.protocolError.rawValue) }
+            var data = assembled
             guard data.readableBytes + frame.maskedPayload.readableBytes <= relay.configuration.maximumFrameBytes else {
                 return fail(context, code: CloseCode.messageTooBig.rawValue)
             }
