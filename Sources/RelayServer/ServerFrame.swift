@@ -47,7 +47,7 @@ struct ServerFrame {
         return buffer
     }
 
-    /// Writes the frame to `context` (the encoder's place in the pipeline): in one buffer when the header fits in
+    /// Writes the frame to `context` (the socket handler's): in one buffer when the header fits in
     /// front of the payload, else as a separate header buffer followed by the payload.
     mutating func write(to context: ChannelHandlerContext) {
         guard let opcode else { return context.write(NIOAny(payload), promise: nil) }

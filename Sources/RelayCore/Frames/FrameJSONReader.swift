@@ -38,25 +38,36 @@ struct FrameJSONReader {
 
     /// `{"key": value, ...}`, from its opening brace; `member` reads each value, standing on it.
     private mutating func readObject(_ member: (inout FrameJSONReader, String) throws(Failure) -> Void) throws(Failure) {
-        try expect(UInt8(ascii: "{"))
+        try readSequence(UInt8(ascii: "{"), UInt8(ascii: "}")) { (reader) throws(Failure) in
+            let key = try reader.readString()
+            reader.skipWhitespace()
+            try reader.expect(UInt8(ascii: ":"))
+            reader.skipWhitespace()
+            try member(&reader, key)
+        }
+    }
+
+    /// `open`, elements separated by commas, `close`, with whitespace anywhere between: an object or an array.
+    private mutating func readSequence(
+        _ open: UInt8,
+        _ close: UInt8,
+        _ element: (inout FrameJSONReader) throws(Failure) -> Void
+    ) throws(Failure) {
+        try expect(open)
         skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
+        if peek() == close {
             index += 1
             return
         }
         while true {
             skipWhitespace()
-            let key = try readString()
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"))
-            skipWhitespace()
-            try member(&self, key)
+            try element(&self)
             skipWhitespace()
             if peek() == UInt8(ascii: ",") {
                 index += 1
                 continue
             }
-            try expect(UInt8(ascii: "}"))
+            try expect(close)
             return
         }
     }
@@ -250,23 +261,7 @@ struct FrameJSONReader {
         case UInt8(ascii: "{"):
             try readObject { (reader, _) throws(Failure) in try reader.skipValue(depth: depth + 1) }
         case UInt8(ascii: "["):
-            index += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "]") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "]"))
-                return
-            }
+            try readSequence(UInt8(ascii: "["), UInt8(ascii: "]")) { (reader) throws(Failure) in try reader.skipValue(depth: depth + 1) }
         case UInt8(ascii: "t"): try expectLiteral("true")
         case UInt8(ascii: "f"): try expectLiteral("false")
         case UInt8(ascii: "n"): try expectLiteral("null")
