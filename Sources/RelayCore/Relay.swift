@@ -83,7 +83,7 @@ public final class Relay: Sendable {
         redis.state == .connected && registry.subscriber.state == .connected
     }
 
-    /// A new socket id, unique across nodes: it tells a sender's own socket apart from its other devices.
+    /// A new socket id, unique across nodes, for logs and metrics.
     public func makeSocketID() -> String {
         "\(configuration.nodeID)/\(socketSequence.next())"
     }

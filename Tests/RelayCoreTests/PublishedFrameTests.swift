@@ -4,52 +4,52 @@ import Testing
 @testable import RelayCore
 
 @Suite struct PublishedFrameTests {
-    let body = #"{"id":"5-1","friend":"f","from":"a","to":"b","content":"x \"quoted\" ,\"origin\":\"n/1\"","type":"text","ts":5"#
+    let text = #"{"id":"5-1","friend":"f","from":"a","to":"b","content":"x \"quoted\" ,\"from\":\"b\"","type":"text","ts":5}"#
 
-    @Test func recipientFrame() throws {
-        let frame = try #require(PublishedFrame(ByteBuffer(string: body + "}")))
-        #expect(String(buffer: frame.bytes) == body + "}")
+    @Test func readsTheKnownFieldsAndKeepsTheFrameAsPublished() throws {
+        let frame = try #require(PublishedFrame(ByteBuffer(string: text), owner: "b"))
+        #expect(String(buffer: frame.bytes) == text)
         #expect(frame.id == StreamID(milliseconds: 5, sequence: 1))
         #expect(frame.friendship == "f")
-        #expect(frame.origin == nil)
+        #expect(!frame.isOwn)
     }
 
-    @Test func senderFrameCarriesOrigin() throws {
-        let frame = try #require(PublishedFrame(ByteBuffer(string: body + #","origin":"node-1/7"}"#)))
-        #expect(String(buffer: frame.bytes) == body + "}")
-        #expect(frame.origin == "node-1/7")
+    @Test func aFrameOnItsSendersChannelIsOwn() throws {
+        #expect(try #require(PublishedFrame(ByteBuffer(string: text), owner: "a")).isOwn)
+        // A prefix of the sender's id is someone else.
+        #expect(try #require(PublishedFrame(ByteBuffer(string: text), owner: "")).isOwn == false)
+        #expect(try #require(PublishedFrame(ByteBuffer(string: text), owner: "ab")).isOwn == false)
     }
 
-    /// A payload as the Redis client hands it over: nobody else holds it, with room in front.
-    private func handedOver(_ text: String) -> ByteBuffer {
+    @Test func aPayloadHandedOverGoesOutFromItsOwnBuffer() throws {
+        // As the Redis client hands it over: room in front for the WebSocket header.
         var payload = ByteBuffer()
         payload.writeRepeatingByte(0, count: 16)
         payload.moveReaderIndex(forwardBy: 16)
         payload.writeString(text)
-        return payload
-    }
-
-    @Test func aPayloadHandedOverIsCutToShapeInPlace() throws {
         // Outside `#require`, which would hold on to its argument.
-        let parsed = PublishedFrame(handedOver(body + #","origin":"node-1/7"}"#))
+        let parsed = PublishedFrame(payload, owner: "b")
         let frame = try #require(parsed)
-        #expect(String(buffer: frame.bytes) == body + "}")
-        #expect(frame.origin == "node-1/7")
-        // Still the same buffer, room in front included; a copy would start a new frame buffer's 10 bytes in.
         #expect(frame.bytes.readerIndex == 16)
+        #expect(String(buffer: frame.bytes) == text)
     }
 
-    @Test func aPayloadHeldElsewhereIsCopiedAndLeftAsItWas() throws {
-        let text = body + #","origin":"node-1/7"}"#
-        let payload = handedOver(text)
-        let frame = try #require(PublishedFrame(payload))
-        #expect(String(buffer: frame.bytes) == body + "}")
-        #expect(String(buffer: payload) == text)
+    @Test func aStoredMessageReadsAsItsLiveFrame() throws {
+        let message = StoredMessage(id: "7-2", friendship: "f", from: "a", to: "b", content: "hi", type: "text")
+        let frame = try #require(PublishedFrame(message, owner: "a"))
+        #expect(frame.id == StreamID(milliseconds: 7, sequence: 2))
+        #expect(frame.isOwn)
+        #expect(String(buffer: frame.bytes) == OutboundFrame.message(message))
+        #expect(frame.bytes.readerIndex >= FrameBuffer.headerRoom)
     }
 
     @Test func otherShapesAreRefused() {
-        for text in ["", "}", #"{"op":"broadcast"}"#, #"{"id":"x","friend":"f","ts":1}"#, #"{"friend":"f","id":"5-1"}"#] {
-            #expect(PublishedFrame(ByteBuffer(string: text)) == nil, "\(text)")
+        let shapes = [
+            "", "}", #"{"op":"broadcast"}"#, #"{"id":"x","friend":"f","from":"a","ts":1}"#, #"{"friend":"f","id":"5-1"}"#,
+            #"{"id":"5-1","friend":"f","to":"b","ts":5}"#,
+        ]
+        for text in shapes {
+            #expect(PublishedFrame(ByteBuffer(string: text), owner: "a") == nil, "\(text)")
         }
     }
 }

@@ -34,9 +34,11 @@ private final class FrameLog: RelaySocket {
 @Suite struct SocketFeedTests {
     private let friendship = "f1"
 
-    private func published(_ id: String) -> PublishedFrame {
-        let text = #"{"id":"\#(id)","friend":"f1","from":"alice","to":"bob","content":"c \#(id)","type":"text","ts":1}"#
-        return PublishedFrame(ByteBuffer(string: text))!
+    /// A frame as it comes on bob's channel: from alice, or from bob himself (this socket or his other devices).
+    private func published(_ id: String, from sender: String = "alice") -> PublishedFrame {
+        let to = sender == "alice" ? "bob" : "alice"
+        let text = #"{"id":"\#(id)","friend":"f1","from":"\#(sender)","to":"\#(to)","content":"c \#(id)","type":"text","ts":1}"#
+        return PublishedFrame(ByteBuffer(string: text), owner: "bob")!
     }
 
     private func store(_ id: String, in redis: RedisClient) async throws {
@@ -89,6 +91,51 @@ private final class FrameLog: RelaySocket {
         // A frame the socket has is never sent twice.
         feed.deliver(published("9-0"))
         #expect(socket.received.count == 5)
+        await redis.shutdown()
+    }
+
+    /// The sending socket must not get its own message back, but its other devices must, and nothing may wait long:
+    /// the feed tells its own frames from its store replies, which may come before or after the publish.
+    @Test func theSendingSocketSkipsItsOwnMessagesWhateverComesFirst() async throws {
+        let server = try await RedisServer()
+        let redis = RedisClient(configuration: server.configuration)
+        let context = FeedContext(store: MessageStore(redis: redis, keys: RedisKeys(prefix: "chat")), logger: Logger(label: "test"))
+        let socket = FrameLog()
+        let feed = SocketFeed(socket: socket, openedAfter: StreamID(milliseconds: 1, sequence: 0), context: context)
+        await feed.catchUp(friendships: [])
+
+        // The publish comes before the store reply: it waits, and alice's frame after it waits behind it.
+        feed.willStore(friendship: friendship)
+        feed.deliver(published("10-0", from: "bob"))
+        feed.deliver(published("11-0"))
+        #expect(socket.received.isEmpty)
+        feed.didStore(StreamID("10-0"), friendship: friendship)
+        #expect(socket.received == ["11-0"])
+
+        // The reply comes first: the publish is recognised when it comes.
+        feed.willStore(friendship: friendship)
+        feed.didStore(StreamID("12-0"), friendship: friendship)
+        feed.deliver(published("12-0", from: "bob"))
+        #expect(socket.received == ["11-0"])
+
+        // Bob's other device sends while this socket has two sends in flight: its frame waits only until a reply
+        // shows this socket's sends got later ids.
+        feed.willStore(friendship: friendship)
+        feed.willStore(friendship: friendship)
+        feed.deliver(published("13-0", from: "bob"))
+        #expect(socket.received == ["11-0"])
+        feed.didStore(StreamID("14-0"), friendship: friendship)
+        #expect(socket.received == ["11-0", "13-0"])
+        feed.deliver(published("14-0", from: "bob"))
+        feed.deliver(published("15-0", from: "bob"))
+        #expect(socket.received == ["11-0", "13-0"])
+        // The last send failed (nothing stored): 15-0 was another device's after all.
+        feed.didStore(nil, friendship: friendship)
+        #expect(socket.received == ["11-0", "13-0", "15-0"])
+
+        // With nothing in flight, bob's frames from elsewhere go straight through.
+        feed.deliver(published("16-0", from: "bob"))
+        #expect(socket.received == ["11-0", "13-0", "15-0", "16-0"])
         await redis.shutdown()
     }
 }

@@ -71,6 +71,36 @@ import Testing
         #expect(!frames.contains { $0["content"] as? String == "from phone" })
     }
 
+    /// PROTOCOL.md: `chat:deliver:{id}` holds delivered-message frames for user `id`. Other programs subscribe to it,
+    /// so the sender's channel carries exactly the frame the recipient's does, with the contract's fields only.
+    @Test func bothUsersChannelsCarryTheDeliveredFrameExactly() async throws {
+        let cluster = try await TestCluster.start()
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let (listener, stream) = RedisSubscriber.makeStream(configuration: cluster.redis.configuration)
+        try await listener.connect()
+        defer { Task { await listener.shutdown() } }
+        try await listener.subscribe(["chat:deliver:{\(alice)}", "chat:deliver:{\(bob)}"])
+        let phone = try await cluster.connect(alice, node: 0)
+        let laptop = try await cluster.connect(alice, node: 1)
+
+        phone.send(json: ["friend": friendship, "content": "on both channels", "cid": "x1"])
+        let ack = try #require(await phone.next { $0["op"] as? String == "ack" })
+        let id = try #require(ack["id"] as? String)
+        var published: [String: String] = [:]
+        for await message in stream {
+            published[message.channel] = String(buffer: message.payload)
+            if published.count == 2 { break }
+        }
+        let expected =
+            #"{"id":"\#(id)","friend":"\#(friendship)","from":"\#(alice)","to":"\#(bob)","content":"on both channels","type":"text","ts":\#(id.split(separator: "-")[0])}"#
+        #expect(published["chat:deliver:{\(bob)}"] == expected)
+        #expect(published["chat:deliver:{\(alice)}"] == expected)
+        // The sender's other device still gets it, the sending socket still does not.
+        #expect(await laptop.messages(1).first?["id"] as? String == id)
+        #expect(!(await collect(phone, for: .milliseconds(300))).contains { $0["id"] as? String == id })
+    }
+
     @Test(.takesTurns) func concurrentSendersThroughDifferentNodesSeeOneOrder() async throws {
         let cluster = try await TestCluster.start()
         defer { Task { await cluster.stop() } }

@@ -17,7 +17,7 @@ public enum CloseCode: UInt16, Sendable {
 
 /// What the relay core needs of an open socket. The surface implements it over a WebSocket.
 public protocol RelaySocket: AnyObject, Sendable {
-    /// Unique across nodes (`node/sequence`): the `origin` of the frames this socket sends.
+    /// Unique across nodes (`node/sequence`): names the socket in logs and metrics.
     var id: String { get }
     var userID: String { get }
     /// Queues a text frame without waiting; called from event loops and tasks alike.

@@ -14,15 +14,24 @@ import Synchronization
 final class SocketFeed: Sendable {
     private struct FriendshipState {
         var last: StreamID
-        /// Frames that arrived while a gap is being filled, in arrival order, with whether this socket gets them
-        /// (not when it sent them); nil when not filling.
-        var heldBack: [(frame: PublishedFrame, send: Bool)]?
+        /// Frames that arrived while a gap is being filled, in arrival order; nil when not filling.
+        var heldBack: [PublishedFrame]?
         /// A catch-up was asked for while a fill was running (which may have read past already): read again after.
         var readAgain = false
-        /// Entries after `last` that this socket sent itself, which a fill skips; in id order, as their acks came.
+        /// Entries after `last` that this socket sent itself (their store replies came), which it must not get back;
+        /// in id order.
         var sentHere: [StreamID] = []
+        /// This socket's sends to the friendship whose store reply has not come yet.
+        var inFlight = 0
+        /// The highest id a store reply gave this socket: the sends still in flight get higher ones, because one
+        /// pipelined connection runs a node's scripts in the order they were sent.
+        var repliedThrough = StreamID.zero
+        /// Frames behind one that may be this socket's own message, whose store reply has not come: in arrival
+        /// order, released as replies come.
+        var undecided: [PublishedFrame] = []
 
         mutating func recordSent(_ id: StreamID) {
+            repliedThrough = max(repliedThrough, id)
             guard id > last else { return }
             if let lastSent = sentHere.last, id < lastSent {
                 sentHere.insert(id, at: sentHere.firstIndex { $0 > id } ?? sentHere.endIndex)
@@ -40,13 +49,19 @@ final class SocketFeed: Sendable {
                 sentHere.removeAll(keepingCapacity: true)
             }
         }
+
+        /// Sent by this socket's user, new to the socket, not known as this socket's own, and a send of the
+        /// socket's is still in flight that may turn out to be it.
+        func mayBeOwnInFlight(_ frame: PublishedFrame) -> Bool {
+            frame.isOwn && inFlight > 0 && frame.id > repliedThrough && frame.id > last && !sentHere.contains(frame.id)
+        }
     }
 
     private struct State {
         var friendships: [String: FriendshipState] = [:]
         /// Live frames of every friendship, held until the next catch-up starts (see ``holdUntilCatchUp()``); nil
         /// while frames flow.
-        var holding: [(frame: PublishedFrame, send: Bool)]? = []
+        var holding: [PublishedFrame]? = []
         var closed = false
     }
 
@@ -78,43 +93,72 @@ final class SocketFeed: Sendable {
         }
     }
 
-    /// - Parameter send: false for the socket that sent the message: it must not get it back, but its cursor moves
-    ///   on past it.
-    func deliver(_ frame: PublishedFrame, send: Bool = true) {
+    func deliver(_ frame: PublishedFrame) {
         // Sending under the lock keeps live frames and fills in one order; `send` only enqueues.
         state.withLock { state in
             guard !state.closed else { return }
             if state.holding != nil {
-                state.holding!.append((frame, send))
+                state.holding!.append(frame)
                 return
             }
             // Mutated in place in the dictionary: a copy would make every held-back append copy the whole array.
-            Self.accept(frame, send: send, into: &state.friendships[frame.friendship, default: FriendshipState(last: openedAfter)], socket: socket)
+            Self.accept(frame, into: &state.friendships[frame.friendship, default: FriendshipState(last: openedAfter)], socket: socket)
         }
     }
 
-    /// Records an entry this socket sent (its ack came back): a fill must not hand it back to it.
-    func sent(_ id: StreamID, friendship: String) {
+    /// The socket is sending to `friendship`: until the store replies, a frame of its user's might be its own.
+    func willStore(friendship: String) {
         state.withLock { state in
             guard !state.closed else { return }
-            state.friendships[friendship, default: FriendshipState(last: openedAfter)].recordSent(id)
+            state.friendships[friendship, default: FriendshipState(last: openedAfter)].inFlight += 1
+        }
+    }
+
+    /// The store replied: with the entry's id, or nil when it failed. The socket must not get that entry back;
+    /// frames that waited to see whether they were it go on.
+    func didStore(_ id: StreamID?, friendship: String) {
+        state.withLock { state in
+            guard !state.closed, var entry = state.friendships[friendship] else { return }
+            entry.inFlight = max(0, entry.inFlight - 1)
+            if let id { entry.recordSent(id) }
+            Self.release(&entry, socket: socket)
+            state.friendships[friendship] = entry
         }
     }
 
     /// Holds `frame` back while a fill of its friendship runs, else applies it.
-    private static func accept(_ frame: PublishedFrame, send: Bool, into entry: inout FriendshipState, socket: any RelaySocket) {
+    private static func accept(_ frame: PublishedFrame, into entry: inout FriendshipState, socket: any RelaySocket) {
         if entry.heldBack != nil {
-            entry.heldBack!.append((frame, send))
+            entry.heldBack!.append(frame)
         } else {
-            apply(frame, send: send, to: &entry, socket: socket)
+            apply(frame, to: &entry, socket: socket)
         }
     }
 
-    /// Delivers `frame` unless the socket has it already.
-    private static func apply(_ frame: PublishedFrame, send: Bool, to entry: inout FriendshipState, socket: any RelaySocket) {
+    /// Delivers `frame` unless the socket has it already or sent it, keeping it (and what follows) while it may be
+    /// the socket's own message whose reply has not come.
+    private static func apply(_ frame: PublishedFrame, to entry: inout FriendshipState, socket: any RelaySocket) {
+        if !entry.undecided.isEmpty || entry.mayBeOwnInFlight(frame) {
+            entry.undecided.append(frame)
+        } else {
+            send(frame, to: &entry, socket: socket)
+        }
+    }
+
+    private static func release(_ entry: inout FriendshipState, socket: any RelaySocket) {
+        var next = 0
+        while next < entry.undecided.count, !entry.mayBeOwnInFlight(entry.undecided[next]) {
+            send(entry.undecided[next], to: &entry, socket: socket)
+            next += 1
+        }
+        if next > 0 { entry.undecided.removeFirst(next) }
+    }
+
+    private static func send(_ frame: PublishedFrame, to entry: inout FriendshipState, socket: any RelaySocket) {
         guard frame.id > entry.last else { return }
+        let sentHere = frame.isOwn && entry.sentHere.contains(frame.id)
         entry.advance(to: frame.id)
-        if send { socket.send(frame: frame.bytes) }
+        if !sentHere { socket.send(frame: frame.bytes) }
     }
 
     /// Reads the streams of `friendships` (and of every friendship the socket has had frames of) from where this
@@ -126,7 +170,7 @@ final class SocketFeed: Sendable {
             let held = state.holding ?? []
             state.holding = nil
             var starts: [String] = []
-            let all = Set(friendships).union(state.friendships.keys).union(held.map(\.frame.friendship))
+            let all = Set(friendships).union(state.friendships.keys).union(held.map(\.friendship))
             for friendship in all {
                 var entry = state.friendships[friendship] ?? FriendshipState(last: openedAfter)
                 if entry.heldBack == nil {
@@ -139,7 +183,7 @@ final class SocketFeed: Sendable {
                 state.friendships[friendship] = entry
             }
             // In arrival order, behind whatever each friendship's running fill already holds.
-            for (frame, send) in held { state.friendships[frame.friendship]!.heldBack!.append((frame, send)) }
+            for frame in held { state.friendships[frame.friendship]!.heldBack!.append(frame) }
             return starts
         }
         let fills = starts.map { friendship in Task { await fill(friendship) } }
@@ -176,20 +220,18 @@ final class SocketFeed: Sendable {
             }
             let heldBack = entry.heldBack ?? []
             entry.heldBack = nil
-            for held in heldBack { Self.apply(held.frame, send: held.send, to: &entry, socket: socket) }
+            for frame in heldBack { Self.apply(frame, to: &entry, socket: socket) }
             return false
         }
         if readAgain { Task { await fill(friendship) } }
     }
 
     private func deliverStored(_ message: StoredMessage) {
-        guard let id = StreamID(message.id) else { return }
+        guard let frame = PublishedFrame(message, owner: socket.userID) else { return }
         state.withLock { state in
-            guard !state.closed, var entry = state.friendships[message.friendship], id > entry.last else { return }
-            let sentHere = entry.sentHere.contains(id)
-            entry.advance(to: id)
+            guard !state.closed, var entry = state.friendships[message.friendship] else { return }
+            Self.apply(frame, to: &entry, socket: socket)
             state.friendships[message.friendship] = entry
-            if !sentHere { socket.send(OutboundFrame.message(message)) }
         }
     }
 }

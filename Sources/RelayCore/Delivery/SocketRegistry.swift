@@ -134,13 +134,11 @@ public final class SocketRegistry: Sendable {
         guard let userID = keys.userID(ofDeliverChannel: message.channel) else { return }
         let feeds = users.withLockedValue { $0[userID]?.feeds ?? [] }
         guard !feeds.isEmpty else { return }
-        // Handed over, not copied: the frame is cut to shape in the payload's own buffer.
+        // Handed over, not copied: the frame goes out from the payload's own buffer, its header in the room in front.
         let payload = message.payload
         _ = consume message
-        guard let frame = PublishedFrame(consume payload) else { return }
-        for feed in feeds {
-            feed.deliver(frame, send: frame.origin.map { $0 != feed.socket.id } ?? true)
-        }
+        guard let frame = PublishedFrame(consume payload, owner: userID) else { return }
+        for feed in feeds { feed.deliver(frame) }
     }
 
     private static func catchUp(users: NIOLockedValueBox<[String: UserSockets]>, directory: Directory, logger: Logger) {

@@ -128,13 +128,15 @@ public final class ClientSession: @unchecked Sendable {
             route = relay.store.route(in: friendship, from: userID)
             lastRoute = route
         }
-        relay.store.store(route, content: request.content, type: request.type, cid: cid, origin: socket.id) { result in
+        feed.willStore(friendship: route.friendship)
+        relay.store.store(route, content: request.content, type: request.type, cid: cid) { result in
             switch result {
             case .success(let receipt):
                 RelayMetrics.stored(isNew: receipt.isNew)
-                if let id = StreamID(receipt.id) { feed.sent(id, friendship: route.friendship) }
+                feed.didStore(StreamID(receipt.id), friendship: route.friendship)
                 if let cid { socket.send(frame: OutboundFrame.ack(cid: cid, id: receipt.id)) }
             case .failure(let error):
+                feed.didStore(nil, friendship: route.friendship)
                 logger.debug("store failed", metadata: ["error": "\(error)"])
                 socket.send(OutboundFrame.error(FrameError(.unavailable, "Redis could not store it; nothing was stored; retry", cid: cid)))
             }

@@ -47,7 +47,6 @@ public struct MessageStore: Sendable {
         content: String,
         type: MessageType,
         cid: String?,
-        origin: String,
         completion: @escaping @Sendable (Result<StoreReceipt, any Error>) -> Void
     ) {
         let body = OutboundFrame.messageBody(
@@ -64,7 +63,7 @@ public struct MessageStore: Sendable {
             keys: [.string(route.history), .string(cidKey)],
             arguments: [
                 .string(route.sender), .string(route.recipient), .string(type.rawValue), .string(content), .string(cid ?? ""),
-                .string(body), .string(route.recipientChannel), .string(route.senderChannel), .string(origin),
+                .string(body), .string(route.recipientChannel), .string(route.senderChannel),
             ]
         ) { result in
             completion(

@@ -4,12 +4,11 @@ import RedisClient
 /// in which every subscriber receives its messages, whichever nodes the friends send through.
 ///
 /// A `cid` seen before (same user, same friendship, 24 h) returns the first id and neither stores nor publishes.
-/// The recipient's channel gets the delivered-message frame; the sender's channel gets it with an `origin` field
-/// last, naming the sending socket, so that only the sender's other devices receive it (nodes cut it off before
-/// delivering).
+/// Both users' channels get the same delivered-message frame: the recipient's devices and the sender's other devices
+/// receive it (the sending socket's node knows it from the store reply and skips that socket).
 ///
 /// KEYS: history, cid record. ARGV: from, to, type, content, cid, frame body (fields between id and ts),
-/// deliver:{to}, deliver:{from}, origin.
+/// deliver:{to}, deliver:{from}.
 enum StoreScript {
     static let script = RedisScript(
         """
@@ -25,9 +24,9 @@ enum StoreScript {
         else
           id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4])
         end
-        local body = '{"id":"' .. id .. '",' .. ARGV[6] .. ',"ts":' .. string.match(id, '^%d+')
-        redis.call('PUBLISH', ARGV[7], body .. '}')
-        redis.call('PUBLISH', ARGV[8], body .. ',"origin":"' .. ARGV[9] .. '"}')
+        local frame = '{"id":"' .. id .. '",' .. ARGV[6] .. ',"ts":' .. string.match(id, '^%d+') .. '}'
+        redis.call('PUBLISH', ARGV[7], frame)
+        redis.call('PUBLISH', ARGV[8], frame)
         return {id, 1}
         """
     )
