@@ -54,9 +54,14 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
     /// request fits in 512 bytes or takes a second read; a busy socket's buffer grows as its reads fill it.
     static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
 
+    /// Set here rather than left to NIO's default, because ``WebSocketConnection`` relies on its high mark: a writable
+    /// channel holds less than it, so the per-flush check of the bytes waiting only runs past it.
+    static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 32 * 1024, high: 64 * 1024)
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
+            try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: Self.writeBufferWaterMark)
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let decision = NIOLoopBoundBox<Result<Accepted, APIError>?>(nil, eventLoop: channel.eventLoop)
             let upgrader = WebSocketUpgrader<UpgradeResult>(

@@ -118,12 +118,16 @@ final class SocketFeed: Sendable {
     /// frames that waited to see whether they were it go on.
     func didStore(_ id: StreamID?, friendship: String) {
         state.withLock { state in
-            guard !state.closed, var entry = state.friendships[friendship] else { return }
-            entry.inFlight = max(0, entry.inFlight - 1)
-            if let id { entry.recordSent(id) }
-            Self.release(&entry, socket: socket)
-            state.friendships[friendship] = entry
+            guard !state.closed else { return }
+            // In place: one lookup, once per send.
+            Self.settle(id, &state.friendships[friendship, default: FriendshipState(last: openedAfter)], socket: socket)
         }
+    }
+
+    private static func settle(_ id: StreamID?, _ entry: inout FriendshipState, socket: any RelaySocket) {
+        entry.inFlight = max(0, entry.inFlight - 1)
+        if let id { entry.recordSent(id) }
+        if !entry.undecided.isEmpty { release(&entry, socket: socket) }
     }
 
     /// Holds `frame` back while a fill of its friendship runs, else applies it.

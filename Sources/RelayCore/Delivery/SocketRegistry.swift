@@ -17,6 +17,8 @@ public final class SocketRegistry: Sendable {
         var subscribed: EventLoopFuture<Void>
     }
 
+    /// By the user's `deliver` channel, which is what every published frame names: the frame's path needs no user
+    /// id cut out of the channel name.
     private let users = NIOLockedValueBox<[String: UserSockets]>([:])
     private let keys: RedisKeys
     private let logger: Logger
@@ -69,10 +71,10 @@ public final class SocketRegistry: Sendable {
         let feed = SocketFeed(socket: socket, openedAfter: openedAfter, context: feedContext)
         while true {
             let subscribed = users.withLockedValue { users -> EventLoopFuture<Void> in
-                let future = users[socket.userID]?.subscribed ?? subscriber.subscribeFuture([channel])
-                if users[socket.userID] == nil { users[socket.userID] = UserSockets(subscribed: future) }
-                users[socket.userID]?.feeds.removeAll { $0.socket === socket }
-                users[socket.userID]?.feeds.append(feed)
+                let future = users[channel]?.subscribed ?? subscriber.subscribeFuture([channel])
+                if users[channel] == nil { users[channel] = UserSockets(subscribed: future) }
+                users[channel]?.feeds.removeAll { $0.socket === socket }
+                users[channel]?.feeds.append(feed)
                 return future
             }
             do {
@@ -83,7 +85,7 @@ public final class SocketRegistry: Sendable {
             }
             let stillSubscribed = users.withLockedValue { users -> Bool in
                 // The user's last other socket may have closed (and unsubscribed) while this one waited: go again.
-                users[socket.userID]?.subscribed === subscribed
+                users[channel]?.subscribed === subscribed
             }
             if stillSubscribed { break }
         }
@@ -100,15 +102,16 @@ public final class SocketRegistry: Sendable {
     }
 
     public func remove(_ socket: any RelaySocket) {
+        let channel = keys.deliver(socket.userID)
         users.withLockedValue { users in
-            guard var entry = users[socket.userID], let index = entry.feeds.firstIndex(where: { $0.socket === socket }) else { return }
+            guard var entry = users[channel], let index = entry.feeds.firstIndex(where: { $0.socket === socket }) else { return }
             let feed = entry.feeds.remove(at: index)
             feed.close()
             if entry.feeds.isEmpty {
-                users[socket.userID] = nil
-                _ = subscriber.unsubscribeFuture([keys.deliver(socket.userID)])
+                users[channel] = nil
+                _ = subscriber.unsubscribeFuture([channel])
             } else {
-                users[socket.userID] = entry
+                users[channel] = entry
             }
         }
     }
@@ -131,9 +134,8 @@ public final class SocketRegistry: Sendable {
             for feed in users.withLockedValue({ $0.values.flatMap { $0.feeds } }) { feed.socket.send(frame: message.payload) }
             return
         }
-        guard let userID = keys.userID(ofDeliverChannel: message.channel) else { return }
-        let feeds = users.withLockedValue { $0[userID]?.feeds ?? [] }
-        guard !feeds.isEmpty else { return }
+        let feeds = users.withLockedValue { $0[message.channel]?.feeds ?? [] }
+        guard let userID = feeds.first?.socket.userID else { return }
         // Handed over, not copied: the frame goes out from the payload's own buffer, its header in the room in front.
         let payload = message.payload
         _ = consume message
@@ -142,7 +144,9 @@ public final class SocketRegistry: Sendable {
     }
 
     private static func catchUp(users: NIOLockedValueBox<[String: UserSockets]>, directory: Directory, logger: Logger) {
-        let byUser = users.withLockedValue { $0.mapValues(\.feeds) }
+        let byUser = users.withLockedValue { users in
+            Dictionary(uniqueKeysWithValues: users.values.compactMap { entry in entry.feeds.first.map { ($0.socket.userID, entry.feeds) } })
+        }
         guard !byUser.isEmpty else { return }
         logger.info("subscriber reconnected; catching sockets up from the streams", metadata: ["users": "\(byUser.count)"])
         Task {

@@ -4,11 +4,9 @@
 /// share another.
 public struct RedisKeys: Sendable {
     public let prefix: String
-    private let deliverHead: [UInt8]
 
     public init(prefix: String) {
         self.prefix = prefix
-        deliverHead = Array("\(prefix):deliver:{".utf8)
     }
 
     public func user(_ id: String) -> String { "\(prefix):user:{\(id)}" }
@@ -42,14 +40,5 @@ public struct RedisKeys: Sendable {
             text.append(id)
             text.append("}")
         }
-    }
-
-    /// The user id of a `deliver` channel, or nil for any other channel.
-    public func userID(ofDeliverChannel channel: String) -> String? {
-        // On the bytes: this runs for every published frame.
-        let bytes = channel.utf8
-        guard bytes.count > deliverHead.count, bytes.last == UInt8(ascii: "}"), bytes.starts(with: deliverHead) else { return nil }
-        let start = bytes.index(bytes.startIndex, offsetBy: deliverHead.count)
-        return String(channel[start..<bytes.index(before: bytes.endIndex)])
     }
 }

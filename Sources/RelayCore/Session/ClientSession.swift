@@ -62,6 +62,11 @@ public final class ClientSession: @unchecked Sendable {
             socket.send(OutboundFrame.pong)
             return .done
         case .send(let request):
+            // A friendship never changes: the route of the last one sent to stands for it, without a cache lookup.
+            if let route = lastRoute, route.friendship == request.friendship {
+                perform { try self.store(request, on: route) }
+                return .done
+            }
             if let friendship = relay.friendships.cached(request.friendship) {
                 perform { try self.store(request, in: friendship) }
                 return .done
@@ -106,37 +111,38 @@ public final class ClientSession: @unchecked Sendable {
         try store(request, in: try await member(of: request.friendship, cid: request.cid))
     }
 
-    /// Checks the sender and recipient, then stores and publishes; the ack (or `unavailable`) follows Redis's answer.
+    /// Checks that the user is in the friendship, then stores through its route.
     private func store(_ request: SendRequest, in friendship: Friendship) throws {
         guard friendship.contains(userID) else {
             throw FrameError(.notFriends, "no friendship \(request.friendship) with this user", cid: request.cid)
         }
-        if let from = request.from, from != userID {
+        let route = relay.store.route(in: friendship, from: userID)
+        lastRoute = route
+        try store(request, on: route)
+    }
+
+    /// Checks the sender and recipient, then stores and publishes; the ack (or `unavailable`) follows Redis's answer.
+    private func store(_ request: SendRequest, on route: StoreRoute) throws {
+        if let from = request.from, from != route.sender {
             throw FrameError(.forbidden, "from must be the connection's user", cid: request.cid)
         }
-        if let to = request.to, to != friendship.other(than: userID) {
+        if let to = request.to, to != route.recipient {
             throw FrameError(.forbidden, "to is not the other member of the friendship", cid: request.cid)
         }
         let socket = self.socket
         let feed = self.feed
         let cid = request.cid
         let logger = relay.logger
-        let route: StoreRoute
-        if let lastRoute, lastRoute.friendship == friendship.id {
-            route = lastRoute
-        } else {
-            route = relay.store.route(in: friendship, from: userID)
-            lastRoute = route
-        }
-        feed.willStore(friendship: route.friendship)
+        let friendship = route.friendship
+        feed.willStore(friendship: friendship)
         relay.store.store(route, content: request.content, type: request.type, cid: cid) { result in
             switch result {
             case .success(let receipt):
                 RelayMetrics.stored(isNew: receipt.isNew)
-                feed.didStore(StreamID(receipt.id), friendship: route.friendship)
+                feed.didStore(StreamID(receipt.id), friendship: friendship)
                 if let cid { socket.send(frame: OutboundFrame.ack(cid: cid, id: receipt.id)) }
             case .failure(let error):
-                feed.didStore(nil, friendship: route.friendship)
+                feed.didStore(nil, friendship: friendship)
                 logger.debug("store failed", metadata: ["error": "\(error)"])
                 socket.send(OutboundFrame.error(FrameError(.unavailable, "Redis could not store it; nothing was stored; retry", cid: cid)))
             }
