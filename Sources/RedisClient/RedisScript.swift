@@ -20,9 +20,30 @@ public final class RedisScript: Sendable, Hashable {
     public func hash(into hasher: inout Hasher) { hasher.combine(sha) }
 }
 
+/// One `EVALSHA` of a script: its keys, then its arguments, appended in order into the command's one array.
+public struct RedisScriptCall: Sendable {
+    let script: RedisScript
+    private(set) var command: [RedisArgument]
+
+    /// `keys` and `arguments` are how many of each will be appended; the keys come first.
+    public init(_ script: RedisScript, keys: Int, arguments: Int) {
+        self.script = script
+        command = []
+        command.reserveCapacity(3 + keys + arguments)
+        command.append("EVALSHA")
+        command.append(.string(script.sha))
+        command.append(.integer(keys))
+    }
+
+    public mutating func append(_ argument: RedisArgument) {
+        command.append(argument)
+    }
+}
+
 /// The scripts a client has used, loaded on every new connection.
 final class ScriptRegistry: Sendable {
-    private let scripts = NIOLockedValueBox<[String: RedisScript]>([:])
+    /// By identity: looked up on every call, where hashing the 40-character digest cost more than the lookup.
+    private let scripts = NIOLockedValueBox<[ObjectIdentifier: RedisScript]>([:])
 
     var all: [RedisScript] { scripts.withLockedValue { Array($0.values) } }
 
@@ -30,8 +51,8 @@ final class ScriptRegistry: Sendable {
     /// queued before any `EVALSHA` of that script from another caller.
     func ensureLoaded(_ script: RedisScript, load: (RedisScript) -> Void) {
         scripts.withLockedValue { scripts in
-            guard scripts[script.sha] == nil else { return }
-            scripts[script.sha] = script
+            guard scripts[ObjectIdentifier(script)] == nil else { return }
+            scripts[ObjectIdentifier(script)] = script
             load(script)
         }
     }
@@ -56,15 +77,18 @@ extension RedisClient {
         arguments: [RedisArgument],
         then callback: @escaping RedisReplyCallback
     ) {
+        var call = RedisScriptCall(script, keys: keys.count, arguments: arguments.count)
+        for key in keys { call.append(key) }
+        for argument in arguments { call.append(argument) }
+        evaluate(call, then: callback)
+    }
+
+    /// Runs a call built argument by argument: the command is one array, allocated once.
+    public func evaluate(_ call: consuming RedisScriptCall, then callback: @escaping RedisReplyCallback) {
+        let script = call.script
         scripts.ensureLoaded(script) { script in _ = send(["SCRIPT", "LOAD", .string(script.source)]) }
-        var command: [RedisArgument] = []
-        command.reserveCapacity(3 + keys.count + arguments.count)
-        command.append("EVALSHA")
-        command.append(.string(script.sha))
-        command.append(.integer(keys.count))
-        command.append(contentsOf: keys)
-        command.append(contentsOf: arguments)
-        send(command) { [self, command] result in
+        let command = call.command
+        send(command) { [self] result in
             guard case .failure(let error as RedisServerError) = result, error.code == "NOSCRIPT" else { return callback(result) }
             var eval = command
             eval[0] = "EVAL"

@@ -68,14 +68,19 @@ public struct MessageStore: Sendable {
         )
         // Without a cid the script reads no record; the stream's key stands in (same slot on a cluster).
         let cidKey = cid.map { keys.clientID(friendship: route.friendship, user: route.sender, cid: $0) } ?? route.history
-        redis.evaluate(
-            StoreScript.script,
-            keys: [.string(route.history), .string(cidKey)],
-            arguments: [
-                .string(route.sender), .string(route.recipient), .string(type.rawValue), .string(content), .string(cid ?? ""),
-                .string(body), .string(route.recipientChannel), .string(route.senderChannel),
-            ]
-        ) { result in
+        // Appended one by one: array literals for the keys and arguments were two allocations per message.
+        var call = RedisScriptCall(StoreScript.script, keys: 2, arguments: 8)
+        call.append(.string(route.history))
+        call.append(.string(cidKey))
+        call.append(.string(route.sender))
+        call.append(.string(route.recipient))
+        call.append(.string(type.rawValue))
+        call.append(.string(content))
+        call.append(.string(cid ?? ""))
+        call.append(.string(body))
+        call.append(.string(route.recipientChannel))
+        call.append(.string(route.senderChannel))
+        redis.evaluate(call) { result in
             completion(
                 result.flatMap { reply in
                     guard let parts = reply.array, parts.count == 2, let id = parts[0].string, let fresh = parts[1].int else {
