@@ -43,7 +43,7 @@ import Testing
         let keys = RedisKeys(prefix: "chat")
         #expect(keys.history("f1") == "chat:history:{f1}")
         #expect(keys.deliver("u1") == "chat:deliver:{u1}")
-        #expect(keys.clientID(friendship: "f1", user: "u1", cid: "c-9") == "chat:cid:{f1}:u1:c-9")
+        #expect(keys.clientIDs(friendship: "f1", day: 20_419) == "chat:cids:{f1}:20419")
     }
 
     @Test func identifiers() {
@@ -66,6 +66,6 @@ import Testing
         let keys = RedisKeys(prefix: "chat")
         #expect(keys.history("5d1328295793f14020a979d5") == "chat:history:{5d1328295793f14020a979d5}")
         #expect(keys.deliver("u") == "chat:deliver:{u}")
-        #expect(keys.clientID(friendship: "f", user: "u", cid: "c").hasPrefix("chat:cid:{f}:"))
+        #expect(keys.clientIDs(friendship: "f", day: 1).hasPrefix("chat:cids:{f}:"))
     }
 }

@@ -18,17 +18,17 @@ public struct RedisKeys: Sendable {
     public func deliver(_ userID: String) -> String { tagged(":deliver:{", userID) }
     public var broadcast: String { "\(prefix):broadcast" }
 
-    /// The record that makes a send with a `cid` idempotent for 24 hours; in the friendship's slot.
-    public func clientID(friendship: String, user: String, cid: String) -> String {
-        let capacity = prefix.utf8.count + friendship.utf8.count + user.utf8.count + cid.utf8.count + 9
+    /// The cid records of one friendship and one UTC day (days since 1970): a hash from `USER:CID` to the first
+    /// entry id, which makes a send with a `cid` idempotent for 24 hours; in the friendship's slot.
+    public func clientIDs(friendship: String, day: Int) -> String {
+        let day = String(day)
+        let capacity = prefix.utf8.count + friendship.utf8.count + day.utf8.count + 9
         return TextAssembler.string(capacity: capacity) { text in
             text.append(prefix)
-            text.append(":cid:{")
+            text.append(":cids:{")
             text.append(friendship)
             text.append("}:")
-            text.append(user)
-            text.append(":")
-            text.append(cid)
+            text.append(day)
         }
     }
 

@@ -1,5 +1,7 @@
+import Foundation
 import NIOCore
 import RedisClient
+import Synchronization
 
 /// The result of storing a send: its stream id, and whether this call stored it or an earlier one with the same cid.
 public struct StoreReceipt: Sendable, Hashable {
@@ -17,6 +19,9 @@ public final class StoreRoute: Sendable {
     let history: String
     let recipientChannel: String
     let senderChannel: String
+    /// The cid record keys of the last day a send used (the day, the day before, the day after), and whether a
+    /// record this route stored that day has set the day's bucket to expire.
+    private let cidBuckets: Mutex<(day: Int, keys: [RedisArgument], expirySet: Bool)?> = Mutex(nil)
 
     init(friendship: String, sender: String, recipient: String, history: String, recipientChannel: String, senderChannel: String) {
         self.friendship = friendship
@@ -26,16 +31,56 @@ public final class StoreRoute: Sendable {
         self.recipientChannel = recipientChannel
         self.senderChannel = senderChannel
     }
+
+    /// The day's cid record keys, built once a day rather than once a message, and whether the send should set the
+    /// day's bucket to expire: until one of this route's records that day has done it.
+    func cidBuckets(day: Int, keys: RedisKeys) -> (keys: [RedisArgument], setsExpiry: Bool) {
+        cidBuckets.withLock { cached in
+            if let cached, cached.day == day { return (cached.keys, !cached.expirySet) }
+            let buckets = [day, day - 1, day + 1].map { RedisArgument.string(keys.clientIDs(friendship: friendship, day: $0)) }
+            cached = (day, buckets, false)
+            return (buckets, true)
+        }
+    }
+
+    /// A record stored with the expiry flag: later sends that day need not set it again.
+    func expirySet(day: Int) {
+        cidBuckets.withLock { cached in
+            if cached?.day == day { cached?.expirySet = true }
+        }
+    }
+}
+
+/// Where a send stands in UTC days, for its cid records.
+public struct StoreClock: Sendable {
+    public var day: Int
+    public var nearMidnight: Bool
+
+    public init(day: Int, nearMidnight: Bool = false) {
+        self.day = day
+        self.nearMidnight = nearMidnight
+    }
+
+    public static func now() -> StoreClock {
+        let seconds = Date().timeIntervalSince1970
+        let day = Int(seconds / 86_400)
+        let secondOfDay = seconds - Double(day) * 86_400
+        return StoreClock(day: day, nearMidnight: secondOfDay > 86_340)
+    }
 }
 
 /// Message history: one Redis stream per friendship.
 public struct MessageStore: Sendable {
     let redis: RedisClient
     let keys: RedisKeys
+    /// The UTC day (days since 1970) whose cid records a send writes, and whether the next midnight is less than a
+    /// minute away; a parameter so that tests can move days.
+    let clock: @Sendable () -> StoreClock
 
-    public init(redis: RedisClient, keys: RedisKeys) {
+    public init(redis: RedisClient, keys: RedisKeys, clock: @escaping @Sendable () -> StoreClock = StoreClock.now) {
         self.redis = redis
         self.keys = keys
+        self.clock = clock
     }
 
     public func route(in friendship: Friendship, from sender: String) -> StoreRoute {
@@ -66,12 +111,16 @@ public struct MessageStore: Sendable {
             content: content,
             type: type.rawValue
         )
-        // Without a cid the script reads no record; the stream's key stands in (same slot on a cluster).
-        let cidKey = cid.map { keys.clientID(friendship: route.friendship, user: route.sender, cid: $0) } ?? route.history
         // Appended one by one: array literals for the keys and arguments were two allocations per message.
-        var call = RedisScriptCall(StoreScript.script, keys: 2, arguments: 8)
+        let now = clock()
+        let buckets = cid == nil ? nil : route.cidBuckets(day: now.day, keys: keys)
+        // The day after only near midnight, when a node whose clock is ahead may already have written there.
+        let bucketCount = buckets == nil ? 0 : (now.nearMidnight ? 3 : 2)
+        var call = RedisScriptCall(StoreScript.script, keys: 1 + bucketCount, arguments: 9)
         call.append(.string(route.history))
-        call.append(.string(cidKey))
+        if let buckets {
+            for index in 0..<bucketCount { call.append(buckets.keys[index]) }
+        }
         call.append(.string(route.sender))
         call.append(.string(route.recipient))
         call.append(.string(type.rawValue))
@@ -80,12 +129,16 @@ public struct MessageStore: Sendable {
         call.append(.string(body))
         call.append(.string(route.recipientChannel))
         call.append(.string(route.senderChannel))
+        let setsExpiry = buckets?.setsExpiry == true
+        call.append(.string(setsExpiry ? "1" : ""))
         redis.evaluate(call) { result in
             completion(
                 result.flatMap { reply in
                     guard let parts = reply.array, parts.count == 2, let id = parts[0].string, let fresh = parts[1].int else {
                         return .failure(RedisClientError(.unexpectedReply, "store script answered \(reply)"))
                     }
+                    // Stored, so the script set the bucket's expiry (a duplicate returns before storing).
+                    if setsExpiry, fresh == 1 { route.expirySet(day: now.day) }
                     return .success(StoreReceipt(id: id, isNew: fresh == 1))
                 }
             )

@@ -4,23 +4,35 @@ import RedisClient
 /// in which every subscriber receives its messages, whichever nodes the friends send through.
 ///
 /// A `cid` seen before (same user, same friendship, 24 h) returns the first id and neither stores nor publishes.
+/// The cid records are a hash per friendship and day (field `USER:CID`, value the first id; see
+/// ``RedisKeys/clientIDs(friendship:day:)``), written in the sending node's day and looked up in that day and the
+/// day before, and in the last minute before midnight also the day after (a node whose clock is behind then still
+/// finds what a node already past midnight wrote): a retry within 24 hours finds its record whatever node it
+/// reaches. A bucket expires three days on: each socket's sends to a friendship ask for that (ARGV[9] non-empty)
+/// until one of their records of the day is stored, not on every message. (A string key per cid with its own TTL
+/// made Redis grow and rehash its keyspace and expiry tables on every message.)
 /// Both users' channels get the same delivered-message frame: the recipient's devices and the sender's other devices
 /// receive it (the sending socket's node knows it from the store reply and skips that socket).
 ///
-/// KEYS: history, cid record. ARGV: from, to, type, content, cid, frame body (fields between id and ts),
-/// deliver:{to}, deliver:{from}.
+/// KEYS: history, cid records of the day, of the day before, and maybe of the day after. ARGV: from, to, type,
+/// content, cid, frame body (fields between id and ts), deliver:{to}, deliver:{from}, set the day's expiry.
 enum StoreScript {
     static let script = RedisScript(
         """
         local cid = ARGV[5]
+        local field
         if cid ~= '' then
-          local first = redis.call('GET', KEYS[2])
-          if first then return {first, 0} end
+          field = ARGV[1] .. ':' .. cid
+          for bucket = 2, #KEYS do
+            local first = redis.call('HGET', KEYS[bucket], field)
+            if first then return {first, 0} end
+          end
         end
         local id
         if cid ~= '' then
           id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4], 'cid', cid)
-          redis.call('SET', KEYS[2], id, 'EX', 86400)
+          redis.call('HSET', KEYS[2], field, id)
+          if ARGV[9] ~= '' then redis.call('EXPIRE', KEYS[2], 259200) end
         else
           id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4])
         end

@@ -1,0 +1,53 @@
+import NIOConcurrencyHelpers
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import RelayCore
+
+/// A send repeated with the same cid within 24 hours is stored once (PROTOCOL.md). The records live in one hash per
+/// friendship and day; these tests move the store's day by hand, against a real Redis.
+@Suite struct ClientIDRecordTests {
+    private let friendship = Friendship(id: "f1", user1: "alice", user2: "bob")
+    private let keys = RedisKeys(prefix: "chat")
+
+    private func store(_ store: MessageStore, cid: String?, content: String = "hi") async throws -> StoreReceipt {
+        let route = store.route(in: friendship, from: "alice")
+        return try await withCheckedThrowingContinuation { continuation in
+            store.store(route, content: content, type: .text, cid: cid) { continuation.resume(with: $0) }
+        }
+    }
+
+    @Test func aRetryOnTheNextDayStillFindsItsRecordAndTheRecordExpires() async throws {
+        let server = try await RedisServer()
+        let redis = RedisClient(configuration: server.configuration)
+        try await redis.connect()
+        let day = NIOLockedValueBox(StoreClock(day: 20_000))
+        let messages = MessageStore(redis: redis, keys: keys, clock: { day.withLockedValue { $0 } })
+
+        let first = try await store(messages, cid: "c1")
+        #expect(first.isNew)
+        let bucket = keys.clientIDs(friendship: "f1", day: 20_000)
+        #expect(try await redis.command("HGET", .string(bucket), "alice:c1").string == first.id)
+        let ttl = try #require(try await redis.command("TTL", .string(bucket)).int)
+        #expect(ttl > 259_000 && ttl <= 259_200)
+
+        // Same day, and the next day (a node whose clock is past midnight): the first id, nothing stored.
+        #expect(try await store(messages, cid: "c1") == StoreReceipt(id: first.id, isNew: false))
+        day.withLockedValue { $0 = StoreClock(day: 20_001) }
+        #expect(try await store(messages, cid: "c1") == StoreReceipt(id: first.id, isNew: false))
+        // A node whose clock is still just before that midnight sees a record written "tomorrow" too.
+        day.withLockedValue { $0 = StoreClock(day: 19_999, nearMidnight: true) }
+        #expect(try await store(messages, cid: "c1") == StoreReceipt(id: first.id, isNew: false))
+        #expect(try await redis.command("XLEN", "chat:history:{f1}") == .integer(1))
+
+        // Two days on (more than 24 hours), the cid is new again.
+        day.withLockedValue { $0 = StoreClock(day: 20_002) }
+        #expect(try await store(messages, cid: "c1").isNew)
+        #expect(try await store(messages, cid: nil).isNew)
+        #expect(try await redis.command("XLEN", "chat:history:{f1}") == .integer(3))
+        // Without a cid, no record is written anywhere.
+        #expect(try await redis.command("HLEN", .string(keys.clientIDs(friendship: "f1", day: 20_002))) == .integer(1))
+        await redis.shutdown()
+    }
+}
