@@ -18,7 +18,6 @@ public final class Relay: Sendable {
     public let tokens: TokenAuthority?
     public let heartbeats = HeartbeatMonitor()
     public let logger: Logger
-    private let socketSequence = ManagedAtomicCounter()
     private let draining = NIOLockedValueBox(false)
 
     /// True once ``shutdown()`` began: sockets still opening are told to go away (1001), not that the node failed.
@@ -83,11 +82,6 @@ public final class Relay: Sendable {
         redis.state == .connected && registry.subscriber.state == .connected
     }
 
-    /// A new socket id, unique across nodes, for logs and metrics.
-    public func makeSocketID() -> String {
-        "\(configuration.nodeID)/\(socketSequence.next())"
-    }
-
     /// Redis's clock now, as a stream position. Read it before answering a WebSocket upgrade and pass it to
     /// ``open(_:openedAfter:)``: the socket then receives every message stored after its upgrade.
     public func openingInstant() async throws -> StreamID {
@@ -119,15 +113,4 @@ public final class Relay: Sendable {
 public struct RelayStartError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// A counter shared by the node's sockets.
-final class ManagedAtomicCounter: Sendable {
-    private let value = NIOLockedValueBox(0)
-    func next() -> Int {
-        value.withLockedValue {
-            $0 += 1
-            return $0
-        }
-    }
 }

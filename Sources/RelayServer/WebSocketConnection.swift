@@ -21,7 +21,6 @@ final class WebSocketConnection: RelaySocket {
         var closeSent = false
     }
 
-    let id: String
     let userID: String
     private let channel: any Channel
     /// The context of the socket's ``WebSocketFrameHandler``, through which encoded frames go out. Used on the event
@@ -33,14 +32,12 @@ final class WebSocketConnection: RelaySocket {
     private let state = Mutex(State())
 
     init(
-        id: String,
         userID: String,
         channel: any Channel,
         output: ChannelHandlerContext,
         maximumQueuedFrames: Int,
         maximumQueuedBytes: Int
     ) {
-        self.id = id
         self.userID = userID
         self.channel = channel
         self.output = output

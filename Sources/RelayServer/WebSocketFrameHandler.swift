@@ -44,7 +44,6 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func handlerAdded(context: ChannelHandlerContext) {
         socket = WebSocketConnection(
-            id: relay.makeSocketID(),
             userID: accepted.userID,
             channel: context.channel,
             output: context,

@@ -11,10 +11,10 @@ import Testing
     private let friendship = Friendship(id: "f1", user1: "alice", user2: "bob")
     private let keys = RedisKeys(prefix: "chat")
 
-    private func store(_ store: MessageStore, cid: String?, content: String = "hi") async throws -> StoreReceipt {
-        let route = store.route(in: friendship, from: "alice")
+    private func store(_ store: MessageStore, cid: String?, route: StoreRoute? = nil) async throws -> StoreReceipt {
+        let route = route ?? store.route(in: friendship, from: "alice")
         return try await withCheckedThrowingContinuation { continuation in
-            store.store(route, content: content, type: .text, cid: cid) { continuation.resume(with: $0) }
+            store.store(route, content: "hi", type: .text, cid: cid) { continuation.resume(with: $0) }
         }
     }
 
@@ -46,8 +46,31 @@ import Testing
         #expect(try await store(messages, cid: "c1").isNew)
         #expect(try await store(messages, cid: nil).isNew)
         #expect(try await redis.command("XLEN", "chat:history:{f1}") == .integer(3))
-        // Without a cid, no record is written anywhere.
+        // Without a cid, no record is written anywhere; duplicates wrote none either.
+        let buckets = try await redis.command("KEYS", "chat:cids:*").array?.compactMap(\.string).sorted()
+        #expect(buckets == [keys.clientIDs(friendship: "f1", day: 20_000), keys.clientIDs(friendship: "f1", day: 20_002)])
         #expect(try await redis.command("HLEN", .string(keys.clientIDs(friendship: "f1", day: 20_002))) == .integer(1))
+        await redis.shutdown()
+    }
+
+    /// A socket asks for its day's bucket to expire until one of its records has been stored that day: a first send
+    /// of the day that turns out to be a retry stores nothing, so the next one must still ask.
+    @Test func aBucketStartedAfterARetryStillExpires() async throws {
+        let server = try await RedisServer()
+        let redis = RedisClient(configuration: server.configuration)
+        try await redis.connect()
+        let day = NIOLockedValueBox(StoreClock(day: 20_000))
+        let messages = MessageStore(redis: redis, keys: keys, clock: { day.withLockedValue { $0 } })
+        _ = try await store(messages, cid: "c1")
+
+        day.withLockedValue { $0 = StoreClock(day: 20_001) }
+        let route = messages.route(in: friendship, from: "alice")
+        #expect(try await store(messages, cid: "c1", route: route).isNew == false)
+        #expect(try await store(messages, cid: "c2", route: route).isNew)
+        let bucket = keys.clientIDs(friendship: "f1", day: 20_001)
+        #expect(try await redis.command("HLEN", .string(bucket)) == .integer(1))
+        let ttl = try #require(try await redis.command("TTL", .string(bucket)).int)
+        #expect(ttl > 259_000 && ttl <= 259_200)
         await redis.shutdown()
     }
 }

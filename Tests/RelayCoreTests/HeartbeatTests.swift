@@ -6,13 +6,11 @@ import Testing
 
 /// A socket that only records what the relay asked of it.
 final class RecordingSocket: RelaySocket {
-    let id: String
     let userID: String
     private let log = NIOLockedValueBox<[String]>([])
 
-    init(_ id: String) {
-        self.id = id
-        userID = id
+    init(_ userID: String) {
+        self.userID = userID
     }
 
     var calls: [String] { log.withLockedValue { $0 } }

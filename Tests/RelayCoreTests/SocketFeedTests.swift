@@ -9,7 +9,6 @@ import Testing
 
 /// A socket that keeps the ids of the frames it was sent, in order.
 private final class FrameLog: RelaySocket {
-    let id = "node/1"
     let userID = "bob"
     private let ids = NIOLockedValueBox<[String]>([])
 

@@ -17,8 +17,6 @@ public enum CloseCode: UInt16, Sendable {
 
 /// What the relay core needs of an open socket. The surface implements it over a WebSocket.
 public protocol RelaySocket: AnyObject, Sendable {
-    /// Unique across nodes (`node/sequence`): names the socket in logs and metrics.
-    var id: String { get }
     var userID: String { get }
     /// Queues a text frame without waiting; called from event loops and tasks alike.
     func send(_ text: String)

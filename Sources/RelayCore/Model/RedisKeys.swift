@@ -4,9 +4,12 @@
 /// share another.
 public struct RedisKeys: Sendable {
     public let prefix: String
+    /// Made once: every published frame is checked against it.
+    public let broadcast: String
 
     public init(prefix: String) {
         self.prefix = prefix
+        broadcast = "\(prefix):broadcast"
     }
 
     public func user(_ id: String) -> String { "\(prefix):user:{\(id)}" }
@@ -16,21 +19,10 @@ public struct RedisKeys: Sendable {
     // Built for every message: assembled in one allocation.
     public func history(_ friendshipID: String) -> String { tagged(":history:{", friendshipID) }
     public func deliver(_ userID: String) -> String { tagged(":deliver:{", userID) }
-    public var broadcast: String { "\(prefix):broadcast" }
 
     /// The cid records of one friendship and one UTC day (days since 1970): a hash from `USER:CID` to the first
     /// entry id, which makes a send with a `cid` idempotent for 24 hours; in the friendship's slot.
-    public func clientIDs(friendship: String, day: Int) -> String {
-        let day = String(day)
-        let capacity = prefix.utf8.count + friendship.utf8.count + day.utf8.count + 9
-        return TextAssembler.string(capacity: capacity) { text in
-            text.append(prefix)
-            text.append(":cids:{")
-            text.append(friendship)
-            text.append("}:")
-            text.append(day)
-        }
-    }
+    public func clientIDs(friendship: String, day: Int) -> String { "\(prefix):cids:{\(friendship)}:\(day)" }
 
     /// `PREFIX` + `kind` (`:name:{`) + `id` + `}`.
     private func tagged(_ kind: StaticString, _ id: String) -> String {

@@ -12,7 +12,8 @@ import RedisClient
 public final class ClientSession: @unchecked Sendable {
     private let relay: Relay
     public let socket: any RelaySocket
-    /// The socket's live delivery, told of the entries the socket sent so that a catch-up skips them.
+    /// The socket's live delivery, told of the socket's sends and their ids so that it never hands the socket its own
+    /// messages, live or in a catch-up.
     private let feed: SocketFeed
     private var bucket: TokenBucket
     private let parser: InboundFrameParser

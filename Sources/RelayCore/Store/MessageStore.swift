@@ -111,11 +111,11 @@ public struct MessageStore: Sendable {
             content: content,
             type: type.rawValue
         )
-        // Appended one by one: array literals for the keys and arguments were two allocations per message.
         let now = clock()
         let buckets = cid == nil ? nil : route.cidBuckets(day: now.day, keys: keys)
         // The day after only near midnight, when a node whose clock is ahead may already have written there.
         let bucketCount = buckets == nil ? 0 : (now.nearMidnight ? 3 : 2)
+        // Appended one by one: array literals for the keys and arguments were two allocations per message.
         var call = RedisScriptCall(StoreScript.script, keys: 1 + bucketCount, arguments: 9)
         call.append(.string(route.history))
         if let buckets {
