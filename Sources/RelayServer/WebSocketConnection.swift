@@ -55,12 +55,13 @@ final class WebSocketConnection: RelaySocket {
         enqueue(ServerFrame(.text, payload: bytes))
     }
 
-    /// On the event loop with nothing queued (the heartbeat's usual case) the ping is written at once: no task and
-    /// no queue for the socket.
+    /// Written at once on the socket's event loop, ahead of any frames waiting for their flush (a control frame may
+    /// go between messages): no queue, and no array for an idle socket.
     func ping() {
-        guard channel.eventLoop.inEventLoop, state.withLock({ !$0.finished && !$0.flushScheduled }) else {
-            return enqueue(ServerFrame.ping)
+        guard channel.eventLoop.inEventLoop else {
+            return channel.eventLoop.execute { self.ping() }
         }
+        guard !state.withLock({ $0.finished }) else { return }
         output.writeAndFlush(NIOAny(ServerFrame.ping.payload), promise: nil)
     }
 

@@ -84,6 +84,22 @@ final class RecordingSocket: RelaySocket {
         #expect(sockets.allSatisfy { $0.calls == ["ping"] })
     }
 
+    /// The ticker yields every ``HeartbeatMonitor/pingsPerTurn`` pings, and still pings the rest of a crowded slot.
+    @Test func theTickerPingsEverySocketOfASlotLargerThanOneRun() async throws {
+        let monitor = HeartbeatMonitor()
+        let perSlot = 2 * HeartbeatMonitor.pingsPerTurn + 1
+        let sockets = (0..<(perSlot * HeartbeatMonitor.slotCount)).map { RecordingSocket("s\($0)") }
+        for socket in sockets { monitor.watch(socket) }
+        monitor.start(period: 0.2)
+        defer { monitor.stop() }
+        let started = ContinuousClock.now
+        while sockets.contains(where: { $0.calls.isEmpty }), ContinuousClock.now - started < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // Never answered, so each is cut a turn after its ping; one cut without a ping was skipped.
+        #expect(sockets.allSatisfy { $0.calls.first == "ping" }, "\(sockets.filter { $0.calls.first != "ping" }.count) never pinged")
+    }
+
     /// A socket forgotten and watched again (or a new one at its address) is listed twice in its slot, yet ticks
     /// once per turn: it is not terminated for a pong it had no time to send.
     @Test func aSocketWatchedAgainTicksOncePerTurn() {

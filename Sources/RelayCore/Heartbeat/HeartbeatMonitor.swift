@@ -5,7 +5,13 @@ import Synchronization
 /// Sockets are spread round-robin over the wheel's slots, and the wheel turns once per period, one slot at a time:
 /// each socket is still pinged once per period, but the node pings a slot's share at a time instead of every socket
 /// at once. With 10,000 sockets a single tick was 0.3 s of event-loop time every period, which every chat message
-/// on the node waited behind.
+/// on the node waited behind; a step pings at most ``pingsPerTurn`` sockets before letting the event loops serve
+/// others.
+///
+/// Ten slots, not a hundred: pings cost less in bursts. With 10,000 idle sockets and a 10 s period the node used 0.022
+/// to 0.027 cores pinging 100 sockets every 100 ms, 0.018 with 500 every 500 ms and 0.017 with 1,000 every second
+/// (`/proc` over 20 to 40 s). Each ping is one `write`, most of whose cost is the kernel's; in a burst the socket
+/// structures, in the kernel as in NIO, stay warm, and the client's side wakes once per burst instead of once per ping.
 ///
 /// State never leaves the node. `tick()` (a whole turn) is public so tests drive it without waiting for clocks.
 public final class HeartbeatMonitor: Sendable {
@@ -29,8 +35,11 @@ public final class HeartbeatMonitor: Sendable {
         var nextSlot = 0
     }
 
-    /// Slots per turn: 100 ms apart with the default 10 s heartbeat.
-    public static let slotCount = 100
+    /// Slots per turn: a second apart with the default 10 s heartbeat.
+    public static let slotCount = 10
+    /// Pings sent back to back before the ticker yields, so that a slot of a crowded node (10,000 sockets at 100,000)
+    /// does not hold an event loop for tens of milliseconds.
+    static let pingsPerTurn = 256
 
     private let wheel = Mutex(Wheel(slots: Array(repeating: [], count: HeartbeatMonitor.slotCount)))
     private let ticker = Mutex<Task<Void, Never>?>(nil)
@@ -63,15 +72,34 @@ public final class HeartbeatMonitor: Sendable {
 
     /// One slot's share of a period: pings its sockets, terminates and forgets those that missed the last ping.
     func step() {
-        var toPing: [any RelaySocket] = []
-        var toTerminate: [any RelaySocket] = []
+        let (toPing, toTerminate) = advance()
+        for socket in toPing { socket.ping() }
+        for socket in toTerminate { socket.terminate() }
+    }
+
+    /// ``step()`` for the ticker, yielding between runs of ``pingsPerTurn`` pings.
+    private func stepYielding() async {
+        let (toPing, toTerminate) = advance()
+        for (index, socket) in toPing.enumerated() {
+            if index > 0, index % Self.pingsPerTurn == 0 { await Task.yield() }
+            socket.ping()
+        }
+        for socket in toTerminate { socket.terminate() }
+    }
+
+    /// Moves the hand one slot: the slot's sockets to ping, and those that missed the last ping, now forgotten.
+    /// Sockets are called outside the lock, as they may call back into the monitor.
+    private func advance() -> (toPing: [any RelaySocket], toTerminate: [any RelaySocket]) {
         wheel.withLock { wheel in
+            var toPing: [any RelaySocket] = []
+            var toTerminate: [any RelaySocket] = []
             let slot = wheel.hand
             let turn = wheel.turn
             wheel.hand = (slot + 1) % Self.slotCount
             if wheel.hand == 0 { wheel.turn += 1 }
             var kept: [ObjectIdentifier] = []
             kept.reserveCapacity(wheel.slots[slot].count)
+            toPing.reserveCapacity(wheel.slots[slot].count)
             for key in wheel.slots[slot] {
                 guard let index = wheel.entries.index(forKey: key), wheel.entries.values[index].slot == slot,
                     wheel.entries.values[index].turn != turn
@@ -86,10 +114,8 @@ public final class HeartbeatMonitor: Sendable {
                 }
             }
             wheel.slots[slot] = kept
+            return (toPing, toTerminate)
         }
-        // Outside the lock: sockets may call back into the monitor.
-        for socket in toPing { socket.ping() }
-        for socket in toTerminate { socket.terminate() }
     }
 
     /// Turns the wheel once every `period` seconds until ``stop()``; steps keep to the clock instead of drifting by
@@ -103,7 +129,7 @@ public final class HeartbeatMonitor: Sendable {
                 deadline += interval
                 try? await Task.sleep(until: deadline, clock: clock)
                 guard !Task.isCancelled, let self else { return }
-                self.step()
+                await self.stepYielding()
             }
         }
         ticker.withLock { $0 = task }
