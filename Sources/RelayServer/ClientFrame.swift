@@ -6,7 +6,7 @@ import RelayCore
 /// The relay reads its clients' frames itself instead of through NIOWebSocket's `WebSocketFrameDecoder` behind a
 /// `ByteToMessageHandler`: that pair cost an allocation per frame for the parser, another for the unmasked copy, a
 /// boxed `WebSocketFrame` per `channelRead`, and half a kilobyte per idle socket. Here a frame is a slice of the
-/// bytes read, unmasked only when its text is needed, straight into the `String` the session parses.
+/// bytes read, unmasked only when its text is needed, into temporary storage that the session parses in place.
 struct ClientFrame {
     typealias Opcode = FrameOpcode
 

@@ -134,7 +134,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         case .text, .binary:
             guard fragments == nil else { return fail(context, code: CloseCode.protocolError.rawValue) }
             if frame.fin {
-                message(context, opcode: frame.opcode) { frame.withUnmaskedBytes { String(validating: $0, as: UTF8.self) } }
+                frame.withUnmaskedBytes { message(context, opcode: frame.opcode, bytes: $0) }
             } else {
                 fragments = (frame.opcode, frame.unmaskedPayload)
             }
@@ -147,7 +147,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             var more = frame.unmaskedPayload
             data.writeBuffer(&more)
             fragments = frame.fin ? nil : (opcode, data)
-            if frame.fin { message(context, opcode: opcode) { String(validating: data.readableBytesView, as: UTF8.self) } }
+            if frame.fin { data.withUnsafeReadableBytes { message(context, opcode: opcode, bytes: $0) } }
         case .ping:
             guard !socket.hasSentClose else { return }
             _ = socket.writeNow(ServerFrame.encoded(.pong, payload: frame.unmaskedPayload, allocator: context.channel.allocator))
@@ -164,27 +164,27 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    /// A whole message, in one frame or assembled from fragments. `text` decodes it, nil when it is not UTF-8.
-    private func message(_ context: ChannelHandlerContext, opcode: ClientFrame.Opcode, text: () -> String?) {
+    /// A whole message, in one frame or assembled from fragments; `bytes` are valid only during the call.
+    private func message(_ context: ChannelHandlerContext, opcode: ClientFrame.Opcode, bytes: UnsafeRawBufferPointer) {
         guard opcode == .text else {
             return socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
         }
         // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
-        guard let text = text() else { return fail(context, code: CloseCode.invalidPayload.rawValue) }
+        guard UTF8Check.isValid(bytes) else { return fail(context, code: CloseCode.invalidPayload.rawValue) }
         if busy {
-            waiting.append(text)
+            waiting.append(String(decoding: bytes, as: UTF8.self))
             if waiting.count >= Self.readPauseThreshold, !readingPaused {
                 readingPaused = true
                 context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
             }
         } else {
-            handle(text, eventLoop: context.eventLoop)
+            handle(bytes.assumingMemoryBound(to: UInt8.self), eventLoop: context.eventLoop)
         }
     }
 
-    private func handle(_ text: String, eventLoop: any EventLoop) {
+    private func handle(_ bytes: some Collection<UInt8>, eventLoop: any EventLoop) {
         guard let session else { return }
-        if case .continueInTask(let work) = session.receive(text.utf8) {
+        if case .continueInTask(let work) = session.receive(bytes) {
             busy = true
             let this = NIOLoopBound(self, eventLoop: eventLoop)
             Task {
@@ -199,7 +199,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         busy = false
         let eventLoop = socket.eventLoop
         while !busy, !ended, !waiting.isEmpty {
-            handle(waiting.removeFirst(), eventLoop: eventLoop)
+            handle(waiting.removeFirst().utf8, eventLoop: eventLoop)
         }
         if readingPaused, waiting.count < Self.readPauseThreshold / 2 {
             readingPaused = false

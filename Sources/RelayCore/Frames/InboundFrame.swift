@@ -134,6 +134,10 @@ public struct InboundFrameParser: Sendable {
         }
     }
 
+    private static func invalidIdentifier(_ name: String, cid: String?) -> FrameError {
+        FrameError(.badMessage, "\(name) must be 1 to 64 characters of A-Z a-z 0-9 _ -", cid: cid)
+    }
+
     private func sendRequest(_ raw: RawInboundFrame) throws(FrameError) -> SendRequest {
         let cid = raw.cid
         if let cid, cid.isEmpty || cid.count > Self.maximumCIDLength {
@@ -143,11 +147,9 @@ public struct InboundFrameParser: Sendable {
         guard Identifier.isValid(friend) else {
             throw FrameError(.badMessage, "friend must be 1 to 64 characters of A-Z a-z 0-9 _ -", cid: cid)
         }
-        for (name, value) in [("from", raw.from), ("to", raw.to)] {
-            if let value, !Identifier.isValid(value) {
-                throw FrameError(.badMessage, "\(name) must be 1 to 64 characters of A-Z a-z 0-9 _ -", cid: cid)
-            }
-        }
+        // Two checks, not a loop over an array of the two: that array was an allocation per message.
+        if let from = raw.from, !Identifier.isValid(from) { throw Self.invalidIdentifier("from", cid: cid) }
+        if let to = raw.to, !Identifier.isValid(to) { throw Self.invalidIdentifier("to", cid: cid) }
         guard let content = raw.content else { throw FrameError(.badMessage, "content is missing", cid: cid) }
         guard !content.isEmpty else { throw FrameError(.badMessage, "content is empty", cid: cid) }
         guard content.utf8.count <= maximumContentBytes else {
