@@ -15,6 +15,35 @@ import Testing
         #expect(try parse(#"{"friend":"f1","content":"x"}"#) == .send(SendRequest(friendship: "f1", content: "x", type: .text)))
     }
 
+    /// The last send's identifiers come back as the very same strings (no new storage), others as new equal ones.
+    @Test func knownIdentifiersAreReusedNotCopied() throws {
+        let friendship = "64f1c0ffee64f1c0ffee0001"
+        let (alice, bob) = ("alice-the-first-user", "bob-the-second-user")
+        let known = KnownIdentifiers(friendship, alice, bob)
+        let frame = #"{"friend":"\#(friendship)","from":"\#(alice)","to":"\#(bob)","content":"hello","cid":"c1"}"#
+        guard case .send(let request) = try parser.parse(Array(frame.utf8), known: known) else {
+            Issue.record("not a send")
+            return
+        }
+        #expect(request == SendRequest(friendship: friendship, from: alice, to: bob, content: "hello", type: .text, cid: "c1"))
+        #expect(Self.storage(request.friendship) == Self.storage(friendship))
+        #expect(Self.storage(request.from!) == Self.storage(alice))
+        #expect(Self.storage(request.to!) == Self.storage(bob))
+
+        // One byte off, or a prefix: new strings with the frame's value.
+        let other = #"{"friend":"64f1c0ffee64f1c0ffee0002","from":"alice-the-first-use","content":"x"}"#
+        guard case .send(let second) = try parser.parse(Array(other.utf8), known: known) else {
+            Issue.record("not a send")
+            return
+        }
+        #expect(second.friendship == "64f1c0ffee64f1c0ffee0002")
+        #expect(second.from == "alice-the-first-use")
+    }
+
+    private static func storage(_ text: String) -> UnsafePointer<UInt8>? {
+        text.utf8.withContiguousStorageIfAvailable { $0.baseAddress } ?? nil
+    }
+
     @Test func otherOperations() throws {
         #expect(try parse(#"{"op":"ping"}"#) == .ping)
         #expect(try parse(#"{"op":"history","friend":"f","rid":7}"#) == .history(HistoryRequest(friendship: "f", limit: 50, rid: .number(7))))

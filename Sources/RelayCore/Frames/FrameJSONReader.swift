@@ -12,16 +12,19 @@ struct FrameJSONReader {
     }
 
     private let bytes: UnsafeBufferPointer<UInt8>
+    private let known: KnownIdentifiers
     private var index = 0
     /// The first known field of the wrong type; reported once the whole frame proved to be valid JSON.
     private var wrongField: String?
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, known: KnownIdentifiers) {
         self.bytes = bytes
+        self.known = known
     }
 
-    static func read(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> RawInboundFrame {
-        var reader = FrameJSONReader(bytes)
+    /// `known` strings are handed back for `friend`, `from` and `to` values with their bytes.
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, known: KnownIdentifiers = .none) throws(Failure) -> RawInboundFrame {
+        var reader = FrameJSONReader(bytes, known: known)
         let frame = try reader.readFrame()
         if let field = reader.wrongField { throw .wrongType(field) }
         return frame
@@ -75,9 +78,9 @@ struct FrameJSONReader {
     private mutating func readField(_ key: String, into frame: inout RawInboundFrame) throws(Failure) {
         switch key {
         case "op": frame.op = try readOptionalString(key)
-        case "friend": frame.friend = try readOptionalString(key)
-        case "from": frame.from = try readOptionalString(key)
-        case "to": frame.to = try readOptionalString(key)
+        case "friend": frame.friend = try readOptionalString(key, known: known)
+        case "from": frame.from = try readOptionalString(key, known: known)
+        case "to": frame.to = try readOptionalString(key, known: known)
         case "content": frame.content = try readOptionalString(key)
         case "type": frame.type = try readOptionalString(key)
         case "cid": frame.cid = try readOptionalString(key)
@@ -122,9 +125,9 @@ struct FrameJSONReader {
         return cursors
     }
 
-    private mutating func readOptionalString(_ key: String) throws(Failure) -> String? {
+    private mutating func readOptionalString(_ key: String, known: KnownIdentifiers = .none) throws(Failure) -> String? {
         switch peek() {
-        case UInt8(ascii: "\""): return try readString()
+        case UInt8(ascii: "\""): return try readString(known: known)
         case UInt8(ascii: "n"):
             try readNull()
             return nil
@@ -156,7 +159,7 @@ struct FrameJSONReader {
 
     // MARK: - Strings
 
-    private mutating func readString() throws(Failure) -> String {
+    private mutating func readString(known: KnownIdentifiers = .none) throws(Failure) -> String {
         try expect(UInt8(ascii: "\""))
         let start = index
         var isASCII = true
@@ -166,6 +169,7 @@ struct FrameJSONReader {
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if let match = known.match(slice) { return match }
                 return try Self.string(slice, isASCII: isASCII)
             }
             if byte == UInt8(ascii: "\\") { return try readEscapedString(from: start) }

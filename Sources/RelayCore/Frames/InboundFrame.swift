@@ -88,8 +88,9 @@ public struct InboundFrameParser: Sendable {
         self.maximumContentBytes = maximumContentBytes
     }
 
-    public func parse(_ bytes: some Collection<UInt8>) throws(FrameError) -> InboundFrame {
-        let raw = try decode(bytes)
+    /// `known` identifiers come back as the same strings when the frame repeats them (``KnownIdentifiers``).
+    public func parse(_ bytes: some Collection<UInt8>, known: KnownIdentifiers = .none) throws(FrameError) -> InboundFrame {
+        let raw = try decode(bytes, known: known)
         switch raw.op {
         case nil, "send"?:
             return .send(try sendRequest(raw))
@@ -124,9 +125,17 @@ public struct InboundFrameParser: Sendable {
         }
     }
 
-    private func decode(_ bytes: some Collection<UInt8>) throws(FrameError) -> RawInboundFrame {
-        let read = { (buffer: UnsafeBufferPointer<UInt8>) in Result { () throws(FrameJSONReader.Failure) in try FrameJSONReader.read(buffer) } }
-        let result = bytes.withContiguousStorageIfAvailable(read) ?? Array(bytes).withUnsafeBufferPointer(read)
+    private func decode(_ bytes: some Collection<UInt8>, known: KnownIdentifiers) throws(FrameError) -> RawInboundFrame {
+        // The closure is passed straight to the call rather than kept in a variable: a stored closure that
+        // captures `known` was an allocation per frame.
+        let contiguous = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(FrameJSONReader.Failure) in try FrameJSONReader.read(buffer, known: known) }
+        }
+        let result =
+            contiguous
+            ?? Array(bytes).withUnsafeBufferPointer { buffer in
+                Result { () throws(FrameJSONReader.Failure) in try FrameJSONReader.read(buffer, known: known) }
+            }
         switch result {
         case .success(let frame): return frame
         case .failure(.wrongType(let field)): throw FrameError(.badMessage, "\(field) has the wrong type")

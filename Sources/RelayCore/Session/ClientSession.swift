@@ -48,7 +48,7 @@ public final class ClientSession: @unchecked Sendable {
     public func receive(_ bytes: some Collection<UInt8>) -> Handling {
         let frame: InboundFrame
         do {
-            frame = try parser.parse(bytes)
+            frame = try parser.parse(bytes, known: lastRoute?.identifiers ?? .none)
         } catch {
             socket.send(OutboundFrame.error(error))
             return .done

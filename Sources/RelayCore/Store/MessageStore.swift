@@ -19,6 +19,8 @@ public final class StoreRoute: Sendable {
     let history: String
     let recipientChannel: String
     let senderChannel: String
+    /// The friendship, sender and recipient, which the sender's next frame most likely names again.
+    let identifiers: KnownIdentifiers
     /// The cid record keys of the last day a send used (the day, the day before, the day after), and whether a
     /// record this route stored that day has set the day's bucket to expire.
     private let cidBuckets: Mutex<(day: Int, keys: [RedisArgument], expirySet: Bool)?> = Mutex(nil)
@@ -30,6 +32,7 @@ public final class StoreRoute: Sendable {
         self.history = history
         self.recipientChannel = recipientChannel
         self.senderChannel = senderChannel
+        identifiers = KnownIdentifiers(friendship, sender, recipient)
     }
 
     /// The day's cid record keys, built once a day rather than once a message, and whether the send should set the
