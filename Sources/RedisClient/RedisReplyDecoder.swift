@@ -8,11 +8,14 @@ import NIOCore
 /// and the connection that owns it must close. Not thread-safe: it lives on one channel's event loop.
 public final class RedisReplyDecoder {
     private let reader: UnsafeMutablePointer<redisReader>
+    /// Where the reader puts its nodes (``ReplyArena``); the reader holds it unretained, as its `privdata`.
+    private let arena = ReplyArena()
 
     public init() {
-        guard let reader = redisReaderCreate() else {
+        guard let reader = redisReaderCreateWithFunctions(ReplyArena.functions) else {
             fatalError("hiredis could not allocate a reader")
         }
+        reader.pointee.privdata = Unmanaged.passUnretained(arena).toOpaque()
         self.reader = reader
     }
 
@@ -46,7 +49,7 @@ public final class RedisReplyDecoder {
         var raw: UnsafeMutableRawPointer?
         guard redisReaderGetReply(reader, &raw) == REDIS_OK else { throw readerError() }
         guard let raw else { return nil }
-        defer { freeReplyObject(raw) }
+        defer { arena.reset() }
         let node = raw.assumingMemoryBound(to: redisReply.self)
         if recognisingPushes, let message = RedisPubSubMessage(node.pointee) { return .push(message) }
         return .reply(Self.convert(node))

@@ -23,6 +23,23 @@ import Testing
         )
     }
 
+    /// Replies larger than the reader's arena block (``ReplyArena``), split across reads, then small ones after
+    /// them: every node and string comes out whole, and nothing of a reply leaks into the next.
+    @Test func largeRepliesOverManyReadsComeOutWhole() throws {
+        let big = String(repeating: "x", count: 100_000)
+        let members = (0..<3_000).map { "member-\($0)" }
+        var text = "$\(big.utf8.count)\r\n\(big)\r\n*\(members.count)\r\n"
+        for member in members { text += "$\(member.utf8.count)\r\n\(member)\r\n" }
+        text += ":7\r\n*2\r\n$1\r\na\r\n$-1\r\n"
+        let bytes = Array(text.utf8)
+        let chunks = stride(from: 0, to: bytes.count, by: 1_337).map { String(decoding: bytes[$0..<min($0 + 1_337, bytes.count)], as: UTF8.self) }
+        let replies = try decode(chunks)
+        #expect(replies.count == 4)
+        #expect(replies.first == .bulkString(ByteBuffer(string: big)))
+        #expect(replies.dropFirst().first == .array(members.map { .bulkString(ByteBuffer(string: $0)) }))
+        #expect(Array(replies.dropFirst(2)) == [.integer(7), .array([.bulkString(ByteBuffer(string: "a")), .null])])
+    }
+
     @Test func truncatedInputWaitsForMore() throws {
         #expect(try decode(["$10\r\nabc"]).isEmpty)
         #expect(try decode(["*3\r\n:1\r\n"]).isEmpty)
