@@ -96,6 +96,24 @@ import Testing
             #"{"id":"\#(id)","friend":"\#(friendship)","from":"\#(alice)","to":"\#(bob)","content":"on both channels","type":"text","ts":\#(id.split(separator: "-")[0])}"#
         #expect(published["chat:deliver:{\(bob)}"] == expected)
         #expect(published["chat:deliver:{\(alice)}"] == expected)
+
+        // Content that JSON must escape goes into the frame escaped (the script is given both forms then).
+        let tricky = "say \"hi\" \\ back\nslash\t é 👋 \u{1}"
+        phone.send(json: ["friend": friendship, "content": tricky, "cid": "x2"])
+        let second = try #require(await phone.next { $0["op"] as? String == "ack" && $0["cid"] as? String == "x2" })
+        let secondID = try #require(second["id"] as? String)
+        published = [:]
+        for await message in stream {
+            published[message.channel] = String(buffer: message.payload)
+            if published.count == 2 { break }
+        }
+        for (channel, frame) in published {
+            let head = #"{"id":"\#(secondID)","friend":"\#(friendship)","from":"\#(alice)","to":"\#(bob)","content":""#
+            let tail = #"","type":"text","ts":\#(secondID.split(separator: "-")[0])}"#
+            #expect(frame.hasPrefix(head) && frame.hasSuffix(tail), "\(channel): \(frame)")
+            let fields = try JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any]
+            #expect(fields?["content"] as? String == tricky, "\(channel): \(frame)")
+        }
         // The sender's other device still gets it, the sending socket still does not.
         #expect(await laptop.messages(1).first?["id"] as? String == id)
         #expect(!(await collect(phone, for: .milliseconds(300))).contains { $0["id"] as? String == id })

@@ -15,7 +15,9 @@ import RedisClient
 /// receive it (the sending socket's node knows it from the store reply and skips that socket).
 ///
 /// KEYS: history, cid records of the day, of the day before, and maybe of the day after. ARGV: from, to, type,
-/// content, cid, frame body (fields between id and ts), deliver:{to}, deliver:{from}, set the day's expiry.
+/// content, cid, the frame's head (its fields after the id, escaped, up to the content's opening quote),
+/// deliver:{to}, deliver:{from}, set the day's expiry, and the content escaped for JSON or empty when it needs no
+/// escaping (content is never empty).
 enum StoreScript {
     static let script = RedisScript(
         """
@@ -36,7 +38,9 @@ enum StoreScript {
         else
           id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4])
         end
-        local frame = '{"id":"' .. id .. '",' .. ARGV[6] .. ',"ts":' .. string.match(id, '^%d+') .. '}'
+        local content = ARGV[10]
+        if content == '' then content = ARGV[4] end
+        local frame = '{"id":"' .. id .. '",' .. ARGV[6] .. content .. '","type":"' .. ARGV[3] .. '","ts":' .. string.match(id, '^%d+') .. '}'
         redis.call('PUBLISH', ARGV[7], frame)
         redis.call('PUBLISH', ARGV[8], frame)
         return {id, 1}
