@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
 /// Identifiers a socket's next frame probably repeats: the friendship, sender and recipient of its last send.
 ///
 /// The reader hands back these very strings when a frame's `friend`, `from` or `to` has their bytes, instead of
@@ -25,6 +31,9 @@ public struct KnownIdentifiers: Sendable {
 
     private static func equal(_ candidate: String?, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let candidate, candidate.utf8.count == bytes.count else { return false }
-        return candidate.utf8.elementsEqual(bytes)
+        let equal = candidate.utf8.withContiguousStorageIfAvailable { known in
+            bytes.isEmpty || memcmp(known.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+        }
+        return equal ?? candidate.utf8.elementsEqual(bytes)
     }
 }

@@ -7,6 +7,8 @@ public enum Identifier {
     public static func isValid(_ text: String) -> Bool {
         let bytes = text.utf8
         guard !bytes.isEmpty, bytes.count <= maximumLength else { return false }
+        // Over the contiguous bytes: the generic `allSatisfy` on the view was 0.3% of a node at 10,000 msg/s.
+        if let valid = bytes.withContiguousStorageIfAvailable({ $0.allSatisfy(isAllowed) }) { return valid }
         return bytes.allSatisfy(isAllowed)
     }
 
