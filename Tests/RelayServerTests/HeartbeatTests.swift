@@ -8,7 +8,9 @@ import Testing
         defer { Task { await cluster.stop() } }
         let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
         let healthy = try await cluster.connect(alice, node: 0)
+        // Held open, never answering a ping: the node must cut it, not the client close it.
         let silent = try await cluster.connect(bob, node: 0, readFrames: false)
+        defer { withExtendedLifetime(silent) {} }
         let opened = ContinuousClock.now
         let registry = cluster.nodes[0].relay.registry
         // The node registers a socket once its subscription is confirmed, just after the upgrade.

@@ -57,7 +57,7 @@ struct ForgedClaims: JWTPayload {
         let a = try await cluster.connect(alice, node: 0)
         let prefix = Array(#"{"friend":"\#(friendship)","content":""#.utf8)
         a.send(textBytes: prefix + [0xC3, 0x28, 0xFF] + Array(#""}"#.utf8))
-        #expect(try await cluster.eventually(seconds: 5) { a.isClosed })
+        #expect(await cluster.eventually(seconds: 5) { a.isClosed })
         #expect(a.closeCode == 1007)
         #expect(try await cluster.history(friendship).isEmpty)
     }
