@@ -28,14 +28,15 @@ import Testing
         )
     }
 
-    /// The body the store script publishes: assembled in one copy when nothing needs escaping, escaped otherwise;
-    /// both are the JSON of the same fields.
+    /// The body of a message read back from the stream: assembled in one copy when nothing needs escaping, escaped
+    /// otherwise; both are the JSON of the same fields, and it starts with the head the store script is given.
     @Test(arguments: ["hello", "", "quote \" and \\ and \n", "emoji 😀 é"])
     func messageBodyIsTheJSONOfItsFields(content: String) throws {
         let body = OutboundFrame.messageBody(friendship: "f1", from: "alice", to: "bob", content: content, type: "text")
         let object = try JSONSerialization.jsonObject(with: Data("{\(body)}".utf8)) as? [String: String]
         #expect(object == ["friend": "f1", "from": "alice", "to": "bob", "content": content, "type": "text"])
         #expect(body.hasPrefix(#""friend":"f1","from":"alice","to":"bob","content":"#))
+        #expect(body.hasPrefix(OutboundFrame.messageHead(friendship: "f1", from: "alice", to: "bob")))
     }
 
     /// The contract's key layout, with its cluster hash tags.

@@ -1,6 +1,7 @@
 import ChatClient
 import Foundation
 import RedisClient
+import RelayCore
 import TestSupport
 import Testing
 
@@ -114,6 +115,12 @@ import Testing
             let fields = try JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any]
             #expect(fields?["content"] as? String == tricky, "\(channel): \(frame)")
         }
+        // The script's frame and the same message read back from the stream (history, sync, gap fills) are the
+        // same bytes, for plain content and for content that needed escaping.
+        let stored = try await cluster.nodes[0].relay.store.history(friendship: friendship, before: nil, limit: 10)
+        let readBack = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, OutboundFrame.message($0)) })
+        #expect(readBack[id] == expected)
+        #expect(readBack[secondID] == published["chat:deliver:{\(bob)}"])
         // The sender's other device still gets it, the sending socket still does not.
         #expect(await laptop.messages(1).first?["id"] as? String == id)
         #expect(!(await collect(phone, for: .milliseconds(300))).contains { $0["id"] as? String == id })

@@ -153,9 +153,7 @@ public struct InboundFrameParser: Sendable {
             throw FrameError(.badMessage, "cid must be 1 to \(Self.maximumCIDLength) characters")
         }
         guard let friend = raw.friend else { throw FrameError(.badMessage, "friend is missing", cid: cid) }
-        guard Identifier.isValid(friend) else {
-            throw FrameError(.badMessage, "friend must be 1 to 64 characters of A-Z a-z 0-9 _ -", cid: cid)
-        }
+        guard Identifier.isValid(friend) else { throw Self.invalidIdentifier("friend", cid: cid) }
         // Two checks, not a loop over an array of the two: that array was an allocation per message.
         if let from = raw.from, !Identifier.isValid(from) { throw Self.invalidIdentifier("from", cid: cid) }
         if let to = raw.to, !Identifier.isValid(to) { throw Self.invalidIdentifier("to", cid: cid) }

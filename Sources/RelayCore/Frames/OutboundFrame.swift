@@ -5,15 +5,13 @@ public enum OutboundFrame {
     public static let pong = #"{"op":"pong"}"#
     public static let synced = #"{"op":"synced"}"#
 
-    /// The fields between `id` and `ts` of a delivered message; the store script wraps them once Redis has the id.
-    /// Built on every send: the values, escaped (usually as they are, without a copy), are copied once into a
-    /// string of the exact size.
-    public static func messageBody(friendship: String, from: String, to: String, content: String, type: String) -> String {
-        let (friendship, from, to, content, type) = (
-            JSONWriter.escaped(friendship), JSONWriter.escaped(from), JSONWriter.escaped(to), JSONWriter.escaped(content),
-            JSONWriter.escaped(type)
-        )
-        let capacity = 52 + friendship.utf8.count + from.utf8.count + to.utf8.count + content.utf8.count + type.utf8.count
+    /// The fields of a delivered message after `id`, up to the content's opening quote. The store script builds the
+    /// live frame from this head (made once per route), the content and the type, in ``messageBody``'s layout, so
+    /// that a live frame and the same message read back from the stream are the same bytes.
+    public static func messageHead(friendship: String, from: String, to: String) -> String {
+        let (friendship, from, to) = (JSONWriter.escaped(friendship), JSONWriter.escaped(from), JSONWriter.escaped(to))
+        // 41: the four field markers, `"friend":"` to `","content":"`.
+        let capacity = 41 + friendship.utf8.count + from.utf8.count + to.utf8.count
         return TextAssembler.string(capacity: capacity) { text in
             text.append(#""friend":""#)
             text.append(friendship)
@@ -22,6 +20,17 @@ public enum OutboundFrame {
             text.append(#"","to":""#)
             text.append(to)
             text.append(#"","content":""#)
+        }
+    }
+
+    /// The fields between `id` and `ts` of a delivered message: ``messageHead(friendship:from:to:)``, the content,
+    /// the type. For messages read back from the stream (history, sync, gap fills).
+    public static func messageBody(friendship: String, from: String, to: String, content: String, type: String) -> String {
+        let head = messageHead(friendship: friendship, from: from, to: to)
+        let (content, type) = (JSONWriter.escaped(content), JSONWriter.escaped(type))
+        // 11: `","type":"` and the closing quote.
+        return TextAssembler.string(capacity: head.utf8.count + content.utf8.count + type.utf8.count + 11) { text in
+            text.append(head)
             text.append(content)
             text.append(#"","type":""#)
             text.append(type)

@@ -1,7 +1,7 @@
 /// Builds a string from known pieces in one allocation, by copying bytes.
 ///
-/// For the text made for every message (the history and deliver keys, the frame body given to the store script):
-/// string interpolation and `+=` grew and checked the string piece by piece, 4.4% of a saturated node.
+/// For text made per message or per route (the history and deliver keys, a delivered frame's fields): string
+/// interpolation and `+=` grew and checked the string piece by piece, 4.4% of a saturated node.
 struct TextAssembler {
     private let buffer: UnsafeMutableBufferPointer<UInt8>
     private(set) var count = 0

@@ -19,10 +19,9 @@ public final class StoreRoute: Sendable {
     let history: String
     let recipientChannel: String
     let senderChannel: String
-    /// The friendship, sender and recipient, which the sender's next frame most likely names again.
-    let identifiers: KnownIdentifiers
-    /// The delivered frame's fields after its id up to the content's opening quote, escaped once for the route:
-    /// the script puts the message's id, content and type around it.
+    /// The delivered frame's fields after its id up to the content's opening quote
+    /// (``OutboundFrame/messageHead(friendship:from:to:)``), escaped once for the route: the script puts the
+    /// message's id, content and type around it.
     let frameHead: String
     /// The cid record keys of the last day a send used (the day, the day before, the day after), and whether a
     /// record this route stored that day has set the day's bucket to expire.
@@ -35,10 +34,11 @@ public final class StoreRoute: Sendable {
         self.history = history
         self.recipientChannel = recipientChannel
         self.senderChannel = senderChannel
-        identifiers = KnownIdentifiers(friendship, sender, recipient)
-        frameHead =
-            #""friend":"\#(JSONWriter.escaped(friendship))","from":"\#(JSONWriter.escaped(sender))","to":"\#(JSONWriter.escaped(recipient))","content":""#
+        frameHead = OutboundFrame.messageHead(friendship: friendship, from: sender, to: recipient)
     }
+
+    /// The friendship, sender and recipient, which the sender's next frame most likely names again.
+    var identifiers: KnownIdentifiers { KnownIdentifiers(friendship, sender, recipient) }
 
     /// The day's cid record keys, built once a day rather than once a message, and whether the send should set the
     /// day's bucket to expire: until one of this route's records that day has done it.
