@@ -18,12 +18,19 @@ import Testing
         }
     }
 
-    @Test func aRetryOnTheNextDayStillFindsItsRecordAndTheRecordExpires() async throws {
+    /// A store on a real Redis whose day the test moves by hand, starting at day 20,000. The server is returned
+    /// so that it stays up for the test.
+    private func storeOnDay20000() async throws -> (RedisServer, RedisClient, NIOLockedValueBox<StoreClock>, MessageStore) {
         let server = try await RedisServer()
         let redis = RedisClient(configuration: server.configuration)
         try await redis.connect()
         let day = NIOLockedValueBox(StoreClock(day: 20_000))
-        let messages = MessageStore(redis: redis, keys: keys, clock: { day.withLockedValue { $0 } })
+        return (server, redis, day, MessageStore(redis: redis, keys: keys, clock: { day.withLockedValue { $0 } }))
+    }
+
+    @Test func aRetryOnTheNextDayStillFindsItsRecordAndTheRecordExpires() async throws {
+        let (server, redis, day, messages) = try await storeOnDay20000()
+        defer { withExtendedLifetime(server) {} }
 
         let first = try await store(messages, cid: "c1")
         #expect(first.isNew)
@@ -56,11 +63,8 @@ import Testing
     /// A socket asks for its day's bucket to expire until one of its records has been stored that day: a first send
     /// of the day that turns out to be a retry stores nothing, so the next one must still ask.
     @Test func aBucketStartedAfterARetryStillExpires() async throws {
-        let server = try await RedisServer()
-        let redis = RedisClient(configuration: server.configuration)
-        try await redis.connect()
-        let day = NIOLockedValueBox(StoreClock(day: 20_000))
-        let messages = MessageStore(redis: redis, keys: keys, clock: { day.withLockedValue { $0 } })
+        let (server, redis, day, messages) = try await storeOnDay20000()
+        defer { withExtendedLifetime(server) {} }
         _ = try await store(messages, cid: "c1")
 
         day.withLockedValue { $0 = StoreClock(day: 20_001) }
