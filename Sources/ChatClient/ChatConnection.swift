@@ -136,11 +136,22 @@ public final class ChatConnection: Sendable {
         send(String(decoding: data, as: UTF8.self))
     }
 
-    /// Closes with 1000 and waits until the socket is gone.
-    public func close() async {
+    /// How long ``close(timeout:)`` waits for the server's answering close frame before dropping the connection.
+    public static let closeTimeout: Duration = .seconds(3)
+
+    /// Closes with 1000 and waits until the socket is gone. A server that does not answer the close frame within
+    /// `timeout` (a hung node, a half-open connection) has the connection dropped, as RFC 6455 §7.1.1 allows:
+    /// closing never hangs its caller.
+    public func close(timeout: Duration = ChatConnection.closeTimeout) async {
         outbound.yield(.close)
         outbound.finish()
-        await task.withLockedValue { $0 }?.value
+        guard let task = task.withLockedValue({ $0 }) else { return }
+        let deadline = Task {
+            try await Task.sleep(for: timeout)
+            task.cancel()
+        }
+        await task.value
+        deadline.cancel()
     }
 
     /// Drops the TCP connection without a close handshake, like a crashed client.
