@@ -22,8 +22,9 @@ public struct IdleLoadReport: Sendable {
     public var stillOpen = 0
     public var rssBeforeKiB: Int?
     public var rssDuringKiB: Int?
-    /// CPU cores the node used while the sockets sat idle.
-    public var idleCores: Double?
+    /// CPU the node used while the sockets sat idle.
+    public var idleCPU: CPUUse?
+    public var idleCores: Double? { idleCPU?.cores }
 
     public var kibPerSocket: Double? {
         guard let before = rssBeforeKiB, let during = rssDuringKiB, opened > 0 else { return nil }
@@ -35,16 +36,30 @@ public struct IdleLoadReport: Sendable {
         if let kib = kibPerSocket, let before = rssBeforeKiB, let during = rssDuringKiB {
             text += "; node RSS \(before) -> \(during) KiB, \(String(format: "%.1f", kib)) KiB per socket"
         }
-        if let cores = idleCores { text += String(format: "; idle CPU %.3f cores", cores) }
+        if let cpu = idleCPU {
+            text += String(format: "; idle CPU %.4f cores (user %.4f, kernel %.4f)", cpu.cores, cpu.userCores, cpu.systemCores)
+        }
         return text
     }
 
     public var json: String {
         var fields = ["\"mode\":\"idle\"", "\"opened\":\(opened)", "\"failed\":\(failed)", "\"still_open\":\(stillOpen)"]
         if let kib = kibPerSocket { fields.append("\"kib_per_conn\":\(String(format: "%.1f", kib))") }
-        if let cores = idleCores { fields.append("\"idle_cpu_cores\":\(String(format: "%.3f", cores))") }
+        if let cpu = idleCPU {
+            fields.append("\"idle_cpu_cores\":\(String(format: "%.4f", cpu.cores))")
+            fields.append("\"idle_user_cores\":\(String(format: "%.4f", cpu.userCores))")
+            fields.append("\"idle_system_cores\":\(String(format: "%.4f", cpu.systemCores))")
+        }
         return "{" + fields.joined(separator: ",") + "}"
     }
+}
+
+/// CPU cores a process used over a window, split between its own code and the kernel working for it: at idle
+/// most of a relay's cost is the kernel's `write` and `read` per ping and pong.
+public struct CPUUse: Sendable {
+    public var userCores: Double
+    public var systemCores: Double
+    public var cores: Double { userCores + systemCores }
 }
 
 public enum IdleLoad {
@@ -77,12 +92,16 @@ public enum IdleLoad {
         // Let the node settle, then measure over the rest of the hold.
         let settle = min(2.0, options.duration / 4)
         try? await Task.sleep(for: .seconds(settle))
-        let cpuBefore = options.serverPID.flatMap(ProcessStats.cpuSeconds)
+        let cpuBefore = options.serverPID.flatMap(ProcessStats.cpuTime)
         let measuredFrom = ContinuousClock.now
         try? await Task.sleep(for: .seconds(max(0, options.duration - settle)))
-        if let pid = options.serverPID, let before = cpuBefore, let after = ProcessStats.cpuSeconds(pid) {
+        if let pid = options.serverPID, let before = cpuBefore, let after = ProcessStats.cpuTime(pid) {
             let elapsed = ContinuousClock.now - measuredFrom
-            report.idleCores = (after - before) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            report.idleCPU = CPUUse(
+                userCores: (after.userSeconds - before.userSeconds) / seconds,
+                systemCores: (after.systemSeconds - before.systemSeconds) / seconds
+            )
         }
         report.rssDuringKiB = options.serverPID.flatMap(ProcessStats.residentKiB)
         report.stillOpen = connections.filter { !$0.isClosed }.count
@@ -101,13 +120,14 @@ enum ProcessStats {
         return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }
     }
 
-    static func cpuSeconds(_ pid: Int32) -> Double? {
+    static func cpuTime(_ pid: Int32) -> (userSeconds: Double, systemSeconds: Double)? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let afterName = stat.range(of: ") ")
         else { return nil }
         // Fields after the command name start at field 3; utime and stime are fields 14 and 15.
         let fields = stat[afterName.upperBound...].split(separator: " ")
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (user / ticksPerSecond, system / ticksPerSecond)
     }
 }

@@ -14,7 +14,8 @@ struct BenchCommand: AsyncParsableCommand {
             unacknowledged messages each when --rate is 0. It reports delivered messages per second, delivery and \
             ack latency percentiles, and counts of lost (acked, never delivered), duplicated and reordered messages.
             Idle mode (--idle N) holds N idle sockets; with --server-pid it reads the node's memory per socket and \
-            idle CPU from /proc.
+            idle CPU (its own and the kernel's) from /proc, over the hold less 2 s of settling: hold for whole \
+            heartbeat periods plus 2 s (--duration 42 with a 10 s heartbeat), as each period pings every socket once.
             """
     )
 

@@ -56,6 +56,11 @@ import Testing
         #expect(report.opened == 30 && report.failed == 0)
         // Idle clients answer the 1 s heartbeat, so the node keeps them.
         #expect(report.stillOpen == 30)
-        #expect(report.rssBeforeKiB != nil && report.idleCores != nil)
+        #expect(report.rssBeforeKiB != nil)
+        let cpu = try #require(report.idleCPU)
+        #expect(cpu.userCores >= 0 && cpu.systemCores >= 0 && cpu.cores == cpu.userCores + cpu.systemCores)
+        // This process is the node and the clients, busy for the whole window: it cannot have used no CPU at all.
+        #expect(cpu.cores > 0)
+        #expect(report.json.contains("\"idle_system_cores\":") && report.summary.contains("kernel"))
     }
 }
