@@ -19,6 +19,8 @@ final class WebSocketConnection: RelaySocket {
         var finished = false
         /// A close frame went out: the peer's answering close ends the connection.
         var closeSent = false
+        /// Syncs waiting for room in the outbound queue; empty, without storage, on almost every socket.
+        var capacityWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let userID: String
@@ -99,13 +101,15 @@ final class WebSocketConnection: RelaySocket {
     /// True once this side sent a close frame.
     var hasSentClose: Bool { state.withLock { $0.closeSent } }
 
-    /// Marks the socket finished when the connection ends, so that nothing more is queued for it.
+    /// On the event loop: marks the socket finished when the connection ends, so that nothing more is queued for
+    /// it, and lets a sync waiting for room find out.
     func connectionEnded() {
         state.withLock {
             $0.finished = true
             $0.ready = []
             $0.spare = []
         }
+        capacityMayHaveChanged()
     }
 
     /// On the event loop: writes a control frame now, ahead of anything still queued.
@@ -118,17 +122,35 @@ final class WebSocketConnection: RelaySocket {
         channel.close(promise: nil)
     }
 
+    /// Returns at once when there is room, else when the client has read enough for the channel to be writable and
+    /// the queue has gone out (or the socket ended). Checked and woken on the event loop, where the channel's
+    /// writability and the queue's flushes change, so no wake-up falls between a check and the wait.
     func waitForCapacity() async {
-        // Room for a sync page (100 frames) with margin; polling is fine at this rate and only runs during sync.
-        while !channel.isWritable || hasBacklog(frames: max(0, maximumQueuedFrames - 2 * 100)), isOpen {
-            try? await Task.sleep(for: .milliseconds(5))
+        await withCheckedContinuation { continuation in
+            channel.eventLoop.execute {
+                if self.hasCapacity {
+                    continuation.resume()
+                } else {
+                    self.state.withLock { $0.capacityWaiters.append(continuation) }
+                }
+            }
         }
     }
 
-    private var isOpen: Bool { !state.withLock { $0.finished } && channel.isActive }
+    /// On the event loop, when the channel became writable, the queue was flushed, or the connection ended.
+    func capacityMayHaveChanged() {
+        guard hasCapacity else { return }
+        let waiters = state.withLock { state in
+            defer { state.capacityWaiters = [] }
+            return state.capacityWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
 
-    private func hasBacklog(frames limit: Int) -> Bool {
-        state.withLock { $0.ready.count > limit }
+    /// Room for a sync page (100 frames) with margin, in both bounds; or the socket is gone, and the sync ends.
+    private var hasCapacity: Bool {
+        guard !state.withLock({ $0.finished }), channel.isActive else { return true }
+        return channel.isWritable && !state.withLock { $0.ready.count > max(0, maximumQueuedFrames - 2 * 100) }
     }
 
     private func enqueue(_ frame: ServerFrame) {
@@ -160,9 +182,11 @@ final class WebSocketConnection: RelaySocket {
         write(&frames)
         channel.flush()
         frames.removeAll(keepingCapacity: true)
-        state.withLock { state in
+        let syncWaiting = state.withLock { state in
             if !state.finished { state.spare = frames }
+            return !state.capacityWaiters.isEmpty
         }
+        if syncWaiting { capacityMayHaveChanged() }
         // What the kernel did not take stays in the channel, waiting for the client to read. Below the high water
         // mark the channel is writable, and the option's generic lookup (1.3% of a node at 10,000 msg/s) is skipped.
         guard !channel.isWritable || maximumQueuedBytes < Self.highWaterMark else { return }

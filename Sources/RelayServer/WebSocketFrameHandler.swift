@@ -125,6 +125,11 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        socket.capacityMayHaveChanged()
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
