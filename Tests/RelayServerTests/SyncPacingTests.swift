@@ -99,23 +99,10 @@ private final class SlowReader: ChannelInboundHandler, Sendable {
         let count = 4_000
         let content = String(repeating: "s", count: 2_000)
         let key = RedisArgument.string("chat:history:{\(friendship)}")
+        let entry: [RedisArgument] = ["XADD", key, "*", "from", .string(alice), "to", .string(bob), "type", "text", "content", .string(content)]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<count {
-                group.addTask {
-                    _ = try await cluster.redis.command(
-                        "XADD",
-                        key,
-                        "*",
-                        "from",
-                        .string(alice),
-                        "to",
-                        .string(bob),
-                        "type",
-                        "text",
-                        "content",
-                        .string(content)
-                    )
-                }
+                group.addTask { _ = try await cluster.redis.command(entry) }
             }
             try await group.waitForAll()
         }
