@@ -24,7 +24,6 @@ public struct IdleLoadReport: Sendable {
     public var rssDuringKiB: Int?
     /// CPU the node used while the sockets sat idle.
     public var idleCPU: CPUUse?
-    public var idleCores: Double? { idleCPU?.cores }
 
     public var kibPerSocket: Double? {
         guard let before = rssBeforeKiB, let during = rssDuringKiB, opened > 0 else { return nil }

@@ -149,8 +149,9 @@ final class WebSocketConnection: RelaySocket {
 
     /// Room for a sync page (100 frames) with margin, in both bounds; or the socket is gone, and the sync ends.
     private var hasCapacity: Bool {
-        guard !state.withLock({ $0.finished }), channel.isActive else { return true }
-        return channel.isWritable && !state.withLock { $0.ready.count > max(0, maximumQueuedFrames - 2 * 100) }
+        let (finished, queued) = state.withLock { ($0.finished, $0.ready.count) }
+        guard !finished, channel.isActive else { return true }
+        return channel.isWritable && queued <= max(0, maximumQueuedFrames - 2 * 100)
     }
 
     private func enqueue(_ frame: ServerFrame) {
