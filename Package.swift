@@ -11,11 +11,13 @@ let package = Package(
     products: [
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "RelayCore", targets: ["RelayCore"]),
+        .library(name: "WebSocketWire", targets: ["WebSocketWire"]),
         .library(name: "RelayServer", targets: ["RelayServer"]),
         .library(name: "ChatClient", targets: ["ChatClient"]),
         .library(name: "LoadGenerator", targets: ["LoadGenerator"]),
         .executable(name: "chatrelay", targets: ["chatrelay"]),
         .executable(name: "redis-client-bench", targets: ["RedisClientBenchmark"]),
+        .executable(name: "websocket-echo", targets: ["WebSocketEcho"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -60,11 +62,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // RFC 6455 on the server side, without the relay: frames read and written in place, the reader's state
+        // machine with the close rules, the handshake, and how a connection ends.
+        .target(
+            name: "WebSocketWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP and WebSocket surface on Hummingbird.
         .target(
             name: "RelayServer",
             dependencies: [
                 "RelayCore",
+                "WebSocketWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -117,6 +131,18 @@ let package = Package(
             path: "Benchmarks/RedisClientBenchmark",
             swiftSettings: swiftSettings
         ),
+        // An echo server on WebSocketWire alone, for Autobahn|Testsuite (scripts/autobahn.sh); not part of the node.
+        .executableTarget(
+            name: "WebSocketEcho",
+            dependencies: [
+                "WebSocketWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Conformance/WebSocketEcho",
+            swiftSettings: swiftSettings
+        ),
         // Starts and stops real redis-server processes (and relay nodes) for the tests.
         .target(
             name: "TestSupport",
@@ -132,6 +158,16 @@ let package = Package(
         .testTarget(
             name: "RelayCoreTests",
             dependencies: ["RelayCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebSocketWireTests",
+            dependencies: [
+                "WebSocketWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

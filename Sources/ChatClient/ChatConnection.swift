@@ -27,6 +27,10 @@ public final class ChatConnection: Sendable {
         self.outbound = outbound
     }
 
+    /// A history page of 500 long messages is one frame of several hundred KiB: the library's default of 16 KiB per
+    /// frame would fail the connection with 1009.
+    static let configuration = WebSocketClientConfiguration(maxFrameSize: 16 << 20)
+
     /// Connects and returns once the upgrade succeeded; throws with the HTTP status when it was refused.
     ///
     /// - Parameter readFrames: false makes a client that never reads, so it answers no ping either
@@ -47,7 +51,10 @@ public final class ChatConnection: Sendable {
             upgraded.withLockedValue { $0 = continuation }
             let task = Task {
                 do {
-                    let close = try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+                    let close = try await WebSocketClient.connect(url: url, configuration: Self.configuration, logger: logger) {
+                        inbound,
+                        outbound,
+                        _ in
                         upgraded.withLockedValue {
                             $0?.resume()
                             $0 = nil

@@ -84,13 +84,7 @@ struct APIRoutes<Context: RequestContext>: Sendable {
             for cursor in [before, after].compactMap({ $0 }) where !Identifier.isValidStreamID(cursor) {
                 throw APIError.badRequest("before and after must be stream ids such as 1732700000000-0")
             }
-            let limit =
-                try query.get("limit").map { text -> Int in
-                    guard let value = Int(text), (1...InboundFrameParser.maximumHistoryLimit).contains(value) else {
-                        throw APIError.badRequest("limit must be from 1 to \(InboundFrameParser.maximumHistoryLimit)")
-                    }
-                    return value
-                } ?? InboundFrameParser.defaultHistoryLimit
+            let limit = try query.get("limit").map(Self.historyLimit) ?? InboundFrameParser.defaultHistoryLimit
             let messages =
                 if let after {
                     try await relay.store.range(friendship: id, after: after, before: before, limit: limit)
@@ -109,6 +103,21 @@ struct APIRoutes<Context: RequestContext>: Sendable {
             guard MessageType(rawValue: type) != nil else { throw APIError.badRequest("type must be text, emoji or file") }
             try await relay.broadcast(content: body.content, type: type)
             return json(["status": "accepted"], status: .accepted)
+        }
+    }
+
+    /// `limit` as the `history` op takes it: a whole number, over the maximum capped, below 1 refused.
+    private static func historyLimit(_ text: String) throws -> Int {
+        let digits = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw APIError.badRequest("limit must be a whole number from 1 (at most \(InboundFrameParser.maximumHistoryLimit) are sent)")
+        }
+        // Past Int's range it is only ever capped (or refused, when negative).
+        let requested = Int(text) ?? (text.hasPrefix("-") ? Int.min : Int.max)
+        do {
+            return try InboundFrameParser.historyLimit(requested)
+        } catch {
+            throw APIError.badRequest(error.message)
         }
     }
 }

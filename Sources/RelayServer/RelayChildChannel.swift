@@ -8,6 +8,7 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
 import RelayCore
+import WebSocketWire
 
 /// Hummingbird's HTTP/1 child channel with the WebSocket upgrade, except that an upgraded socket is served by plain
 /// NIO channel handlers (``WebSocketFrameHandler``) instead of a task and an async channel per socket.

@@ -1,6 +1,7 @@
 import NIOCore
 import RelayCore
 import Synchronization
+import WebSocketWire
 
 /// A WebSocket as the relay core sees it: frames go straight to the NIO channel, and the frames that become ready
 /// together go out in one flush (one `writev`), without a task per socket.

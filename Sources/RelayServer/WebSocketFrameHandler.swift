@@ -1,14 +1,15 @@
 import Logging
 import NIOCore
 import RelayCore
+import WebSocketWire
 
-/// Serves one upgraded WebSocket on its event loop: assembles messages, answers pings, sees pongs for the heartbeat,
-/// completes the close handshake, and hands text messages to the socket's ``ClientSession``.
+/// Serves one upgraded WebSocket on its event loop: carries out its ``WebSocketReader``'s events (pongs, close
+/// answers, failures, the heartbeat's pongs) and hands text messages to the socket's ``ClientSession``.
 ///
 /// A message that the session cannot finish at once (a history, a sync, a friendship not cached yet) continues in a
 /// task; the socket's later messages wait in `waiting` until it is done, so a socket's frames are handled in order.
-/// It reads the client's frames itself (``ClientFrame``) and fails the connection on a broken one: a frame over the
-/// size limit with 1009, a protocol error with 1002.
+/// The reader fails the connection on a broken frame: over the size limit with 1009, text that is not UTF-8 with 1007,
+/// a protocol error with 1002; the handler then closes as RFC 6455 §7.1.1 asks (``WebSocketClosing``).
 final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
@@ -25,16 +26,13 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     /// Usually empty; an empty array costs nothing, which matters with tens of thousands of idle sockets.
     private var waiting: [String] = []
     private var readingPaused = false
-    private var fragments: (opcode: ClientFrame.Opcode, data: ByteBuffer)?
-    /// The start of a frame whose end has not been read yet; nil (no memory) between frames.
-    private var unread: ByteBuffer?
-    /// A close frame went out for a protocol failure: nothing more is read.
-    private var failed = false
+    private var reader: WebSocketReader
     private var ended = false
 
     private init(relay: Relay, accepted: RelayChildChannel.Accepted) {
         self.relay = relay
         self.accepted = accepted
+        reader = WebSocketReader(maximumMessageBytes: relay.configuration.maximumFrameBytes)
     }
 
     /// The socket's only handler after the upgrade (``WebSocketUpgrader``).
@@ -95,32 +93,23 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        let isOwnBuffer = unread != nil
-        if var unread {
-            self.unread = nil
-            unread.writeBuffer(&bytes)
-            bytes = unread
-        }
-        while !failed {
-            switch ClientFrame.read(from: &bytes, maximumPayload: relay.configuration.maximumFrameBytes) {
-            case .frame(let frame):
-                received(frame, context: context)
-            case .incomplete:
-                guard bytes.readableBytes > 0 else { return }
-                if isOwnBuffer {
-                    // Already the handler's own: keep growing it, instead of copying the partial frame on every read.
-                    bytes.discardReadBytes()
-                    unread = bytes
-                } else {
-                    // Copied out: the read buffer goes back to the channel for its next read.
-                    var rest = context.channel.allocator.buffer(capacity: bytes.readableBytes)
-                    rest.writeBuffer(&bytes)
-                    unread = rest
-                }
-                return
-            case .failure(let code):
-                return fail(context, code: code.rawValue)
+        reader.read(unwrapInboundIn(data), allocator: context.channel.allocator) { event in
+            switch event {
+            case .message(let opcode, let bytes):
+                message(context, opcode: opcode, bytes: bytes)
+            case .ping(let payload):
+                guard !socket.hasSentClose else { return }
+                _ = socket.writeNow(ServerFrame.encoded(.pong, payload: payload, allocator: context.channel.allocator))
+            case .pong:
+                relay.heartbeats.pongReceived(from: socket)
+            case .peerClosed(let answer):
+                // The peer's close answers ours (drain, slow consumer): the handshake is complete.
+                guard !socket.hasSentClose else { return context.close(promise: nil) }
+                socket.connectionEnded()
+                WebSocketClosing.answer(peerClose: answer, context: context)
+            case .failed(let code):
+                socket.connectionEnded()
+                WebSocketClosing.fail(code, context: context)
             }
         }
     }
@@ -134,48 +123,11 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         context.close(promise: nil)
     }
 
-    private func received(_ frame: ClientFrame, context: ChannelHandlerContext) {
-        switch frame.opcode {
-        case .text, .binary:
-            guard fragments == nil else { return fail(context, code: CloseCode.protocolError.rawValue) }
-            if frame.fin {
-                frame.withUnmaskedBytes { message(context, opcode: frame.opcode, bytes: $0) }
-            } else {
-                fragments = (frame.opcode, frame.unmaskedPayload)
-            }
-        case .continuation:
-            guard let (opcode, assembled) = fragments else { return fail(context, code: CloseCode.protocolError.rawValue) }
-            var data = assembled
-            guard data.readableBytes + frame.maskedPayload.readableBytes <= relay.configuration.maximumFrameBytes else {
-                return fail(context, code: CloseCode.messageTooBig.rawValue)
-            }
-            var more = frame.unmaskedPayload
-            data.writeBuffer(&more)
-            fragments = frame.fin ? nil : (opcode, data)
-            if frame.fin { data.withUnsafeReadableBytes { message(context, opcode: opcode, bytes: $0) } }
-        case .ping:
-            guard !socket.hasSentClose else { return }
-            _ = socket.writeNow(ServerFrame.encoded(.pong, payload: frame.unmaskedPayload, allocator: context.channel.allocator))
-        case .pong:
-            relay.heartbeats.pongReceived(from: socket)
-        case .close:
-            guard !socket.hasSentClose else {
-                context.close(promise: nil)
-                return
-            }
-            // Answer with the peer's code (RFC 6455 §5.5.1), then end the connection.
-            var data = frame.unmaskedPayload
-            fail(context, code: data.readInteger(as: UInt16.self) ?? 1000)
-        }
-    }
-
     /// A whole message, in one frame or assembled from fragments; `bytes` are valid only during the call.
-    private func message(_ context: ChannelHandlerContext, opcode: ClientFrame.Opcode, bytes: UnsafeRawBufferPointer) {
+    private func message(_ context: ChannelHandlerContext, opcode: FrameOpcode, bytes: UnsafeRawBufferPointer) {
         guard opcode == .text else {
             return socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
         }
-        // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
-        guard UTF8Check.isValid(bytes) else { return fail(context, code: CloseCode.invalidPayload.rawValue) }
         if busy {
             waiting.append(String(decoding: bytes, as: UTF8.self))
             if waiting.count >= Self.readPauseThreshold, !readingPaused {
@@ -209,16 +161,6 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         if readingPaused, waiting.count < Self.readPauseThreshold / 2 {
             readingPaused = false
             socket.resumeReading()
-        }
-    }
-
-    /// Sends a close frame with `code`, then ends the connection once it is written.
-    private func fail(_ context: ChannelHandlerContext, code: UInt16) {
-        failed = true
-        socket.connectionEnded()
-        let channel = context.channel
-        socket.writeNow(ServerFrame.close(code, allocator: channel.allocator)).whenComplete { _ in
-            channel.close(promise: nil)
         }
     }
 }

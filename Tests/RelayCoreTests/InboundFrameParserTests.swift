@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func otherOperations() throws {
-        #expect(try parse(#"{"op":"ping"}"#) == .ping)
+        #expect(try parse(#"{"op":"ping"}"#) == .ping())
         #expect(try parse(#"{"op":"history","friend":"f","rid":7}"#) == .history(HistoryRequest(friendship: "f", limit: 50, rid: .number(7))))
         #expect(try parse(#"{"op":"sync","cursors":{"f":"1-0"},"since":"5"}"#) == .sync(SyncRequest(cursors: ["f": "1-0"], since: "5")))
     }
@@ -67,7 +67,6 @@ import Testing
         #expect(code(#"{"friend":"\#(String(repeating: "a", count: 65))","content":"x"}"#) == .badMessage)
         #expect(code(#"{"friend":"f","content":"x","cid":""}"#) == .badMessage)
         #expect(code(#"{"op":"fly"}"#) == .badMessage)
-        #expect(code(#"{"op":"history","friend":"f","limit":501}"#) == .badMessage)
         #expect(code(#"{"op":"sync","cursors":{"f":"yesterday"}}"#) == .badMessage)
     }
 
@@ -83,6 +82,69 @@ import Testing
             Issue.record("accepted")
         } catch {
             #expect(error.cid == "c9")
+        }
+    }
+
+    /// Contract v2: whenever the frame's `cid` is a string, its error carries it, whatever else is wrong, wherever
+    /// the cid stands in the frame and whatever the op.
+    @Test(arguments: [
+        #"{"friend":"f","content":5,"cid":"c9"}"#,
+        #"{"cid":"c9","friend":"f","content":5}"#,
+        #"{"friend":["f"],"content":"x","cid":"c9"}"#,
+        #"{"friend":"f","content":"x","type":7,"cid":"c9"}"#,
+        #"{"content":"x","cid":"c9"}"#,
+        #"{"friend":"f","cid":"c9"}"#,
+        #"{"friend":"f","content":"","cid":"c9"}"#,
+        #"{"friend":"f/x","content":"x","cid":"c9"}"#,
+        #"{"friend":"f","from":"a b","content":"x","cid":"c9"}"#,
+        #"{"op":"fly","cid":"c9"}"#,
+        #"{"op":7,"cid":"c9"}"#,
+        #"{"op":"history","friend":"f","limit":0,"cid":"c9"}"#,
+        #"{"op":"history","friend":"f","limit":"5","cid":"c9"}"#,
+        #"{"op":"sync","cursors":{"f":5},"cid":"c9"}"#,
+        #"{"op":"sync","since":"yesterday","cid":"c9"}"#,
+    ])
+    func everyErrorCarriesAStringCid(frame: String) {
+        do {
+            _ = try parse(frame)
+            Issue.record("accepted \(frame)")
+        } catch {
+            #expect(error.code == .badMessage)
+            #expect(error.cid == "c9", "\(frame)")
+        }
+    }
+
+    @Test func aCidThatIsNotAStringIsNotEchoedAndAnOverlongOneIs() {
+        #expect((try? parse(#"{"friend":"f","content":5,"cid":12}"#)) == nil)
+        do {
+            _ = try parse(#"{"friend":"f","content":5,"cid":12}"#)
+        } catch {
+            #expect(error.cid == nil)
+        }
+        let long = String(repeating: "c", count: 129)
+        do {
+            _ = try parse(#"{"friend":"f","content":"x","cid":"\#(long)"}"#)
+            Issue.record("accepted a 129-character cid")
+        } catch {
+            #expect(error.cid == long)
+        }
+    }
+
+    /// Contract v2: a `limit` over 500 is taken as 500; below 1 or not an integer stays `bad_message`.
+    @Test func historyLimitIsCappedAt500() throws {
+        func limit(_ value: String) throws(FrameError) -> Int? {
+            guard case .history(let request) = try parse(#"{"op":"history","friend":"f","limit":\#(value)}"#) else { return nil }
+            return request.limit
+        }
+        #expect(try limit("1") == 1)
+        #expect(try limit("500") == 500)
+        #expect(try limit("501") == 500)
+        #expect(try limit("1000") == 500)
+        #expect(try limit("1e3") == 500)
+        #expect(try limit("99999999999999999999999") == 500)
+        #expect(try limit("null") == 50)
+        for refused in ["0", "-1", "-99999999999999999999999", "1.5", "\"5\"", "true", "[5]"] {
+            #expect(code(#"{"op":"history","friend":"f","limit":\#(refused)}"#) == .badMessage, "\(refused)")
         }
     }
 

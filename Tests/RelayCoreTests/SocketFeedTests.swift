@@ -34,9 +34,10 @@ private final class FrameLog: RelaySocket {
     private let friendship = "f1"
 
     /// A frame as it comes on bob's channel: from alice, or from bob himself (this socket or his other devices).
-    private func published(_ id: String, from sender: String = "alice") -> PublishedFrame {
+    private func published(_ id: String, from sender: String = "alice", in friendship: String = "f1") -> PublishedFrame {
         let to = sender == "alice" ? "bob" : "alice"
-        let text = #"{"id":"\#(id)","friend":"f1","from":"\#(sender)","to":"\#(to)","content":"c \#(id)","type":"text","ts":1}"#
+        let text =
+            #"{"id":"\#(id)","friend":"\#(friendship)","from":"\#(sender)","to":"\#(to)","content":"c \#(id)","type":"text","ts":1}"#
         return PublishedFrame(ByteBuffer(string: text), owner: "bob")!
     }
 
@@ -54,6 +55,42 @@ private final class FrameLog: RelaySocket {
             "content",
             .string("c \(id)")
         )
+    }
+
+    /// Contract v2: from a `sync` request until its `synced`, the socket gets the replay and nothing else of the
+    /// friendships it replays; their live frames follow the replay, without those it already brought.
+    @Test func aSyncHoldsLiveFramesOfItsFriendshipsUntilItsReplayIsOver() async throws {
+        let redis = RedisClient(configuration: RedisConfiguration())
+        let context = FeedContext(store: MessageStore(redis: redis, keys: RedisKeys(prefix: "chat")), logger: Logger(label: "test"))
+        let socket = FrameLog()
+        let feed = SocketFeed(socket: socket, openedAfter: StreamID(milliseconds: 1, sequence: 0), context: context)
+        // Nothing to catch up on: frames flow from here.
+        await feed.catchUp(friendships: [])
+        feed.deliver(published("2-0"))
+        #expect(socket.received == ["2-0"])
+
+        feed.beginSync(.only(["f1"]))
+        feed.deliver(published("3-0"))
+        feed.deliver(published("4-0"))
+        // Another friendship, not replayed, is not held.
+        feed.deliver(published("5-0", in: "f2"))
+        #expect(socket.received == ["2-0", "5-0"])
+        // The replay brought f1's entries up to 3-0: 3-0 is not sent again, 4-0 follows.
+        feed.endSync(replayedThrough: ["f1": StreamID("3-0")!])
+        #expect(socket.received == ["2-0", "5-0", "4-0"])
+        feed.deliver(published("4-0"))
+        feed.deliver(published("6-0"))
+        #expect(socket.received == ["2-0", "5-0", "4-0", "6-0"])
+
+        // A sync with `since` replays every friendship; a replay that went past the held frames leaves none to send.
+        feed.beginSync(.all)
+        feed.deliver(published("7-0"))
+        feed.deliver(published("8-0", in: "f2"))
+        #expect(socket.received.count == 4)
+        feed.endSync(replayedThrough: ["f1": StreamID("9-0")!, "f2": StreamID("9-0")!])
+        #expect(socket.received == ["2-0", "5-0", "4-0", "6-0"])
+        feed.deliver(published("10-0"))
+        #expect(socket.received.last == "10-0")
     }
 
     @Test func liveFramesWaitForTheCatchUpAtOpeningAndAfterAReconnect() async throws {

@@ -144,6 +144,14 @@ final class TestCluster: @unchecked Sendable {
         return try await http("GET", path, node: node, token: "", headers: upgrade).status
     }
 
+    /// An entry written straight into the friendship's stream, as a store would write it, with nothing published.
+    func storeDirectly(_ content: String, id: String = "*", from: String, to: String, in friendship: String) async throws {
+        _ = try await redis.command(
+            "XADD", .string("\(configuration.prefix):history:{\(friendship)}"), .string(id), "from", .string(from), "to", .string(to),
+            "type", "text", "content", .string(content)
+        )
+    }
+
     /// `XRANGE chat:history:{fid} - +` as (id, fields) pairs.
     func history(_ friendship: String) async throws -> [(id: String, fields: [String: String])] {
         let reply = try await redis.command("XRANGE", .string("\(configuration.prefix):history:{\(friendship)}"), "-", "+")

@@ -40,6 +40,11 @@ final class SocketFeed: Sendable {
             }
         }
 
+        /// The socket has every entry up to `id` (a sync replayed them), which may be behind where it is.
+        mutating func advance(past id: StreamID) {
+            if id > last { advance(to: id) }
+        }
+
         mutating func advance(to id: StreamID) {
             last = id
             // A few entries at most (the socket's unacknowledged sends); the profile showed a Set rebuilt here at 9%.
@@ -62,8 +67,22 @@ final class SocketFeed: Sendable {
         /// Live frames of every friendship, held until the next catch-up starts (see ``holdUntilCatchUp()``); nil
         /// while frames flow.
         var holding: [PublishedFrame]? = []
+        /// The socket's `sync` request, from when it was read until its replay is over; nil almost always.
+        var sync: SyncHold?
         var closed = false
     }
+
+    /// Frames due to the socket while its `sync` replays their friendships: the contract wants the replay and
+    /// nothing else of them until `synced`.
+    private struct SyncHold {
+        var scope: SyncScope
+        /// In the order they would have gone out, at most ``maximumHeldDuringSync``.
+        var held: [PublishedFrame] = []
+    }
+
+    /// Past this many live frames held behind a sync, the socket is closed as a slow consumer (1008) instead of
+    /// growing the node's memory; the client reconnects and syncs again.
+    static let maximumHeldDuringSync = 10_000
 
     let socket: any RelaySocket
     /// Entries after this id were stored after the socket's subscription was live (Redis time).
@@ -102,7 +121,12 @@ final class SocketFeed: Sendable {
                 return
             }
             // Mutated in place in the dictionary: a copy would make every held-back append copy the whole array.
-            Self.accept(frame, into: &state.friendships[frame.friendship, default: FriendshipState(last: openedAfter)], socket: socket)
+            Self.accept(
+                frame,
+                into: &state.friendships[frame.friendship, default: FriendshipState(last: openedAfter)],
+                sync: &state.sync,
+                socket: socket
+            )
         }
     }
 
@@ -120,46 +144,85 @@ final class SocketFeed: Sendable {
         state.withLock { state in
             guard !state.closed else { return }
             // In place: one lookup, once per send.
-            Self.settle(id, &state.friendships[friendship, default: FriendshipState(last: openedAfter)], socket: socket)
+            Self.settle(id, &state.friendships[friendship, default: FriendshipState(last: openedAfter)], sync: &state.sync, socket: socket)
         }
     }
 
-    private static func settle(_ id: StreamID?, _ entry: inout FriendshipState, socket: any RelaySocket) {
+    /// A `sync` request was read: until ``endSync(replayedThrough:)``, frames of `scope`'s friendships wait.
+    func beginSync(_ scope: SyncScope) {
+        state.withLock { state in
+            guard !state.closed else { return }
+            state.sync = SyncHold(scope: scope)
+        }
+    }
+
+    /// The sync's replay is over (or failed), having sent each friendship's entries up to `replayedThrough`: the
+    /// frames held meanwhile follow, except those the replay already brought.
+    func endSync(replayedThrough replayed: [String: StreamID]) {
+        state.withLock { state in
+            guard let hold = state.sync else { return }
+            state.sync = nil
+            guard !state.closed else { return }
+            for (friendship, id) in replayed {
+                state.friendships[friendship, default: FriendshipState(last: openedAfter)].advance(past: id)
+            }
+            for frame in hold.held {
+                Self.send(
+                    frame,
+                    to: &state.friendships[frame.friendship, default: FriendshipState(last: openedAfter)],
+                    sync: &state.sync,
+                    socket: socket
+                )
+            }
+        }
+    }
+
+    private static func settle(_ id: StreamID?, _ entry: inout FriendshipState, sync: inout SyncHold?, socket: any RelaySocket) {
         entry.inFlight = max(0, entry.inFlight - 1)
         if let id { entry.recordSent(id) }
-        if !entry.undecided.isEmpty { release(&entry, socket: socket) }
+        if !entry.undecided.isEmpty { release(&entry, sync: &sync, socket: socket) }
     }
 
     /// Holds `frame` back while a fill of its friendship runs, else applies it.
-    private static func accept(_ frame: PublishedFrame, into entry: inout FriendshipState, socket: any RelaySocket) {
+    private static func accept(_ frame: PublishedFrame, into entry: inout FriendshipState, sync: inout SyncHold?, socket: any RelaySocket) {
         if entry.heldBack != nil {
             entry.heldBack!.append(frame)
         } else {
-            apply(frame, to: &entry, socket: socket)
+            apply(frame, to: &entry, sync: &sync, socket: socket)
         }
     }
 
     /// Delivers `frame` unless the socket has it already or sent it, keeping it (and what follows) while it may be
     /// the socket's own message whose reply has not come.
-    private static func apply(_ frame: PublishedFrame, to entry: inout FriendshipState, socket: any RelaySocket) {
+    private static func apply(_ frame: PublishedFrame, to entry: inout FriendshipState, sync: inout SyncHold?, socket: any RelaySocket) {
         if !entry.undecided.isEmpty || entry.mayBeOwnInFlight(frame) {
             entry.undecided.append(frame)
         } else {
-            send(frame, to: &entry, socket: socket)
+            send(frame, to: &entry, sync: &sync, socket: socket)
         }
     }
 
-    private static func release(_ entry: inout FriendshipState, socket: any RelaySocket) {
+    private static func release(_ entry: inout FriendshipState, sync: inout SyncHold?, socket: any RelaySocket) {
         var next = 0
         while next < entry.undecided.count, !entry.mayBeOwnInFlight(entry.undecided[next]) {
-            send(entry.undecided[next], to: &entry, socket: socket)
+            send(entry.undecided[next], to: &entry, sync: &sync, socket: socket)
             next += 1
         }
         if next > 0 { entry.undecided.removeFirst(next) }
     }
 
-    private static func send(_ frame: PublishedFrame, to entry: inout FriendshipState, socket: any RelaySocket) {
+    /// The one place a frame goes to the socket, unless a sync replays its friendship: then it waits for the
+    /// replay's end, which tells what the replay already sent.
+    private static func send(_ frame: PublishedFrame, to entry: inout FriendshipState, sync: inout SyncHold?, socket: any RelaySocket) {
         guard frame.id > entry.last else { return }
+        if sync != nil, sync!.scope.covers(frame.friendship) {
+            guard sync!.held.count < maximumHeldDuringSync else {
+                sync = nil
+                return socket.close(.policyViolation)
+            }
+            sync!.held.append(frame)
+            return
+        }
         let sentHere = frame.isOwn && entry.sentHere.contains(frame.id)
         entry.advance(to: frame.id)
         if !sentHere { socket.send(frame: frame.bytes) }
@@ -224,7 +287,7 @@ final class SocketFeed: Sendable {
             }
             let heldBack = entry.heldBack ?? []
             entry.heldBack = nil
-            for frame in heldBack { Self.apply(frame, to: &entry, socket: socket) }
+            for frame in heldBack { Self.apply(frame, to: &entry, sync: &state.sync, socket: socket) }
             return false
         }
         if readAgain { Task { await fill(friendship) } }
@@ -234,8 +297,21 @@ final class SocketFeed: Sendable {
         guard let frame = PublishedFrame(message, owner: socket.userID) else { return }
         state.withLock { state in
             guard !state.closed, var entry = state.friendships[message.friendship] else { return }
-            Self.apply(frame, to: &entry, socket: socket)
+            Self.apply(frame, to: &entry, sync: &state.sync, socket: socket)
             state.friendships[message.friendship] = entry
+        }
+    }
+}
+
+/// The friendships a `sync` request replays: those its cursors name, or, with `since`, every one of the user's.
+enum SyncScope: Sendable, Equatable {
+    case all
+    case only(Set<String>)
+
+    func covers(_ friendship: String) -> Bool {
+        switch self {
+        case .all: true
+        case .only(let friendships): friendships.contains(friendship)
         }
     }
 }

@@ -8,7 +8,8 @@ struct FrameJSONReader {
 
     enum Failure: Error {
         case syntax
-        case wrongType(String)
+        /// A known field of the wrong type, with the frame's `cid` (when that is a string) for the error to carry.
+        case wrongType(String, cid: String?)
     }
 
     private let bytes: UnsafeBufferPointer<UInt8>
@@ -26,7 +27,7 @@ struct FrameJSONReader {
     static func read(_ bytes: UnsafeBufferPointer<UInt8>, known: KnownIdentifiers = .none) throws(Failure) -> RawInboundFrame {
         var reader = FrameJSONReader(bytes, known: known)
         let frame = try reader.readFrame()
-        if let field = reader.wrongField { throw .wrongType(field) }
+        if let field = reader.wrongField { throw .wrongType(field, cid: frame.cid) }
         return frame
     }
 
@@ -90,7 +91,7 @@ struct FrameJSONReader {
             switch peek() {
             case UInt8(ascii: "n"): try readNull()
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                frame.limit = try readInteger(key)
+                frame.limit = try readInteger(key, saturating: true)
             default: try skipWrongType(key)
             }
         case "rid":
@@ -146,13 +147,17 @@ struct FrameJSONReader {
         try expectLiteral("null")
     }
 
-    /// A JSON number that must be a whole number fitting an `Int`; nil (and a wrong type) when it is not.
-    private mutating func readInteger(_ key: String) throws(Failure) -> Int? {
+    /// A JSON number that must be a whole number; nil (and a wrong type) when it is not. Past `Int`'s range it is a
+    /// wrong type too, unless `saturating`, where it becomes `Int.max` or `Int.min` (a limit that is only capped).
+    private mutating func readInteger(_ key: String, saturating: Bool = false) throws(Failure) -> Int? {
         let start = index
         try skipNumber()
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if let value = Int(text) { return value }
-        if let value = Double(text), value.rounded() == value, let whole = Int(exactly: value) { return whole }
+        if let value = Double(text), value.rounded() == value {
+            if let whole = Int(exactly: value) { return whole }
+            if saturating { return value > 0 ? Int.max : Int.min }
+        }
         if wrongField == nil { wrongField = key }
         return nil
     }

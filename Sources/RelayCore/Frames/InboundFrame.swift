@@ -32,7 +32,17 @@ public enum InboundFrame: Sendable, Equatable {
     case send(SendRequest)
     case history(HistoryRequest)
     case sync(SyncRequest)
-    case ping
+    case ping(cid: String? = nil)
+
+    /// The frame's `cid`, which every answer to it carries (an error included), whatever its op.
+    public var cid: String? {
+        switch self {
+        case .send(let request): request.cid
+        case .history(let request): request.cid
+        case .sync(let request): request.cid
+        case .ping(let cid): cid
+        }
+    }
 }
 
 public struct SendRequest: Sendable, Equatable {
@@ -58,22 +68,26 @@ public struct HistoryRequest: Sendable, Equatable {
     public var before: String?
     public var limit: Int
     public var rid: RequestID?
+    public var cid: String?
 
-    public init(friendship: String, before: String? = nil, limit: Int, rid: RequestID? = nil) {
+    public init(friendship: String, before: String? = nil, limit: Int, rid: RequestID? = nil, cid: String? = nil) {
         self.friendship = friendship
         self.before = before
         self.limit = limit
         self.rid = rid
+        self.cid = cid
     }
 }
 
 public struct SyncRequest: Sendable, Equatable {
     public var cursors: [String: String]
     public var since: String?
+    public var cid: String?
 
-    public init(cursors: [String: String], since: String? = nil) {
+    public init(cursors: [String: String], since: String? = nil, cid: String? = nil) {
         self.cursors = cursors
         self.since = since
+        self.cid = cid
     }
 }
 
@@ -89,8 +103,19 @@ public struct InboundFrameParser: Sendable {
     }
 
     /// `known` identifiers come back as the same strings when the frame repeats them (``KnownIdentifiers``).
+    ///
+    /// A frame that is a JSON object but wrong in any other way is refused with its `cid` when that is a string, so
+    /// that the client can settle the send it waits on.
     public func parse(_ bytes: some Collection<UInt8>, known: KnownIdentifiers = .none) throws(FrameError) -> InboundFrame {
         let raw = try decode(bytes, known: known)
+        do {
+            return try frame(raw)
+        } catch {
+            throw error.carrying(raw.cid)
+        }
+    }
+
+    private func frame(_ raw: RawInboundFrame) throws(FrameError) -> InboundFrame {
         switch raw.op {
         case nil, "send"?:
             return .send(try sendRequest(raw))
@@ -101,11 +126,8 @@ public struct InboundFrameParser: Sendable {
             if let before = raw.before, !Identifier.isValidStreamID(before) {
                 throw FrameError(.badMessage, "before must be a stream id such as 1732700000000-0")
             }
-            let limit = raw.limit ?? Self.defaultHistoryLimit
-            guard (1...Self.maximumHistoryLimit).contains(limit) else {
-                throw FrameError(.badMessage, "limit must be from 1 to \(Self.maximumHistoryLimit)")
-            }
-            return .history(HistoryRequest(friendship: friend, before: raw.before, limit: limit, rid: raw.rid))
+            let limit = try Self.historyLimit(raw.limit)
+            return .history(HistoryRequest(friendship: friend, before: raw.before, limit: limit, rid: raw.rid, cid: raw.cid))
         case "sync"?:
             let cursors = raw.cursors ?? [:]
             for (friend, cursor) in cursors {
@@ -117,12 +139,20 @@ public struct InboundFrameParser: Sendable {
             if let since = raw.since, !Identifier.isValidStreamID(since) {
                 throw FrameError(.badMessage, "since must be a stream id")
             }
-            return .sync(SyncRequest(cursors: cursors, since: raw.since))
+            return .sync(SyncRequest(cursors: cursors, since: raw.since, cid: raw.cid))
         case "ping"?:
-            return .ping
+            return .ping(cid: raw.cid)
         case let other?:
             throw FrameError(.badMessage, "unknown op \(String(other.prefix(32)).debugDescription)")
         }
+    }
+
+    /// The contract's `limit`: absent is the default, over the maximum is the maximum, below 1 is refused. (A
+    /// fraction or a string never gets here: the reader calls it the wrong type.)
+    public static func historyLimit(_ requested: Int?) throws(FrameError) -> Int {
+        guard let requested else { return defaultHistoryLimit }
+        guard requested >= 1 else { throw FrameError(.badMessage, "limit must be a whole number from 1 (at most \(maximumHistoryLimit) are sent)") }
+        return min(requested, maximumHistoryLimit)
     }
 
     private func decode(_ bytes: some Collection<UInt8>, known: KnownIdentifiers) throws(FrameError) -> RawInboundFrame {
@@ -138,34 +168,35 @@ public struct InboundFrameParser: Sendable {
             }
         switch result {
         case .success(let frame): return frame
-        case .failure(.wrongType(let field)): throw FrameError(.badMessage, "\(field) has the wrong type")
+        case .failure(.wrongType(let field, let cid)): throw FrameError(.badMessage, "\(field) has the wrong type", cid: cid)
         case .failure(.syntax): throw FrameError(.badJSON, "the frame is not a JSON object")
         }
     }
 
-    private static func invalidIdentifier(_ name: String, cid: String?) -> FrameError {
-        FrameError(.badMessage, "\(name) must be 1 to 64 characters of A-Z a-z 0-9 _ -", cid: cid)
+    private static func invalidIdentifier(_ name: String) -> FrameError {
+        FrameError(.badMessage, "\(name) must be 1 to 64 characters of A-Z a-z 0-9 _ -")
     }
 
+    /// Errors leave without the cid: ``parse(_:known:)`` adds it to every error of the frame.
     private func sendRequest(_ raw: RawInboundFrame) throws(FrameError) -> SendRequest {
         let cid = raw.cid
         if let cid, cid.isEmpty || cid.count > Self.maximumCIDLength {
             throw FrameError(.badMessage, "cid must be 1 to \(Self.maximumCIDLength) characters")
         }
-        guard let friend = raw.friend else { throw FrameError(.badMessage, "friend is missing", cid: cid) }
-        guard Identifier.isValid(friend) else { throw Self.invalidIdentifier("friend", cid: cid) }
+        guard let friend = raw.friend else { throw FrameError(.badMessage, "friend is missing") }
+        guard Identifier.isValid(friend) else { throw Self.invalidIdentifier("friend") }
         // Two checks, not a loop over an array of the two: that array was an allocation per message.
-        if let from = raw.from, !Identifier.isValid(from) { throw Self.invalidIdentifier("from", cid: cid) }
-        if let to = raw.to, !Identifier.isValid(to) { throw Self.invalidIdentifier("to", cid: cid) }
-        guard let content = raw.content else { throw FrameError(.badMessage, "content is missing", cid: cid) }
-        guard !content.isEmpty else { throw FrameError(.badMessage, "content is empty", cid: cid) }
+        if let from = raw.from, !Identifier.isValid(from) { throw Self.invalidIdentifier("from") }
+        if let to = raw.to, !Identifier.isValid(to) { throw Self.invalidIdentifier("to") }
+        guard let content = raw.content else { throw FrameError(.badMessage, "content is missing") }
+        guard !content.isEmpty else { throw FrameError(.badMessage, "content is empty") }
         guard content.utf8.count <= maximumContentBytes else {
-            throw FrameError(.badMessage, "content is over \(maximumContentBytes) bytes", cid: cid)
+            throw FrameError(.badMessage, "content is over \(maximumContentBytes) bytes")
         }
         let type: MessageType
         if let name = raw.type {
             guard let known = MessageType(rawValue: name) else {
-                throw FrameError(.badMessage, "type must be text, emoji or file", cid: cid)
+                throw FrameError(.badMessage, "type must be text, emoji or file")
             }
             type = known
         } else {

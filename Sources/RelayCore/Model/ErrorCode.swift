@@ -19,4 +19,12 @@ public struct FrameError: Error, Sendable, Hashable {
         self.message = message
         self.cid = cid
     }
+
+    /// The same error answering a frame whose `cid` is `cid`, unless it already names one.
+    public func carrying(_ cid: String?) -> FrameError {
+        guard self.cid == nil, let cid else { return self }
+        var error = self
+        error.cid = cid
+        return error
+    }
 }

@@ -54,8 +54,8 @@ public final class ClientSession: @unchecked Sendable {
             return .done
         }
         guard bucket.take() else {
-            let cid: String? = if case .send(let send) = frame { send.cid } else { nil }
-            socket.send(OutboundFrame.error(FrameError(.rateLimited, "over \(Int(relay.configuration.rate)) frames per second", cid: cid)))
+            let error = FrameError(.rateLimited, "over \(Int(relay.configuration.rate)) frames per second", cid: frame.cid)
+            socket.send(OutboundFrame.error(error))
             return .done
         }
         switch frame {
@@ -73,7 +73,11 @@ public final class ClientSession: @unchecked Sendable {
                 return .done
             }
             return .continueInTask { await self.perform(frame) }
-        case .history, .sync:
+        case .sync(let request):
+            // From the moment the request is read, live frames of the friendships it replays wait for its `synced`.
+            feed.beginSync(request.since == nil ? .only(Set(request.cursors.keys)) : .all)
+            return .continueInTask { await self.perform(frame) }
+        case .history:
             return .continueInTask { await self.perform(frame) }
         }
     }
@@ -87,7 +91,7 @@ public final class ClientSession: @unchecked Sendable {
             case .ping: socket.send(OutboundFrame.pong)
             }
         } catch {
-            answer(error, cid: { if case .send(let send) = frame { send.cid } else { nil } }())
+            answer(error, cid: frame.cid)
         }
     }
 
@@ -101,7 +105,7 @@ public final class ClientSession: @unchecked Sendable {
 
     private func answer(_ error: any Error, cid: String?) {
         if let error = error as? FrameError {
-            socket.send(OutboundFrame.error(error))
+            socket.send(OutboundFrame.error(error.carrying(cid)))
         } else {
             relay.logger.debug("frame failed", metadata: ["error": "\(error)", "user": "\(userID)"])
             socket.send(OutboundFrame.error(FrameError(.unavailable, "the store is unavailable; retry", cid: cid)))
@@ -151,14 +155,19 @@ public final class ClientSession: @unchecked Sendable {
     }
 
     private func history(_ request: HistoryRequest) async throws {
-        _ = try await member(of: request.friendship, cid: nil)
+        _ = try await member(of: request.friendship, cid: request.cid)
         let messages = try await relay.store.history(friendship: request.friendship, before: request.before, limit: request.limit)
         socket.send(OutboundFrame.history(friendship: request.friendship, rid: request.rid, messages: messages))
     }
 
+    /// Replays every entry after each cursor, then `synced`. The feed holds the live frames of these friendships
+    /// from the moment the request was read (``receive(_:)``) until the replay is over, then lets through those the
+    /// replay did not reach: ids keep rising per friendship, and nothing comes twice.
     private func sync(_ request: SyncRequest) async throws {
+        var replayed: [String: StreamID] = [:]
+        defer { feed.endSync(replayedThrough: replayed) }
         var plan = request.cursors.map { (friendship: $0.key, after: Optional($0.value)) }
-        for entry in plan { _ = try await member(of: entry.friendship, cid: nil) }
+        for entry in plan { _ = try await member(of: entry.friendship, cid: request.cid) }
         if let since = request.since {
             let named = Set(request.cursors.keys)
             let others = try await relay.directory.friendshipIDs(of: userID).filter { !named.contains($0) }
@@ -168,6 +177,7 @@ public final class ClientSession: @unchecked Sendable {
             try await relay.store.all(friendship: entry.friendship, after: entry.after, pageSize: Self.syncPageSize) { page in
                 await socket.waitForCapacity()
                 for message in page { socket.send(OutboundFrame.message(message)) }
+                if let last = page.last.flatMap({ StreamID($0.id) }) { replayed[entry.friendship] = last }
             }
         }
         socket.send(OutboundFrame.synced)

@@ -1,10 +1,8 @@
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
-import RelayCore
 import Testing
-
-@testable import RelayServer
+import WebSocketWire
 
 /// The relay reads its clients' frames itself; frames masked by NIOWebSocket's encoder, an independent
 /// implementation, must come out whole, at every length encoding and however the bytes are split.
@@ -66,7 +64,7 @@ struct ClientFrameTests {
     }
 
     @Test func brokenFramesFailWithTheirCloseCode() throws {
-        func outcome(_ bytes: [UInt8], maximumPayload: Int = 100) -> CloseCode? {
+        func outcome(_ bytes: [UInt8], maximumPayload: Int = 100) -> WebSocketErrorCode? {
             var buffer = ByteBuffer(bytes: bytes)
             if case .failure(let code) = ClientFrame.read(from: &buffer, maximumPayload: maximumPayload) { return code }
             return nil
@@ -81,7 +79,7 @@ struct ClientFrameTests {
         #expect(outcome([0x09, 0x80, 0, 0, 0, 0]) == .protocolError)
         #expect(outcome([0x89, 0xFE, 0x00, 0x7E]) == .protocolError)
         // Over the limit, refused from the header before its payload arrives.
-        #expect(outcome([0x81, 0xFE, 0x00, 0x65], maximumPayload: 100) == .messageTooBig)
-        #expect(outcome([0x81, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]) == .messageTooBig)
+        #expect(outcome([0x81, 0xFE, 0x00, 0x65], maximumPayload: 100) == .messageTooLarge)
+        #expect(outcome([0x81, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]) == .messageTooLarge)
     }
 }

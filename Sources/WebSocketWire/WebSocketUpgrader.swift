@@ -3,23 +3,23 @@ import NIOHTTP1
 import NIOWebSocket
 
 /// The WebSocket upgrade: NIOWebSocket's handshake (the key and version checks, `Sec-WebSocket-Accept`), then a
-/// pipeline with the relay's handler alone.
+/// pipeline with the caller's handler alone.
 ///
 /// NIO's own upgrader also installs its frame encoder and decoder, which the relay does not use (it reads and
 /// writes frames itself: ``ClientFrame``, ``ServerFrame``): an idle socket would keep two handlers, their contexts
 /// and a header buffer for nothing.
-struct WebSocketUpgrader<UpgradeResult: Sendable>: NIOTypedHTTPServerProtocolUpgrader {
+public struct WebSocketUpgrader<UpgradeResult: Sendable>: NIOTypedHTTPServerProtocolUpgrader {
     /// Answers the handshake; its pipeline step is never taken.
     private let handshake: NIOTypedWebSocketServerUpgrader<UpgradeResult>
     private let upgradePipeline: @Sendable (any Channel, HTTPRequestHead) -> EventLoopFuture<UpgradeResult>
 
-    var supportedProtocol: String { handshake.supportedProtocol }
-    var requiredUpgradeHeaders: [String] { handshake.requiredUpgradeHeaders }
+    public var supportedProtocol: String { handshake.supportedProtocol }
+    public var requiredUpgradeHeaders: [String] { handshake.requiredUpgradeHeaders }
 
     /// - Parameters:
     ///   - shouldUpgrade: the headers to add to the answer, or nil to refuse the upgrade.
     ///   - upgradePipeline: installs the socket's handlers once the handshake is answered.
-    init(
+    public init(
         shouldUpgrade: @escaping @Sendable (any Channel, HTTPRequestHead) -> EventLoopFuture<HTTPHeaders?>,
         upgradePipeline: @escaping @Sendable (any Channel, HTTPRequestHead) -> EventLoopFuture<UpgradeResult>
     ) {
@@ -30,7 +30,7 @@ struct WebSocketUpgrader<UpgradeResult: Sendable>: NIOTypedHTTPServerProtocolUpg
         self.upgradePipeline = upgradePipeline
     }
 
-    func buildUpgradeResponse(
+    public func buildUpgradeResponse(
         channel: any Channel,
         upgradeRequest: HTTPRequestHead,
         initialResponseHeaders: HTTPHeaders
@@ -38,7 +38,7 @@ struct WebSocketUpgrader<UpgradeResult: Sendable>: NIOTypedHTTPServerProtocolUpg
         handshake.buildUpgradeResponse(channel: channel, upgradeRequest: upgradeRequest, initialResponseHeaders: initialResponseHeaders)
     }
 
-    func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
+    public func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
         upgradePipeline(channel, upgradeRequest)
     }
 }

@@ -1,5 +1,5 @@
 import NIOCore
-import RelayCore
+import NIOWebSocket
 
 /// A frame as a client sends it (RFC 6455 §5.2): always masked, never with extension bits (none are negotiated).
 ///
@@ -7,25 +7,25 @@ import RelayCore
 /// `ByteToMessageHandler`: that pair cost an allocation per frame for the parser, another for the unmasked copy, a
 /// boxed `WebSocketFrame` per `channelRead`, and half a kilobyte per idle socket. Here a frame is a slice of the
 /// bytes read, unmasked only when its text is needed, into temporary storage that the session parses in place.
-struct ClientFrame {
-    typealias Opcode = FrameOpcode
+public struct ClientFrame: Sendable {
+    public typealias Opcode = FrameOpcode
 
-    var fin: Bool
-    var opcode: Opcode
+    public var fin: Bool
+    public var opcode: Opcode
     /// The payload as sent, still masked.
-    var maskedPayload: ByteBuffer
-    var maskingKey: (UInt8, UInt8, UInt8, UInt8)
+    public var maskedPayload: ByteBuffer
+    public var maskingKey: (UInt8, UInt8, UInt8, UInt8)
 
-    enum Outcome {
+    public enum Outcome {
         case frame(ClientFrame)
         /// The buffer ends inside a frame: read more.
         case incomplete
         /// The connection must fail with this close code.
-        case failure(CloseCode)
+        case failure(WebSocketErrorCode)
     }
 
     /// Takes the next frame from the front of `buffer`; leaves the buffer untouched unless a whole frame is there.
-    static func read(from buffer: inout ByteBuffer, maximumPayload: Int) -> Outcome {
+    public static func read(from buffer: inout ByteBuffer, maximumPayload: Int) -> Outcome {
         let start = buffer.readerIndex
         guard let first = buffer.getInteger(at: start, as: UInt8.self), let second = buffer.getInteger(at: start + 1, as: UInt8.self) else {
             return .incomplete
@@ -42,14 +42,14 @@ struct ClientFrame {
             headerSize = 4
         } else if length == 127 {
             guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self) else { return .incomplete }
-            guard extended <= UInt64(Int32.max) else { return .failure(.messageTooBig) }
+            guard extended <= UInt64(Int32.max) else { return .failure(.messageTooLarge) }
             length = Int(extended)
             headerSize = 10
         }
         // RFC 6455 §5.5: control frames are final and carry at most 125 bytes.
         if opcode.isControl, !fin || length > 125 { return .failure(.protocolError) }
         // Refused from the header alone: an oversized frame is never buffered.
-        guard length <= maximumPayload else { return .failure(.messageTooBig) }
+        guard length <= maximumPayload else { return .failure(.messageTooLarge) }
         guard let key = buffer.getInteger(at: start + headerSize, as: UInt32.self),
             let payload = buffer.getSlice(at: start + headerSize + 4, length: length)
         else { return .incomplete }
@@ -62,7 +62,7 @@ struct ClientFrame {
     }
 
     /// The payload's bytes unmasked into temporary storage (on the stack for the usual small frame), for `body`.
-    func withUnmaskedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    public func withUnmaskedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         let count = maskedPayload.readableBytes
         return try withUnsafeTemporaryAllocation(byteCount: max(count, 1), alignment: 8) { scratch in
             maskedPayload.withUnsafeReadableBytes { masked in
@@ -85,7 +85,7 @@ struct ClientFrame {
     }
 
     /// The payload unmasked, in a new buffer (control frames and fragments, which are rare).
-    var unmaskedPayload: ByteBuffer {
+    public var unmaskedPayload: ByteBuffer {
         withUnmaskedBytes { ByteBuffer(bytes: $0) }
     }
 }

@@ -1,6 +1,5 @@
 import Testing
-
-@testable import RelayServer
+import WebSocketWire
 
 /// The in-place UTF-8 check must agree with the standard library's `String(validating:)`, which it replaced.
 struct UTF8CheckTests {

@@ -1,5 +1,5 @@
 /// The opcodes of RFC 6455 §5.2, as the relay reads (``ClientFrame``) and writes (``ServerFrame``) them.
-enum FrameOpcode: UInt8 {
+public enum FrameOpcode: UInt8, Sendable {
     case continuation = 0x0
     case text = 0x1
     case binary = 0x2
@@ -7,5 +7,5 @@ enum FrameOpcode: UInt8 {
     case ping = 0x9
     case pong = 0xA
 
-    var isControl: Bool { rawValue >= 0x8 }
+    public var isControl: Bool { rawValue >= 0x8 }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOWebSocket
 
 /// A frame as a server sends it (RFC 6455 §5.2): final, never masked, so its header is 2, 4 or 10 bytes and depends
 /// only on the opcode and the payload's length.
@@ -6,15 +7,15 @@ import NIOCore
 /// The relay encodes its own frames instead of going through NIOWebSocket's `WebSocketFrameEncoder`: the profile
 /// showed the encoder (and the boxing of each `WebSocketFrame` into `NIOAny`) at 6% of a saturated node and 9% of
 /// an idle one. ``ClientFrame`` does the same for the other direction.
-struct ServerFrame {
-    typealias Opcode = FrameOpcode
+public struct ServerFrame: Sendable {
+    public typealias Opcode = FrameOpcode
 
     /// Nil when `payload` is already a whole frame.
-    let opcode: Opcode?
+    public let opcode: Opcode?
     /// The payload; written with the header in front when the buffer has room there and nobody else holds it.
-    var payload: ByteBuffer
+    public var payload: ByteBuffer
 
-    init(_ opcode: Opcode, payload: ByteBuffer) {
+    public init(_ opcode: Opcode, payload: ByteBuffer) {
         self.opcode = opcode
         self.payload = payload
     }
@@ -25,14 +26,14 @@ struct ServerFrame {
     }
 
     /// A ping with no payload never changes: one shared buffer for every socket.
-    static let ping = ServerFrame(encoded: ByteBuffer(bytes: [0x80 | Opcode.ping.rawValue, 0]))
+    public static let ping = ServerFrame(encoded: ByteBuffer(bytes: [0x80 | Opcode.ping.rawValue, 0]))
 
-    static func headerSize(payloadLength: Int) -> Int {
+    public static func headerSize(payloadLength: Int) -> Int {
         payloadLength < 126 ? 2 : payloadLength <= Int(UInt16.max) ? 4 : 10
     }
 
     /// A whole frame in one new buffer, for small control frames.
-    static func encoded(_ opcode: Opcode, payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+    public static func encoded(_ opcode: Opcode, payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: headerSize(payloadLength: payload.readableBytes) + payload.readableBytes)
         writeHeader(opcode, payloadLength: payload.readableBytes, into: &buffer)
         var payload = payload
@@ -40,16 +41,21 @@ struct ServerFrame {
         return buffer
     }
 
-    static func close(_ code: UInt16, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// A close frame with `code` and no reason.
+    public static func close(_ code: UInt16, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 4)
         writeHeader(.close, payloadLength: 2, into: &buffer)
         buffer.writeInteger(code)
         return buffer
     }
 
+    public static func close(_ code: WebSocketErrorCode, allocator: ByteBufferAllocator) -> ByteBuffer {
+        close(UInt16(webSocketErrorCode: code), allocator: allocator)
+    }
+
     /// Writes the frame to `context` (the socket handler's): in one buffer when the header fits in
     /// front of the payload, else as a separate header buffer followed by the payload.
-    mutating func write(to context: ChannelHandlerContext) {
+    public mutating func write(to context: ChannelHandlerContext) {
         guard let opcode else { return context.write(NIOAny(payload), promise: nil) }
         let length = payload.readableBytes
         let size = Self.headerSize(payloadLength: length)

@@ -1,7 +1,8 @@
-/// RFC 6455 §8.1's check on a text message, without making a `String` of it: the session parses the frame's bytes
-/// where they lie, and a `String` per message (an allocation and a copy) was only ever made to validate them.
-enum UTF8Check {
-    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+/// RFC 6455 §8.1's check on a text message (and §5.5.1's on a close reason), without making a `String` of it: the
+/// relay's session parses a message's bytes where they lie, and a `String` per message (an allocation and a copy) was
+/// only ever made to validate them.
+public enum UTF8Check {
+    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         // Chat frames are mostly ASCII: eight bytes at a time until the first byte with its high bit set.
         var index = 0
         while index + 8 <= bytes.count {
