@@ -43,6 +43,7 @@ let package = Package(
         .target(
             name: "RedisClient",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "CHiredis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -54,6 +55,7 @@ let package = Package(
         .target(
             name: "RelayCore",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -77,7 +79,10 @@ let package = Package(
         .target(
             name: "RelayServer",
             dependencies: [
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 "RelayCore",
+                "RedisClient",
                 "WebSocketWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -96,6 +101,7 @@ let package = Package(
         .target(
             name: "ChatClient",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -112,6 +118,8 @@ let package = Package(
         .executableTarget(
             name: "chatrelay",
             dependencies: [
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"), "RelayCore",
                 "RelayServer",
                 "ChatClient",
                 "LoadGenerator",
@@ -127,7 +135,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "RedisClientBenchmark",
-            dependencies: ["RedisClient", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"), "RedisClient",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Benchmarks/RedisClientBenchmark",
             swiftSettings: swiftSettings
         ),
@@ -146,18 +157,27 @@ let package = Package(
         // Starts and stops real redis-server processes (and relay nodes) for the tests.
         .target(
             name: "TestSupport",
-            dependencies: ["RedisClient", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), "RedisClient",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RedisClientTests",
-            dependencies: ["RedisClient", "TestSupport"],
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"), "RedisClient",
+                "TestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RelayCoreTests",
-            dependencies: ["RelayCore", "TestSupport"],
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), "RedisClient", "RelayCore", "TestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -173,6 +193,8 @@ let package = Package(
         .testTarget(
             name: "RelayServerTests",
             dependencies: [
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), "RedisClient", "RelayCore",
                 "RelayServer", "ChatClient", "LoadGenerator", "TestSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

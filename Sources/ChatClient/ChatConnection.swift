@@ -180,18 +180,3 @@ public final class ChatConnection: Sendable {
         }
     }
 }
-
-public struct ChatClientError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
-extension WebSocketErrorCode {
-    init(_ code: WebSocketErrorCode) { self = code }
-
-    var code: UInt16 {
-        var buffer = ByteBufferAllocator().buffer(capacity: 2)
-        buffer.write(webSocketErrorCode: self)
-        return buffer.readInteger(as: UInt16.self) ?? 0
-    }
-}

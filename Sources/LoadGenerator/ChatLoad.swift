@@ -2,77 +2,6 @@ import ChatClient
 import Foundation
 import NIOConcurrencyHelpers
 
-/// What a chat load run does: friend pairs whose two members sit on different nodes, sending at a fixed rate or
-/// with a window of unacknowledged messages, for `duration` seconds of which the first `warmup` are not measured.
-public struct ChatLoadOptions: Sendable {
-    /// WebSocket base URLs of the nodes (`ws://host:port`); pair `i` puts its members on nodes `i` and `i + 1`.
-    public var urls: [String]
-    public var pairs = 50
-    /// Messages per second per sender; 0 switches to window mode.
-    public var rate: Double = 10
-    /// Unacknowledged messages in flight per sender, in window mode.
-    public var window = 8
-    /// Both members of a pair send (otherwise only the first).
-    public var both = true
-    public var duration: Double = 10
-    public var warmup: Double = 2
-    /// Bytes of content per message.
-    public var size = 64
-    /// Seconds to wait after sending for the last acks and deliveries.
-    public var drain: Double = 5
-    /// Admin API: base URL (default: the first node's) and token.
-    public var apiURL: String?
-    public var adminToken: String?
-    /// Mints a token for a user id (`--auth jwt`); nil when the node runs `--auth none` (the id is in the path).
-    public var token: (@Sendable (String) async throws -> String)?
-
-    public init(urls: [String]) {
-        self.urls = urls
-    }
-}
-
-/// The figures of a chat load run. Counts cover the measured part; `lost` counts acknowledged messages that never
-/// reached their recipient.
-public struct ChatLoadReport: Sendable {
-    public var pairs = 0
-    public var sent = 0
-    public var acked = 0
-    public var rejected = 0
-    public var delivered = 0
-    public var lost = 0
-    public var duplicated = 0
-    public var reordered = 0
-    public var connectFailures = 0
-    public var disconnects = 0
-    public var measuredSeconds = 0.0
-    public var latency = LatencySummary([])
-    public var ackLatency = LatencySummary([])
-
-    public var deliveredPerSecond: Double { measuredSeconds > 0 ? Double(delivered) / measuredSeconds : 0 }
-
-    public var summary: String {
-        """
-        pairs \(pairs), measured \(measuredSeconds) s: sent \(sent), acked \(acked), delivered \(delivered) \
-        (\(Int(deliveredPerSecond)) msg/s), lost \(lost), duplicated \(duplicated), reordered \(reordered), \
-        rejected \(rejected), connect failures \(connectFailures), disconnects \(disconnects)
-        delivery latency ms: \(latency.description)
-        ack latency ms:      \(ackLatency.description)
-        """
-    }
-
-    public var json: String {
-        func number(_ value: Double) -> String { String(Double(Int(value * 1000)) / 1000) }
-        return "{"
-            + [
-                "\"mode\":\"chat\"", "\"pairs\":\(pairs)", "\"sent\":\(sent)", "\"acked\":\(acked)", "\"rejected\":\(rejected)",
-                "\"delivered\":\(delivered)", "\"lost\":\(lost)", "\"dup\":\(duplicated)", "\"reordered\":\(reordered)",
-                "\"connect_failures\":\(connectFailures)", "\"disconnects\":\(disconnects)",
-                "\"msgs_per_s\":\(number(deliveredPerSecond))", "\"p50_ms\":\(number(latency.p50))", "\"p99_ms\":\(number(latency.p99))",
-                "\"ack_p50_ms\":\(number(ackLatency.p50))", "\"ack_p99_ms\":\(number(ackLatency.p99))",
-            ].joined(separator: ",") + "}"
-    }
-}
-
 /// Runs a chat load against running nodes and reports what reached whom, in what order and how fast.
 public enum ChatLoad {
     public static func run(_ options: ChatLoadOptions) async throws -> ChatLoadReport {
@@ -209,19 +138,5 @@ public enum ChatLoad {
         if webSocketURL.hasPrefix("wss://") { return "https://" + webSocketURL.dropFirst(6) }
         if webSocketURL.hasPrefix("ws://") { return "http://" + webSocketURL.dropFirst(5) }
         return webSocketURL
-    }
-}
-
-/// Nanoseconds since the run began; send times travel in the content, so sender and receiver share this clock.
-struct RunClock: Sendable {
-    let start = ContinuousClock.now
-
-    var now: UInt64 { nanoseconds(of: ContinuousClock.now - start) }
-
-    func nanoseconds(afterSeconds seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
-
-    private func nanoseconds(of duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
     }
 }

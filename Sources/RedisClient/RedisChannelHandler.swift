@@ -16,7 +16,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private static let feedSize = 2048
-    private let decoder = RedisReplyDecoder()
+    private let decoder: RedisReplyDecoder
     private var pending = CircularBuffer<Pending>(initialCapacity: 64)
     private let commandTimeout: TimeAmount
     private let onPush: RedisPushHandler?
@@ -26,7 +26,8 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// Set once the connection is unusable; later commands fail with it at once.
     private(set) var failure: RedisClientError?
 
-    init(endpoint: String, commandTimeout: TimeAmount, onPush: RedisPushHandler?) {
+    init(endpoint: String, commandTimeout: TimeAmount, onPush: RedisPushHandler?) throws(RedisClientError) {
+        decoder = try RedisReplyDecoder()
         self.endpoint = endpoint
         self.commandTimeout = commandTimeout
         self.onPush = onPush

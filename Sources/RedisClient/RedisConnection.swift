@@ -54,7 +54,7 @@ public final class RedisConnection: Sendable {
                 .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1 << 20))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let handler = RedisChannelHandler(
+                        let handler = try RedisChannelHandler(
                             endpoint: endpoint,
                             commandTimeout: configuration.commandTimeout,
                             onPush: onPush

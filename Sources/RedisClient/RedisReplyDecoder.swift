@@ -11,9 +11,9 @@ public final class RedisReplyDecoder {
     /// Where the reader puts its nodes (``ReplyArena``); the reader holds it unretained, as its `privdata`.
     private let arena = ReplyArena()
 
-    public init() {
+    public init() throws(RedisClientError) {
         guard let reader = redisReaderCreateWithFunctions(ReplyArena.functions) else {
-            fatalError("hiredis could not allocate a reader")
+            throw RedisClientError(.outOfMemory, "hiredis could not allocate a reply reader")
         }
         reader.pointee.privdata = Unmanaged.passUnretained(arena).toOpaque()
         self.reader = reader

@@ -109,8 +109,3 @@ public final class Relay: Sendable {
         _ = try await redis.command("PUBLISH", .string(keys.broadcast), .string(frame))
     }
 }
-
-public struct RelayStartError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

@@ -1,13 +1,5 @@
 import Foundation
 
-/// How a node identifies clients.
-public enum AuthMode: String, Sendable, CaseIterable {
-    /// HS256 JWTs whose `sub` is the user id.
-    case jwt
-    /// The user id in the path is trusted, as in the original express-ws demo. Local development only.
-    case none
-}
-
 /// Everything a relay node is configured with; the CLI fills it from flags and `CHATRELAY_*` variables.
 public struct RelayConfiguration: Sendable {
     public var redisURL: String = "redis://127.0.0.1:6379/0"

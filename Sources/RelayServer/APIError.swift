@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import RedisClient
 import RelayCore
 
 /// An HTTP API error: the status, and `{"error": CODE, "message": ...}` as the body.
@@ -42,38 +43,5 @@ struct APIError: HTTPResponseError {
         writer.field("error", code)
         writer.field("message", message)
         return writer.finish()
-    }
-}
-
-/// Turns every error a route throws into the API's JSON error shape; Redis trouble becomes 503.
-struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as APIError {
-            throw error
-        } catch let error as DirectoryError {
-            throw APIError(error)
-        } catch let error as DecodingError {
-            throw APIError.badRequest("the body is not the expected JSON: \(Self.describe(error))")
-        } catch let error as HTTPError {
-            throw APIError(
-                status: error.status,
-                code: error.status == .notFound ? "not_found" : "bad_request",
-                message: error.body ?? "\(error.status)"
-            )
-        } catch {
-            throw APIError.unavailable("Redis is unavailable: \(error)")
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context), .dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
     }
 }

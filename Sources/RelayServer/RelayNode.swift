@@ -68,13 +68,3 @@ public final class RelayNode: Sendable {
         await group.withLockedValue { $0 }?.triggerGracefulShutdown()
     }
 }
-
-/// Waits for graceful shutdown, then closes every socket with 1001 and the Redis connections.
-struct DrainService: Service {
-    let relay: Relay
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await relay.shutdown()
-    }
-}

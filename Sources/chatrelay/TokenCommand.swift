@@ -12,7 +12,7 @@ struct TokenCommand: AsyncParsableCommand {
     @Option(name: .customLong("jwt-secret"), help: "HS256 secret (CHATRELAY_JWT_SECRET).") var jwtSecret: String?
 
     func run() async throws {
-        guard Identifier.isValid(userID) else { throw ValidationError("user ids are 1 to 64 characters of A-Z a-z 0-9 _ -") }
+        guard Identifier.isValid(userID) else { throw ValidationError("user ids are \(Identifier.rule)") }
         guard let secret = jwtSecret ?? Environment.value("CHATRELAY_JWT_SECRET") else {
             throw ValidationError("give --jwt-secret or set CHATRELAY_JWT_SECRET")
         }

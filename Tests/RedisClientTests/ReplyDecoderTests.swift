@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ReplyDecoderTests {
     private func decode(_ chunks: [String]) throws -> [RedisReply] {
-        let decoder = RedisReplyDecoder()
+        let decoder = try RedisReplyDecoder()
         var replies: [RedisReply] = []
         for chunk in chunks {
             try decoder.feed(ByteBuffer(string: chunk))
@@ -51,7 +51,7 @@ import Testing
         }
     }
 
-    @Test func randomBytesNeverCrash() {
+    @Test func randomBytesNeverCrash() throws {
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("+-:$*\r\n0123456789abc-".utf8)
         for _ in 0..<2_000 {
@@ -59,7 +59,7 @@ import Testing
             let bytes = (0..<length).map { _ in
                 Bool.random(using: &generator) ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
             }
-            let decoder = RedisReplyDecoder()
+            let decoder = try RedisReplyDecoder()
             do {
                 try decoder.feed(ByteBuffer(bytes: bytes))
                 while let _ = try decoder.next() {}

@@ -30,6 +30,12 @@ import Testing
         // Admin routes need the admin token.
         #expect(try await cluster.http("POST", "/api/users", body: ["name": "z"], token: "").status == 401)
         #expect(try await cluster.http("POST", "/api/users", body: ["name": "z"], token: "wrong").status == 401)
+        // Near misses: a prefix, one character more, one character changed.
+        let token = TestCluster.adminToken
+        for guess in [String(token.dropLast()), token + "x", String(token.dropLast()) + "X"] {
+            #expect(try await cluster.http("POST", "/api/users", body: ["name": "z"], token: guess).status == 401, "\(guess)")
+        }
+        #expect(try await cluster.http("POST", "/api/users", body: ["name": "z"], token: token).status == 201)
     }
 
     @Test func friendshipAndFriendsRoutes() async throws {

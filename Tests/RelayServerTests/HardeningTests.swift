@@ -86,6 +86,11 @@ import Testing
         #expect(refused?["cid"] as? String == "during")
         #expect(!a.isClosed && !b.isClosed)
         #expect(try await cluster.http("GET", "/healthz", token: "").status == 200)
+        // The API says Redis is away, and nothing of the client library's internals.
+        let api = try await cluster.http("GET", "/api/users/\(alice)")
+        #expect(api.status == 503)
+        #expect(api.json["error"] as? String == "unavailable")
+        #expect(api.json["message"] as? String == "Redis is unavailable; retry")
 
         try await cluster.redis.start()
         #expect(try await cluster.eventually { try await cluster.http("GET", "/readyz", node: 1, token: "").status == 200 })

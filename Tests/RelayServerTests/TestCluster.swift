@@ -147,8 +147,17 @@ final class TestCluster: @unchecked Sendable {
     /// An entry written straight into the friendship's stream, as a store would write it, with nothing published.
     func storeDirectly(_ content: String, id: String = "*", from: String, to: String, in friendship: String) async throws {
         _ = try await redis.command(
-            "XADD", .string("\(configuration.prefix):history:{\(friendship)}"), .string(id), "from", .string(from), "to", .string(to),
-            "type", "text", "content", .string(content)
+            "XADD",
+            .string("\(configuration.prefix):history:{\(friendship)}"),
+            .string(id),
+            "from",
+            .string(from),
+            "to",
+            .string(to),
+            "type",
+            "text",
+            "content",
+            .string(content)
         )
     }
 

@@ -1,26 +1,6 @@
 import Foundation
 import JWTKit
 
-/// Why a token was refused; the surface answers 401 for all of them.
-public struct TokenError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-}
-
-/// The claims a relay token carries: `sub` is the user id, `exp` is honoured, `nbf` too when present.
-struct RelayClaims: JWTPayload {
-    var sub: SubjectClaim
-    var exp: ExpirationClaim
-    var nbf: NotBeforeClaim?
-
-    func verify(using algorithm: some JWTAlgorithm) async throws {
-        try exp.verifyNotExpired()
-        try nbf?.verifyNotBefore()
-        guard Identifier.isValid(sub.value) else {
-            throw JWTError.claimVerificationFailure(failedClaim: sub, reason: "sub is not a valid user id")
-        }
-    }
-}
-
 /// Issues and checks HS256 tokens with one shared secret.
 public struct TokenAuthority: Sendable {
     private let keys: JWTKeyCollection

@@ -302,27 +302,3 @@ final class SocketFeed: Sendable {
         }
     }
 }
-
-/// The friendships a `sync` request replays: those its cursors name, or, with `since`, every one of the user's.
-enum SyncScope: Sendable, Equatable {
-    case all
-    case only(Set<String>)
-
-    func covers(_ friendship: String) -> Bool {
-        switch self {
-        case .all: true
-        case .only(let friendships): friendships.contains(friendship)
-        }
-    }
-}
-
-/// What every ``SocketFeed`` of a node needs: the message store to fill gaps from, and where to log.
-final class FeedContext: Sendable {
-    let store: MessageStore
-    let logger: Logger
-
-    init(store: MessageStore, logger: Logger) {
-        self.store = store
-        self.logger = logger
-    }
-}

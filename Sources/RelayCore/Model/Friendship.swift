@@ -15,13 +15,3 @@ public struct Friendship: Sendable, Hashable {
     /// The member who is not `user`.
     public func other(than user: String) -> String { user == user1 ? user2 : user1 }
 }
-
-public struct User: Sendable, Hashable {
-    public let id: String
-    public let name: String
-
-    public init(id: String, name: String) {
-        self.id = id
-        self.name = name
-    }
-}

@@ -3,6 +3,8 @@
 /// The same rule keeps Redis keys sound: an id never contains the braces of a cluster hash tag or a `:`.
 public enum Identifier {
     public static let maximumLength = 64
+    /// The rule in words, for error messages.
+    public static let rule = "1 to \(maximumLength) characters of A-Z a-z 0-9 _ -"
 
     public static func isValid(_ text: String) -> Bool {
         let bytes = text.utf8

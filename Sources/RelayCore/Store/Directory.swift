@@ -15,17 +15,17 @@ public struct Directory: Sendable {
         self.keys = keys
     }
 
-    /// Names follow the id rule (1 to 64 of `[A-Za-z0-9_-]`) plus `.`, so that they fit inside a hash tag.
+    /// Names follow the id rule (``Identifier``) plus `.`, so that they fit inside a hash tag.
     public static func isValidName(_ name: String) -> Bool {
         Identifier.isValid(name.replacingOccurrences(of: ".", with: "_"))
     }
 
     public func createUser(name: String, id requested: String?) async throws -> User {
         guard Self.isValidName(name) else {
-            throw DirectoryError.invalid("name must be 1 to 64 characters of A-Z a-z 0-9 _ - .")
+            throw DirectoryError.invalid("name must be \(Identifier.rule) .")
         }
         if let requested, !Identifier.isValid(requested) {
-            throw DirectoryError.invalid("id must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+            throw DirectoryError.invalid("id must be \(Identifier.rule)")
         }
         let id = requested ?? Identifier.generate()
         let claimed = try await redis.command("SET", .string(keys.username(name)), .string(id), "NX")
@@ -48,10 +48,10 @@ public struct Directory: Sendable {
     /// Creates the friendship, or returns the existing one (`created == false`) if the two are already friends.
     public func createFriendship(_ first: String, _ second: String, id requested: String?) async throws -> (Friendship, created: Bool) {
         for user in [first, second] where !Identifier.isValid(user) {
-            throw DirectoryError.invalid("user ids must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+            throw DirectoryError.invalid("user ids must be \(Identifier.rule)")
         }
         if let requested, !Identifier.isValid(requested) {
-            throw DirectoryError.invalid("id must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+            throw DirectoryError.invalid("id must be \(Identifier.rule)")
         }
         guard first != second else { throw DirectoryError.invalid("a user cannot befriend themselves") }
         let (user1, user2) = (min(first, second), max(first, second))

@@ -1,15 +1,5 @@
 import NIOCore
 
-/// One argument of a command: text, raw bytes or an integer.
-public enum RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
-    case string(String)
-    case bytes(ByteBuffer)
-    case integer(Int)
-
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int) { self = .integer(value) }
-}
-
 /// Writes commands as RESP arrays of bulk strings, the form every Redis command takes on the wire.
 ///
 /// The exact size is computed first and the bytes copied in one pass: the profile of `redis-client-bench` showed
@@ -93,15 +83,5 @@ public enum RedisCommandEncoder {
             count += 1
         }
         return count
-    }
-}
-
-extension RedisArgument {
-    var encodedLength: Int {
-        switch self {
-        case .string(let text): text.utf8.count
-        case .bytes(let bytes): bytes.readableBytes
-        case .integer(let value): RedisCommandEncoder.digits(value)
-        }
     }
 }

@@ -1,20 +1,3 @@
-/// An error reply from the server, such as `ERR unknown command` or `NOSCRIPT No matching script`.
-public struct RedisServerError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The whole message the server sent.
-    public let message: String
-
-    public init(message: String) {
-        self.message = message
-    }
-
-    /// The error's first word (`ERR`, `WRONGTYPE`, `NOSCRIPT`, `WRONGPASS`, ...), by Redis convention its kind.
-    public var code: String {
-        String(message.prefix { $0 != " " })
-    }
-
-    public var description: String { "Redis error: \(message)" }
-}
-
 /// A failure of the client or the connection rather than of the command.
 public struct RedisClientError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Hashable {
@@ -34,6 +17,8 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
         case unexpectedReply
         /// The client was shut down.
         case shutdown
+        /// hiredis could not allocate its reader: the machine is out of memory.
+        case outOfMemory
     }
 
     public let kind: Kind

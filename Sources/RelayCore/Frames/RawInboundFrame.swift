@@ -1,0 +1,15 @@
+/// Every field a client frame may carry; which ones matter depends on `op`. Unknown fields are ignored.
+struct RawInboundFrame {
+    var op: String?
+    var friend: String?
+    var from: String?
+    var to: String?
+    var content: String?
+    var type: String?
+    var cid: String?
+    var before: String?
+    var limit: Int?
+    var rid: RequestID?
+    var cursors: [String: String]?
+    var since: String?
+}

@@ -1,0 +1,12 @@
+/// A request id echoed back in answers; clients may use a string or a number.
+public enum RequestID: Sendable, Hashable {
+    case string(String)
+    case number(Int)
+
+    var json: String {
+        switch self {
+        case .string(let text): JSONWriter.quoted(text)
+        case .number(let value): String(value)
+        }
+    }
+}
