@@ -5,21 +5,22 @@ import RedisClient
 
 /// The sockets open on this node, by user, and the node's subscriptions that follow them.
 ///
-/// The first socket of a user subscribes `deliver:{user}`, the last one to close unsubscribes. (Un)subscribes are
-/// issued under the registry's lock, so they reach Redis in the order sockets came and went. A socket joins once
+/// The first socket of a user subscribes `deliver:{user}`, the last one to close unsubscribes (``SubscriptionTable``
+/// decides). Its actions are carried out under the registry's lock (``perform(_:in:)``), so they reach Redis in the
+/// order sockets came and went. A socket joins once
 /// its user's subscription is confirmed, with a baseline from Redis's clock: its ``SocketFeed`` fills anything
 /// stored after that which pub/sub did not bring. When the subscriber loses its connection every feed holds its
 /// live frames, and when it is back every feed catches up from the streams, then lets them through.
 public final class SocketRegistry: Sendable {
-    private struct UserSockets {
-        /// Usually one; an array costs less than a dictionary per user and copies without allocating.
-        var feeds: [SocketFeed] = []
-        var subscribed: EventLoopFuture<Void>
+    private struct State {
+        /// By the user's `deliver` channel, which is what every published frame names: the frame's path needs no user
+        /// id cut out of the channel name.
+        var table = SubscriptionTable<SocketFeed>()
+        /// The confirmation of each subscription in the table, by generation.
+        var confirmations: [UInt64: EventLoopFuture<Void>] = [:]
     }
 
-    /// By the user's `deliver` channel, which is what every published frame names: the frame's path needs no user
-    /// id cut out of the channel name.
-    private let users = NIOLockedValueBox<[String: UserSockets]>([:])
+    private let state = NIOLockedValueBox(State())
     private let keys: RedisKeys
     private let logger: Logger
     private let store: MessageStore
@@ -33,7 +34,7 @@ public final class SocketRegistry: Sendable {
         self.store = store
         self.directory = directory
         feedContext = FeedContext(store: store, logger: logger)
-        let users = self.users
+        let registryState = self.state
         let hasConnected = NIOLockedValueBox(false)
         subscriber = RedisSubscriber(
             configuration: redis,
@@ -42,7 +43,7 @@ public final class SocketRegistry: Sendable {
                 if state == .reconnecting {
                     // Called once the lost connection's last push is dispatched, before the new connection exists:
                     // from here every feed holds its live frames until its catch-up has read the streams.
-                    for feed in users.withLockedValue({ $0.values.flatMap(\.feeds) }) { feed.holdUntilCatchUp() }
+                    for feed in registryState.withLockedValue({ $0.table.allMembers }) { feed.holdUntilCatchUp() }
                 }
                 guard state == .connected else { return }
                 // The first connection has nothing to catch up on; a reconnection may have missed publishes.
@@ -50,15 +51,15 @@ public final class SocketRegistry: Sendable {
                     defer { seen = true }
                     return seen
                 }
-                if reconnected { SocketRegistry.catchUp(users: users, directory: directory, logger: logger) }
+                if reconnected { SocketRegistry.catchUp(state: registryState, directory: directory, logger: logger) }
             },
             onMessage: { message in
-                SocketRegistry.dispatch(consume message, users: users, keys: keys)
+                SocketRegistry.dispatch(consume message, state: registryState, keys: keys)
             }
         )
     }
 
-    public var socketCount: Int { users.withLockedValue { $0.values.reduce(0) { $0 + $1.feeds.count } } }
+    public var socketCount: Int { state.withLockedValue { $0.table.memberCount } }
 
     /// Adds the socket: it receives every message of its friendships stored after `openedAfter` (Redis's clock,
     /// read before the upgrade was answered; see ``Relay/openingInstant()``).
@@ -70,24 +71,18 @@ public final class SocketRegistry: Sendable {
         let channel = keys.deliver(socket.userID)
         let feed = SocketFeed(socket: socket, openedAfter: openedAfter, context: feedContext)
         while true {
-            let subscribed = users.withLockedValue { users -> EventLoopFuture<Void> in
-                let future = users[channel]?.subscribed ?? subscriber.subscribeFuture([channel])
-                if users[channel] == nil { users[channel] = UserSockets(subscribed: future) }
-                users[channel]?.feeds.removeAll { $0.socket === socket }
-                users[channel]?.feeds.append(feed)
-                return future
+            let (generation, confirmed) = state.withLockedValue { state in
+                // Adding always subscribes or joins, so there is a subscription to wait for.
+                perform(state.table.add(feed, to: channel), in: &state)!
             }
             do {
-                try await subscribed.get()
+                try await confirmed.get()
             } catch {
                 remove(socket)
                 throw error
             }
-            let stillSubscribed = users.withLockedValue { users -> Bool in
-                // The user's last other socket may have closed (and unsubscribed) while this one waited: go again.
-                users[channel]?.subscribed === subscribed
-            }
-            if stillSubscribed { break }
+            // The user's last other socket may have closed (and unsubscribed) while this one waited: go again.
+            if state.withLockedValue({ $0.table.generation(of: channel) == generation }) { break }
         }
         let friendships: [String]
         do {
@@ -103,21 +98,39 @@ public final class SocketRegistry: Sendable {
 
     public func remove(_ socket: any RelaySocket) {
         let channel = keys.deliver(socket.userID)
-        users.withLockedValue { users in
-            guard var entry = users[channel], let index = entry.feeds.firstIndex(where: { $0.socket === socket }) else { return }
-            let feed = entry.feeds.remove(at: index)
-            feed.close()
-            if entry.feeds.isEmpty {
-                users[channel] = nil
-                _ = subscriber.unsubscribeFuture([channel])
-            } else {
-                users[channel] = entry
-            }
+        let removed = state.withLockedValue { state -> SocketFeed? in
+            guard let feed = state.table.members(of: channel).first(where: { $0.socket === socket }) else { return nil }
+            perform(state.table.remove(feed, from: channel), in: &state)
+            return feed
         }
+        removed?.close()
     }
 
     public func allSockets() -> [any RelaySocket] {
-        users.withLockedValue { $0.values.flatMap { $0.feeds.map(\.socket) } }
+        state.withLockedValue { $0.table.allMembers.map(\.socket) }
+    }
+
+    /// Carries out one of the table's actions, under the lock, so that Redis hears them in the table's order.
+    /// Returns the subscription a subscribing or joining socket waits for.
+    @discardableResult
+    private func perform(
+        _ action: SubscriptionTable<SocketFeed>.Action,
+        in state: inout State
+    ) -> (generation: UInt64, confirmed: EventLoopFuture<Void>)? {
+        switch action {
+        case .subscribe(let channel, let generation):
+            let confirmed = subscriber.subscribeFuture([channel])
+            state.confirmations[generation] = confirmed
+            return (generation, confirmed)
+        case .join(let generation):
+            return (generation, state.confirmations[generation]!)
+        case .unsubscribe(let channel, let generation):
+            state.confirmations[generation] = nil
+            _ = subscriber.unsubscribeFuture([channel])
+            return nil
+        case .nothing:
+            return nil
+        }
     }
 
     /// The id just before Redis's current millisecond: entries stored from now on come after it.
@@ -129,12 +142,12 @@ public final class SocketRegistry: Sendable {
         return .before(milliseconds: seconds * 1000 + micros / 1000)
     }
 
-    private static func dispatch(_ message: consuming RedisPubSubMessage, users: NIOLockedValueBox<[String: UserSockets]>, keys: RedisKeys) {
+    private static func dispatch(_ message: consuming RedisPubSubMessage, state: NIOLockedValueBox<State>, keys: RedisKeys) {
         if message.channel == keys.broadcast {
-            for feed in users.withLockedValue({ $0.values.flatMap { $0.feeds } }) { feed.socket.send(frame: message.payload) }
+            for feed in state.withLockedValue({ $0.table.allMembers }) { feed.socket.send(frame: message.payload) }
             return
         }
-        let feeds = users.withLockedValue { $0[message.channel]?.feeds ?? [] }
+        let feeds = state.withLockedValue { $0.table.members(of: message.channel) }
         guard let userID = feeds.first?.socket.userID else { return }
         // Handed over, not copied: the frame goes out from the payload's own buffer, its header in the room in front.
         let payload = message.payload
@@ -143,9 +156,12 @@ public final class SocketRegistry: Sendable {
         for feed in feeds { feed.deliver(frame) }
     }
 
-    private static func catchUp(users: NIOLockedValueBox<[String: UserSockets]>, directory: Directory, logger: Logger) {
-        let byUser = users.withLockedValue { users in
-            Dictionary(uniqueKeysWithValues: users.values.compactMap { entry in entry.feeds.first.map { ($0.socket.userID, entry.feeds) } })
+    private static func catchUp(state: NIOLockedValueBox<State>, directory: Directory, logger: Logger) {
+        let byUser = state.withLockedValue { state in
+            Dictionary(
+                uniqueKeysWithValues: state.table.membersByChannel.compactMap { entry in entry.members.first.map { ($0.socket.userID, entry.members) }
+                }
+            )
         }
         guard !byUser.isEmpty else { return }
         logger.info("subscriber reconnected; catching sockets up from the streams", metadata: ["users": "\(byUser.count)"])
