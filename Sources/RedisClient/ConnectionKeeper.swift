@@ -106,7 +106,10 @@ final class ConnectionKeeper: Sendable {
     }
 
     private func reconnect() async {
-        var delay = configuration.initialReconnectDelay
+        var backoff = Backoff(
+            initial: .nanoseconds(configuration.initialReconnectDelay.nanoseconds),
+            maximum: .nanoseconds(configuration.maximumReconnectDelay.nanoseconds)
+        )
         var attempts = 0
         while !Task.isCancelled && state == .reconnecting {
             attempts += 1
@@ -119,8 +122,7 @@ final class ConnectionKeeper: Sendable {
                 return
             } catch {
                 logger.debug("reconnect failed", metadata: ["error": "\(error)", "attempt": "\(attempts)"])
-                try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds))
-                delay = min(delay * 2, configuration.maximumReconnectDelay)
+                try? await Task.sleep(for: backoff.nextDelay())
             }
         }
     }

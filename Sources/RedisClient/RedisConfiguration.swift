@@ -10,7 +10,7 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var connectTimeout: TimeAmount
     /// How long a command may wait for its reply before the connection is declared broken.
     public var commandTimeout: TimeAmount
-    /// Reconnect delays start here and double up to ``maximumReconnectDelay``.
+    /// Reconnect delays start here and double up to ``maximumReconnectDelay`` (``Backoff``).
     public var initialReconnectDelay: TimeAmount
     public var maximumReconnectDelay: TimeAmount
     /// Sent with `CLIENT SETNAME` so that `CLIENT LIST` shows who is who.

@@ -68,7 +68,7 @@ public final class Relay: Sendable {
     public func shutdown(grace: Duration = .seconds(5)) async {
         draining.withLockedValue { $0 = true }
         heartbeats.stop()
-        for socket in registry.allSockets() { socket.close(.goingAway) }
+        for socket in registry.allSockets() { socket.close(.draining) }
         let deadline = ContinuousClock.now + grace
         while registry.socketCount > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOWebSocket
 import RelayCore
 import Synchronization
 import WebSocketWire
@@ -75,7 +76,17 @@ final class WebSocketConnection: RelaySocket {
     static let closeTimeout: TimeAmount = .milliseconds(500)
 
     /// Sends what is queued, then the close frame; the peer's answer (or the timeout) ends the connection.
-    func close(_ code: CloseCode) {
+    /// The close code that tells a client why its socket ended (the contract's table of close codes).
+    static func closeCode(for reason: SocketEnd) -> WebSocketErrorCode {
+        switch reason {
+        case .draining: .goingAway
+        case .slowConsumer: .policyViolation
+        case .openFailed: .unexpectedServerError
+        }
+    }
+
+    func close(_ reason: SocketEnd) {
+        let code = Self.closeCode(for: reason)
         let ready = state.withLock { state -> [ServerFrame]? in
             guard !state.finished else { return nil }
             state.finished = true
@@ -87,7 +98,7 @@ final class WebSocketConnection: RelaySocket {
         channel.eventLoop.execute { [channel] in
             var frames = ready
             self.write(&frames)
-            _ = self.writeNow(ServerFrame.close(code.rawValue, allocator: channel.allocator))
+            _ = self.writeNow(ServerFrame.close(code, allocator: channel.allocator))
             channel.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
         }
     }
@@ -213,7 +224,7 @@ final class WebSocketConnection: RelaySocket {
         }
         guard first else { return }
         channel.eventLoop.execute { [channel] in
-            _ = self.writeNow(ServerFrame.close(CloseCode.policyViolation.rawValue, allocator: channel.allocator))
+            _ = self.writeNow(ServerFrame.close(Self.closeCode(for: .slowConsumer), allocator: channel.allocator))
             channel.eventLoop.scheduleTask(in: .milliseconds(100)) { channel.close(promise: nil) }
         }
     }

@@ -56,10 +56,10 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
                 this.eventLoop.execute { this.value.opened(session) }
             } catch {
                 if relay.isDraining {
-                    socket.close(.goingAway)
+                    socket.close(.draining)
                 } else {
                     relay.logger.warning("cannot open a socket", metadata: ["user": "\(socket.userID)", "error": "\(error)"])
-                    socket.close(.unexpectedServerError)
+                    socket.close(.openFailed)
                 }
             }
         }

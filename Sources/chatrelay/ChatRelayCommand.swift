@@ -15,10 +15,14 @@ struct ChatRelayCommand: AsyncParsableCommand {
         unblockShutdownSignals()
         do {
             var command = try parseAsRoot()
-            if let serve = command as? ServeCommand { NIOSingletons.groupLoopCountSuggestion = serve.eventLoopThreads }
+            // Settings are read once, and before NIO's event loops exist: they cannot be resized later.
+            let serveOptions = try (command as? ServeCommand)?.options()
+            if let serveOptions { NIOSingletons.groupLoopCountSuggestion = serveOptions.threads }
             // Tasks run on the event loop threads, so a Redis reply or a socket read resumes its task without a thread hop.
             _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-            if var asyncCommand = command as? any AsyncParsableCommand {
+            if let serve = command as? ServeCommand, let serveOptions {
+                try await serve.run(serveOptions)
+            } else if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()

@@ -16,7 +16,7 @@ final class RecordingSocket: RelaySocket {
     var calls: [String] { log.withLockedValue { $0 } }
     func send(_ text: String) { log.withLockedValue { $0.append("send") } }
     func send(frame bytes: ByteBuffer) { log.withLockedValue { $0.append("send") } }
-    func close(_ code: CloseCode) { log.withLockedValue { $0.append("close \(code.rawValue)") } }
+    func close(_ reason: SocketEnd) { log.withLockedValue { $0.append("close \(reason)") } }
     func ping() { log.withLockedValue { $0.append("ping") } }
     func terminate() { log.withLockedValue { $0.append("terminate") } }
     func waitForCapacity() async {}

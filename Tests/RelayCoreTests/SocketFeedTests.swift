@@ -15,7 +15,7 @@ private final class FrameLog: RelaySocket {
     var received: [String] { ids.withLockedValue { $0 } }
     func send(_ text: String) { record(ByteBuffer(string: text)) }
     func send(frame bytes: ByteBuffer) { record(bytes) }
-    func close(_ code: CloseCode) {}
+    func close(_ reason: SocketEnd) {}
     func ping() {}
     func terminate() {}
     func waitForCapacity() async {}

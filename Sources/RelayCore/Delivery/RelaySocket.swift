@@ -7,7 +7,7 @@ public protocol RelaySocket: AnyObject, Sendable {
     func send(_ text: String)
     /// Queues a text frame whose bytes are ready (shared between the sockets it goes to, never copied).
     func send(frame bytes: ByteBuffer)
-    func close(_ code: CloseCode)
+    func close(_ reason: SocketEnd)
     /// Sends a WebSocket ping.
     func ping()
     /// Drops the connection at once, without a close handshake: the peer is not answering.

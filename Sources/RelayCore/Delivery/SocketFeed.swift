@@ -1,4 +1,5 @@
 import Logging
+import RedisClient
 import Synchronization
 
 /// Live delivery to one socket, without gaps.
@@ -83,6 +84,9 @@ final class SocketFeed: Sendable {
     /// Past this many live frames held behind a sync, the socket is closed as a slow consumer (1008) instead of
     /// growing the node's memory; the client reconnects and syncs again.
     static let maximumHeldDuringSync = 10_000
+
+    /// How a gap fill waits for Redis to come back: soon at first, every 2 s at most.
+    static let fillBackoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
 
     let socket: any RelaySocket
     /// Entries after this id were stored after the socket's subscription was live (Redis time).
@@ -218,7 +222,7 @@ final class SocketFeed: Sendable {
         if sync != nil, sync!.scope.covers(frame.friendship) {
             guard sync!.held.count < maximumHeldDuringSync else {
                 sync = nil
-                return socket.close(.policyViolation)
+                return socket.close(.slowConsumer)
             }
             sync!.held.append(frame)
             return
@@ -260,7 +264,7 @@ final class SocketFeed: Sendable {
     /// Reads every entry after the last one the socket has, delivers what it lacks, then replays the held-back
     /// frames.
     private func fill(_ friendship: String) async {
-        var delay: UInt64 = 100_000_000
+        var backoff = Self.fillBackoff
         while true {
             do {
                 guard let from = state.withLock({ $0.friendships[friendship]?.last }) else { return }
@@ -273,8 +277,7 @@ final class SocketFeed: Sendable {
                 // Redis is away; the held-back frames wait, and the fill tries again.
                 if state.withLock({ $0.closed }) { return }
                 logger.debug("gap fill failed; retrying", metadata: ["friendship": "\(friendship)", "error": "\(error)"])
-                try? await Task.sleep(nanoseconds: delay)
-                delay = min(delay * 2, 2_000_000_000)
+                try? await Task.sleep(for: backoff.nextDelay())
             }
         }
         let readAgain = state.withLock { state -> Bool in

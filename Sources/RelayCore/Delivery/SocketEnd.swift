@@ -1,0 +1,10 @@
+/// Why the node ends a socket. The core says why; the WebSocket surface chooses the close code
+/// (`WebSocketConnection.closeCode(for:)`).
+public enum SocketEnd: Sendable, Hashable {
+    /// The node is draining: the client reconnects through the load balancer to another node.
+    case draining
+    /// The socket fell too far behind what it was sent; the client reconnects and syncs what it missed.
+    case slowConsumer
+    /// The node could not open the socket (Redis unreachable): the client tries another node.
+    case openFailed
+}

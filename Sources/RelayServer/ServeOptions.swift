@@ -1,0 +1,72 @@
+import Logging
+import RelayCore
+
+/// What `chatrelay serve` was given on its command line; nil where a flag was absent.
+public struct ServeFlags: Sendable {
+    public var host: String?
+    public var port: Int?
+    public var redis: String?
+    public var prefix: String?
+    public var auth: String?
+    public var jwtSecret: String?
+    public var adminToken: String?
+    public var heartbeat: Double?
+    public var nodeID: String?
+    public var rate: Double?
+    public var burst: Double?
+    public var maxContent: Int?
+    public var maxFrame: Int?
+    public var maxQueue: Int?
+    public var maxQueueBytes: Int?
+    public var threads: Int?
+    public var logLevel: String?
+
+    public init() {}
+}
+
+/// A node's settings once flags, variables and defaults are resolved (``ServeSettings``), read once at start-up.
+public struct ServeOptions: Sendable {
+    public var relay: RelayConfiguration
+    public var host: String
+    public var port: Int
+    public var threads: Int
+    public var logLevel: Logger.Level
+
+    /// Every setting from its flag, else its variable in `environment`, else its default; a value that cannot be
+    /// used throws a ``ServeSettingError`` naming the flag or variable.
+    public init(_ flags: ServeFlags, environment: [String: String]) throws {
+        typealias S = ServeSettings
+        func text(_ setting: ServeSetting, _ flag: String?) throws -> String? { try setting.resolve(flag, environment: environment) }
+        func number<N>(_ setting: ServeSetting, _ flag: N?, _ parse: (String) -> N?) throws -> N {
+            // Every numeric setting has a default, so a value always comes.
+            guard let value = try setting.resolve(flag, environment: environment, parse) else {
+                throw ServeSettingError("--\(setting.flag) has no value")
+            }
+            return value
+        }
+        var relay = RelayConfiguration()
+        relay.redisURL = try text(S.redis, flags.redis)!
+        relay.prefix = try text(S.prefix, flags.prefix)!
+        let authName = try text(S.auth, flags.auth)!
+        guard let auth = AuthMode(rawValue: authName) else { throw ServeSettingError("--auth must be jwt or none, not \(authName)") }
+        relay.auth = auth
+        relay.jwtSecret = try text(S.jwtSecret, flags.jwtSecret)
+        relay.adminToken = try text(S.adminToken, flags.adminToken)
+        relay.heartbeat = try number(S.heartbeat, flags.heartbeat, Double.init)
+        guard relay.heartbeat > 0 else { throw ServeSettingError("--heartbeat must be positive") }
+        relay.nodeID = try text(S.nodeID, flags.nodeID)!
+        relay.rate = try number(S.rate, flags.rate, Double.init)
+        relay.burst = try number(S.burst, flags.burst, Double.init)
+        relay.maximumContentBytes = try number(S.maxContent, flags.maxContent, Int.init)
+        relay.maximumFrameBytes = try number(S.maxFrame, flags.maxFrame, Int.init)
+        relay.maximumQueuedFrames = try number(S.maxQueue, flags.maxQueue, Int.init)
+        relay.maximumQueuedBytes = try number(S.maxQueueBytes, flags.maxQueueBytes, Int.init)
+        self.relay = relay
+        host = try text(S.host, flags.host)!
+        port = try number(S.port, flags.port, Int.init)
+        threads = max(1, try number(S.threads, flags.threads, Int.init))
+        let levelName = try text(S.logLevel, flags.logLevel)!
+        guard let level = Logger.Level(rawValue: levelName) else { throw ServeSettingError("unknown --log-level \(levelName)") }
+        logLevel = level
+    }
+}

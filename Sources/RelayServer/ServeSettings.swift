@@ -1,0 +1,73 @@
+import RelayCore
+
+/// Every setting of `chatrelay serve`, in the order `--help` and the README list them. The one source of their
+/// flags, variables, defaults and help texts: the README's configuration table is ``markdownTable`` (a test keeps
+/// it so).
+public enum ServeSettings {
+    public static let host = ServeSetting("host", "CHATRELAY_HOST", default: "127.0.0.1", "Address to bind")
+    public static let port = ServeSetting("port", "CHATRELAY_PORT", default: "4000", "HTTP and WebSocket port")
+    public static let redis = ServeSetting(
+        "redis",
+        "CHATRELAY_REDIS_URL",
+        default: "redis://127.0.0.1:6379/0",
+        "Redis to use, redis://[:PASSWORD@]HOST:PORT/DB"
+    )
+    public static let prefix = ServeSetting("prefix", "CHATRELAY_PREFIX", default: "chat", "Prefix of every key and channel")
+    public static let auth = ServeSetting("auth", "CHATRELAY_AUTH", default: "jwt", "jwt, or none for local development only")
+    public static let jwtSecret = ServeSetting(
+        "jwt-secret",
+        "CHATRELAY_JWT_SECRET",
+        default: nil,
+        "HS256 secret of at least 32 bytes; --auth jwt without it refuses to start"
+    )
+    public static let adminToken = ServeSetting("admin-token", "CHATRELAY_ADMIN_TOKEN", default: nil, "Bearer token of the admin API")
+    public static let heartbeat = ServeSetting("heartbeat", "CHATRELAY_HEARTBEAT", default: "10", "Seconds between pings")
+    public static let nodeID = ServeSetting(
+        "node-id",
+        "CHATRELAY_NODE_ID",
+        default: "host name and pid",
+        computed: { RelayConfiguration.defaultNodeID() },
+        "Name in logs and metrics"
+    )
+    public static let rate = ServeSetting("rate", "CHATRELAY_RATE", default: "50", "Frames per second allowed per socket; 0 = no limit")
+    public static let burst = ServeSetting("burst", "CHATRELAY_BURST", default: "100", "Burst of frames allowed over the rate")
+    public static let maxContent = ServeSetting("max-content", "CHATRELAY_MAX_CONTENT", default: "16384", "Largest content in bytes")
+    public static let maxFrame = ServeSetting(
+        "max-frame",
+        "CHATRELAY_MAX_FRAME",
+        default: "65536",
+        "Largest frame in bytes; a larger one closes the socket with 1009"
+    )
+    public static let maxQueue = ServeSetting(
+        "max-queue",
+        "CHATRELAY_MAX_QUEUE",
+        default: "4096",
+        "Frames a slow socket may fall behind before it is closed with 1008"
+    )
+    public static let maxQueueBytes = ServeSetting("max-queue-bytes", "CHATRELAY_MAX_QUEUE_BYTES", default: "8388608", "The same bound in bytes")
+    public static let threads = ServeSetting(
+        "threads",
+        "CHATRELAY_THREADS",
+        default: "1",
+        "Event loop threads; one loop per node avoids handing every delivery across threads, so scale out by running a node per core"
+    )
+    public static let logLevel = ServeSetting(
+        "log-level",
+        "CHATRELAY_LOG_LEVEL",
+        default: "notice",
+        "trace, debug, info, notice, warning or error"
+    )
+
+    public static let all: [ServeSetting] = [
+        host, port, redis, prefix, auth, jwtSecret, adminToken, heartbeat, nodeID, rate, burst, maxContent, maxFrame, maxQueue,
+        maxQueueBytes, threads, logLevel,
+    ]
+
+    /// The README's table: flag, variable, default, meaning.
+    public static var markdownTable: String {
+        let rows = all.map { setting in
+            "| `--\(setting.flag)` | `\(setting.variable)` | \(setting.defaultText.map { "`\($0)`" } ?? "none") | \(setting.summary) |"
+        }
+        return (["| flag | variable | default | meaning |", "|---|---|---|---|"] + rows).joined(separator: "\n")
+    }
+}
