@@ -16,6 +16,14 @@ public struct ClientFrame: Sendable {
     public var maskedPayload: ByteBuffer
     public var maskingKey: (UInt8, UInt8, UInt8, UInt8)
 
+    @usableFromInline
+    init(fin: Bool, opcode: Opcode, maskedPayload: ByteBuffer, maskingKey: (UInt8, UInt8, UInt8, UInt8)) {
+        self.fin = fin
+        self.opcode = opcode
+        self.maskedPayload = maskedPayload
+        self.maskingKey = maskingKey
+    }
+
     public enum Outcome {
         case frame(ClientFrame)
         /// The buffer ends inside a frame: read more.
@@ -25,6 +33,7 @@ public struct ClientFrame: Sendable {
     }
 
     /// Takes the next frame from the front of `buffer`; leaves the buffer untouched unless a whole frame is there.
+    @inlinable
     public static func read(from buffer: inout ByteBuffer, maximumPayload: Int) -> Outcome {
         let start = buffer.readerIndex
         guard let first = buffer.getInteger(at: start, as: UInt8.self), let second = buffer.getInteger(at: start + 1, as: UInt8.self) else {
@@ -62,6 +71,7 @@ public struct ClientFrame: Sendable {
     }
 
     /// The payload's bytes unmasked into temporary storage (on the stack for the usual small frame), for `body`.
+    @inlinable
     public func withUnmaskedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         let count = maskedPayload.readableBytes
         return try withUnsafeTemporaryAllocation(byteCount: max(count, 1), alignment: 8) { scratch in
@@ -85,6 +95,7 @@ public struct ClientFrame: Sendable {
     }
 
     /// The payload unmasked, in a new buffer (control frames and fragments, which are rare).
+    @inlinable
     public var unmaskedPayload: ByteBuffer {
         withUnmaskedBytes { ByteBuffer(bytes: $0) }
     }

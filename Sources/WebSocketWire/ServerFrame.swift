@@ -15,6 +15,7 @@ public struct ServerFrame: Sendable {
     /// The payload; written with the header in front when the buffer has room there and nobody else holds it.
     public var payload: ByteBuffer
 
+    @inlinable
     public init(_ opcode: Opcode, payload: ByteBuffer) {
         self.opcode = opcode
         self.payload = payload
@@ -28,6 +29,7 @@ public struct ServerFrame: Sendable {
     /// A ping with no payload never changes: one shared buffer for every socket.
     public static let ping = ServerFrame(encoded: ByteBuffer(bytes: [0x80 | Opcode.ping.rawValue, 0]))
 
+    @inlinable
     public static func headerSize(payloadLength: Int) -> Int {
         payloadLength < 126 ? 2 : payloadLength <= Int(UInt16.max) ? 4 : 10
     }
@@ -55,6 +57,7 @@ public struct ServerFrame: Sendable {
 
     /// Writes the frame to `context` (the socket handler's): in one buffer when the header fits in
     /// front of the payload, else as a separate header buffer followed by the payload.
+    @inlinable
     public mutating func write(to context: ChannelHandlerContext) {
         guard let opcode else { return context.write(NIOAny(payload), promise: nil) }
         let length = payload.readableBytes
@@ -74,13 +77,15 @@ public struct ServerFrame: Sendable {
         context.write(NIOAny(payload), promise: nil)
     }
 
-    private static func writeHeader(_ opcode: Opcode, payloadLength length: Int, into buffer: inout ByteBuffer) {
+    @usableFromInline
+    static func writeHeader(_ opcode: Opcode, payloadLength length: Int, into buffer: inout ByteBuffer) {
         let written = setHeader(opcode, payloadLength: length, in: &buffer, at: buffer.writerIndex)
         buffer.moveWriterIndex(forwardBy: written)
     }
 
     @discardableResult
-    private static func setHeader(_ opcode: Opcode, payloadLength length: Int, in buffer: inout ByteBuffer, at start: Int) -> Int {
+    @usableFromInline
+    static func setHeader(_ opcode: Opcode, payloadLength length: Int, in buffer: inout ByteBuffer, at start: Int) -> Int {
         var index = start
         index += buffer.setInteger(0x80 | opcode.rawValue, at: index)
         switch length {

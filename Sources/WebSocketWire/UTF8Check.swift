@@ -2,6 +2,7 @@
 /// relay's session parses a message's bytes where they lie, and a `String` per message (an allocation and a copy) was
 /// only ever made to validate them.
 public enum UTF8Check {
+    @inlinable
     public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         // Chat frames are mostly ASCII: eight bytes at a time until the first byte with its high bit set.
         var index = 0

@@ -23,11 +23,13 @@ public struct WebSocketReader {
     public let maximumMessageBytes: Int
     /// The first fragment's opcode and the payload so far, while a fragmented message comes in; nil (no memory)
     /// otherwise.
-    private var fragments: (opcode: FrameOpcode, data: ByteBuffer)?
+    @usableFromInline
+    var fragments: (opcode: FrameOpcode, data: ByteBuffer)?
     /// The start of a frame whose end has not been read yet; nil (no memory) between frames.
-    private var unread: ByteBuffer?
+    @usableFromInline
+    var unread: ByteBuffer?
     /// A close came or the connection failed: whatever else arrives is dropped.
-    public private(set) var isFinished = false
+    public internal(set) var isFinished = false
 
     public init(maximumMessageBytes: Int) {
         self.maximumMessageBytes = maximumMessageBytes
@@ -35,6 +37,7 @@ public struct WebSocketReader {
 
     /// Reads every whole frame in `incoming` (after what an earlier read left unfinished), calling `event` for each
     /// thing the owner must act on, in order. `allocator` makes the buffer that keeps a partial frame.
+    @inlinable
     public mutating func read(_ incoming: ByteBuffer, allocator: ByteBufferAllocator, _ event: (Event) -> Void) {
         guard !isFinished else { return }
         var bytes = incoming
@@ -67,7 +70,8 @@ public struct WebSocketReader {
         }
     }
 
-    private mutating func received(_ frame: ClientFrame, _ event: (Event) -> Void) {
+    @usableFromInline
+    mutating func received(_ frame: ClientFrame, _ event: (Event) -> Void) {
         switch frame.opcode {
         case .text, .binary:
             guard fragments == nil else { return fail(.protocolError, event) }
@@ -100,18 +104,21 @@ public struct WebSocketReader {
         }
     }
 
-    private mutating func deliver(_ opcode: FrameOpcode, _ bytes: UnsafeRawBufferPointer, _ event: (Event) -> Void) {
+    @usableFromInline
+    mutating func deliver(_ opcode: FrameOpcode, _ bytes: UnsafeRawBufferPointer, _ event: (Event) -> Void) {
         // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
         guard opcode != .text || UTF8Check.isValid(bytes) else { return fail(.dataInconsistentWithMessage, event) }
         event(.message(opcode, bytes))
     }
 
-    private mutating func fail(_ code: WebSocketErrorCode, _ event: (Event) -> Void) {
+    @usableFromInline
+    mutating func fail(_ code: WebSocketErrorCode, _ event: (Event) -> Void) {
         finish()
         event(.failed(code))
     }
 
-    private mutating func finish() {
+    @usableFromInline
+    mutating func finish() {
         isFinished = true
         fragments = nil
         unread = nil
