@@ -11,20 +11,6 @@ import WebSocketWire
 /// `maximumQueuedBytes` bytes in the channel waiting for the client to read, and the socket is closed with 1008 instead
 /// of growing the node's memory; the client recovers what it missed with `sync` when it reconnects.
 final class WebSocketConnection: RelaySocket {
-    private struct State {
-        /// Frames handed over since the last flush on the event loop.
-        var ready: [ServerFrame] = []
-        /// The array of the batch before, emptied, whose storage the next batch reuses: a busy socket allocates no
-        /// array per batch (two allocations per message otherwise). Empty, without storage, on an idle socket.
-        var spare: [ServerFrame] = []
-        var flushScheduled = false
-        var finished = false
-        /// A close frame went out: the peer's answering close ends the connection.
-        var closeSent = false
-        /// Syncs waiting for room in the outbound queue; empty, without storage, on almost every socket.
-        var capacityWaiters: [CheckedContinuation<Void, Never>] = []
-    }
-
     let userID: String
     private let channel: any Channel
     /// The context of the socket's ``WebSocketFrameHandler``, through which encoded frames go out. Used on the event
@@ -33,7 +19,7 @@ final class WebSocketConnection: RelaySocket {
     private let maximumQueuedFrames: Int
     private let maximumQueuedBytes: Int
     /// A `Mutex` lives inside this object; a `NIOLockedValueBox` would be one more allocation per socket.
-    private let state = Mutex(State())
+    private let state: Mutex<SocketOutbox>
 
     init(
         userID: String,
@@ -47,6 +33,7 @@ final class WebSocketConnection: RelaySocket {
         self.output = output
         self.maximumQueuedFrames = maximumQueuedFrames
         self.maximumQueuedBytes = maximumQueuedBytes
+        state = Mutex(SocketOutbox(maximumQueuedFrames: maximumQueuedFrames))
     }
 
     func send(_ text: String) {
@@ -65,7 +52,7 @@ final class WebSocketConnection: RelaySocket {
         guard channel.eventLoop.inEventLoop else {
             return channel.eventLoop.execute { self.ping() }
         }
-        guard !state.withLock({ $0.finished }) else { return }
+        guard !state.withLock({ $0.isFinished }) else { return }
         output.writeAndFlush(NIOAny(ServerFrame.ping.payload), promise: nil)
     }
 
@@ -87,14 +74,7 @@ final class WebSocketConnection: RelaySocket {
 
     func close(_ reason: SocketEnd) {
         let code = Self.closeCode(for: reason)
-        let ready = state.withLock { state -> [ServerFrame]? in
-            guard !state.finished else { return nil }
-            state.finished = true
-            state.closeSent = true
-            defer { state.ready = [] }
-            return state.ready
-        }
-        guard let ready else { return }
+        guard let ready = state.withLock({ $0.close() }) else { return }
         channel.eventLoop.execute { [channel] in
             var frames = ready
             self.write(&frames)
@@ -116,11 +96,7 @@ final class WebSocketConnection: RelaySocket {
     /// On the event loop: marks the socket finished when the connection ends, so that nothing more is queued for
     /// it, and lets a sync waiting for room find out.
     func connectionEnded() {
-        state.withLock {
-            $0.finished = true
-            $0.ready = []
-            $0.spare = []
-        }
+        state.withLock { $0.connectionEnded() }
         capacityMayHaveChanged()
     }
 
@@ -130,7 +106,7 @@ final class WebSocketConnection: RelaySocket {
     }
 
     func terminate() {
-        state.withLock { $0.finished = true }
+        state.withLock { $0.terminate() }
         channel.close(promise: nil)
     }
 
@@ -143,7 +119,7 @@ final class WebSocketConnection: RelaySocket {
                 if self.hasCapacity {
                     continuation.resume()
                 } else {
-                    self.state.withLock { $0.capacityWaiters.append(continuation) }
+                    self.state.withLock { $0.waitForCapacity(continuation) }
                 }
             }
         }
@@ -152,53 +128,32 @@ final class WebSocketConnection: RelaySocket {
     /// On the event loop, when the channel became writable, the queue was flushed, or the connection ended.
     func capacityMayHaveChanged() {
         guard hasCapacity else { return }
-        let waiters = state.withLock { state in
-            defer { state.capacityWaiters = [] }
-            return state.capacityWaiters
-        }
+        let waiters = state.withLock { $0.takeCapacityWaiters() }
         for waiter in waiters { waiter.resume() }
     }
 
     /// Room for a sync page (100 frames) with margin, in both bounds; or the socket is gone, and the sync ends.
     private var hasCapacity: Bool {
-        let (finished, queued) = state.withLock { ($0.finished, $0.ready.count) }
+        let (finished, queued) = state.withLock { ($0.isFinished, $0.queuedCount) }
         guard !finished, channel.isActive else { return true }
         return channel.isWritable && queued <= max(0, maximumQueuedFrames - 2 * 100)
     }
 
     private func enqueue(_ frame: ServerFrame) {
-        enum Next { case nothing, scheduleFlush, drop }
-        let next = state.withLock { state -> Next in
-            guard !state.finished else { return .nothing }
-            guard state.ready.count < maximumQueuedFrames else { return .drop }
-            state.ready.append(frame)
-            defer { state.flushScheduled = true }
-            return state.flushScheduled ? .nothing : .scheduleFlush
-        }
-        switch next {
+        switch state.withLock({ $0.enqueue(frame) }) {
         case .nothing: break
         case .scheduleFlush: channel.eventLoop.execute { self.flushReady() }
-        case .drop: dropSlowConsumer()
+        case .dropSlowConsumer: dropSlowConsumer()
         }
     }
 
     /// On the event loop: writes every ready frame and flushes once, then enforces the bound.
     private func flushReady() {
-        var frames = state.withLock { state -> [ServerFrame] in
-            state.flushScheduled = false
-            let taken = state.ready
-            state.ready = state.spare
-            state.spare = []
-            return taken
-        }
+        var frames = state.withLock { $0.takeForFlush() }
         guard !frames.isEmpty else { return }
         write(&frames)
         channel.flush()
-        frames.removeAll(keepingCapacity: true)
-        let syncWaiting = state.withLock { state in
-            if !state.finished { state.spare = frames }
-            return !state.capacityWaiters.isEmpty
-        }
+        let syncWaiting = state.withLock { $0.recycle(&frames) }
         if syncWaiting { capacityMayHaveChanged() }
         // What the kernel did not take stays in the channel, waiting for the client to read. Below the high water
         // mark the channel is writable, and the option's generic lookup (1.3% of a node at 10,000 msg/s) is skipped.
@@ -215,14 +170,7 @@ final class WebSocketConnection: RelaySocket {
 
     /// The close frame cannot wait behind the frames the client is not reading: it goes to the channel directly.
     private func dropSlowConsumer() {
-        let first = state.withLock { state -> Bool in
-            defer {
-                state.finished = true
-                state.ready = []
-            }
-            return !state.finished
-        }
-        guard first else { return }
+        guard state.withLock({ $0.dropSlowConsumer() }) else { return }
         channel.eventLoop.execute { [channel] in
             _ = self.writeNow(ServerFrame.close(Self.closeCode(for: .slowConsumer), allocator: channel.allocator))
             channel.eventLoop.scheduleTask(in: .milliseconds(100)) { channel.close(promise: nil) }
