@@ -6,15 +6,15 @@ import WebSocketWire
 final class EchoHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
-    private var reader: WebSocketReader
-    private var closeSent = false
+    private var reader = WebSocketReader()
+    private let maximumMessageBytes: Int
 
     init(maximumMessageBytes: Int) {
-        reader = WebSocketReader(maximumMessageBytes: maximumMessageBytes)
+        self.maximumMessageBytes = maximumMessageBytes
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        reader.read(unwrapInboundIn(data), allocator: context.channel.allocator) { event in
+        reader.read(unwrapInboundIn(data), maximumMessageBytes: maximumMessageBytes, allocator: context.channel.allocator) { event in
             switch event {
             case .message(let opcode, let bytes):
                 var frame = ServerFrame(opcode, payload: context.channel.allocator.buffer(bytes: bytes))

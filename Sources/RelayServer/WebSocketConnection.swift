@@ -16,7 +16,6 @@ final class WebSocketConnection: RelaySocket {
     /// The context of the socket's ``WebSocketFrameHandler``, through which encoded frames go out. Used on the event
     /// loop only.
     nonisolated(unsafe) private let output: ChannelHandlerContext
-    private let maximumQueuedFrames: Int
     private let maximumQueuedBytes: Int
     /// A `Mutex` lives inside this object; a `NIOLockedValueBox` would be one more allocation per socket.
     private let state: Mutex<SocketOutbox>
@@ -31,7 +30,6 @@ final class WebSocketConnection: RelaySocket {
         self.userID = userID
         self.channel = channel
         self.output = output
-        self.maximumQueuedFrames = maximumQueuedFrames
         self.maximumQueuedBytes = maximumQueuedBytes
         state = Mutex(SocketOutbox(maximumQueuedFrames: maximumQueuedFrames))
     }
@@ -134,9 +132,9 @@ final class WebSocketConnection: RelaySocket {
 
     /// Room for a sync page (100 frames) with margin, in both bounds; or the socket is gone, and the sync ends.
     private var hasCapacity: Bool {
-        let (finished, queued) = state.withLock { ($0.isFinished, $0.queuedCount) }
+        let (finished, queued, bound) = state.withLock { ($0.isFinished, $0.queuedCount, $0.maximumQueuedFrames) }
         guard !finished, channel.isActive else { return true }
-        return channel.isWritable && queued <= max(0, maximumQueuedFrames - 2 * 100)
+        return channel.isWritable && queued <= max(0, bound - 2 * 100)
     }
 
     private func enqueue(_ frame: ServerFrame) {

@@ -32,7 +32,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private init(relay: Relay, accepted: RelayChildChannel.Accepted) {
         self.relay = relay
         self.accepted = accepted
-        reader = WebSocketReader(maximumMessageBytes: relay.configuration.maximumFrameBytes)
+        reader = WebSocketReader()
     }
 
     /// The socket's only handler after the upgrade (``WebSocketUpgrader``).
@@ -93,7 +93,11 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        reader.read(unwrapInboundIn(data), allocator: context.channel.allocator) { event in
+        reader.read(
+            unwrapInboundIn(data),
+            maximumMessageBytes: relay.configuration.maximumFrameBytes,
+            allocator: context.channel.allocator
+        ) { event in
             switch event {
             case .message(let opcode, let bytes):
                 message(context, opcode: opcode, bytes: bytes)

@@ -19,8 +19,6 @@ public struct WebSocketReader {
         case failed(WebSocketErrorCode)
     }
 
-    /// The largest message, whole or reassembled, and so the largest frame.
-    public let maximumMessageBytes: Int
     /// The first fragment's opcode and the payload so far, while a fragmented message comes in; nil (no memory)
     /// otherwise.
     @usableFromInline
@@ -31,14 +29,21 @@ public struct WebSocketReader {
     /// A close came or the connection failed: whatever else arrives is dropped.
     public internal(set) var isFinished = false
 
-    public init(maximumMessageBytes: Int) {
-        self.maximumMessageBytes = maximumMessageBytes
-    }
+    public init() {}
 
     /// Reads every whole frame in `incoming` (after what an earlier read left unfinished), calling `event` for each
-    /// thing the owner must act on, in order. `allocator` makes the buffer that keeps a partial frame.
+    /// thing the owner must act on, in order. A message (whole, or reassembled from fragments) over
+    /// `maximumMessageBytes` fails the connection with 1009. `allocator` makes the buffer that keeps a partial frame.
+    ///
+    /// The limit comes with each read rather than living in the reader: an idle socket keeps its reader, and the
+    /// owner has the limit anyway.
     @inlinable
-    public mutating func read(_ incoming: ByteBuffer, allocator: ByteBufferAllocator, _ event: (Event) -> Void) {
+    public mutating func read(
+        _ incoming: ByteBuffer,
+        maximumMessageBytes: Int,
+        allocator: ByteBufferAllocator,
+        _ event: (Event) -> Void
+    ) {
         guard !isFinished else { return }
         var bytes = incoming
         let isOwnBuffer = unread != nil
@@ -50,7 +55,7 @@ public struct WebSocketReader {
         while !isFinished {
             switch ClientFrame.read(from: &bytes, maximumPayload: maximumMessageBytes) {
             case .frame(let frame):
-                received(frame, event)
+                received(frame, maximumMessageBytes: maximumMessageBytes, event)
             case .incomplete:
                 guard bytes.readableBytes > 0 else { return }
                 if isOwnBuffer {
@@ -71,7 +76,7 @@ public struct WebSocketReader {
     }
 
     @usableFromInline
-    mutating func received(_ frame: ClientFrame, _ event: (Event) -> Void) {
+    mutating func received(_ frame: ClientFrame, maximumMessageBytes: Int, _ event: (Event) -> Void) {
         switch frame.opcode {
         case .text, .binary:
             guard fragments == nil else { return fail(.protocolError, event) }

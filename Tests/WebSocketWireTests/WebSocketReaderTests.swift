@@ -40,12 +40,12 @@ struct WebSocketReaderTests {
 
     /// Feeds `bytes` in reads of `chunk` bytes (all at once when nil) and returns the events.
     static func events(_ bytes: [UInt8], chunk: Int? = nil, maximumMessageBytes: Int = 1024) -> [Seen] {
-        var reader = WebSocketReader(maximumMessageBytes: maximumMessageBytes)
+        var reader = WebSocketReader()
         var seen: [Seen] = []
         let size = chunk ?? max(bytes.count, 1)
         for start in stride(from: 0, to: bytes.count, by: size) {
             let part = ByteBuffer(bytes: bytes[start..<min(start + size, bytes.count)])
-            reader.read(part, allocator: ByteBufferAllocator()) { event in
+            reader.read(part, maximumMessageBytes: maximumMessageBytes, allocator: ByteBufferAllocator()) { event in
                 switch event {
                 case .message(.text, let bytes): seen.append(.text(String(decoding: bytes, as: UTF8.self)))
                 case .message(_, let bytes): seen.append(.binary(Array(bytes)))

@@ -68,17 +68,33 @@ final class SocketFeed: Sendable {
         /// Live frames of every friendship, held until the next catch-up starts (see ``holdUntilCatchUp()``); nil
         /// while frames flow.
         var holding: [PublishedFrame]? = []
-        /// The socket's `sync` request, from when it was read until its replay is over; nil almost always.
-        var sync: SyncHold?
-        var closed = false
+        /// One field for both, so that a feed pays a pointer's room for syncs it almost never runs.
+        var phase = Phase.open
+
+        var closed: Bool {
+            if case .closed = phase { true } else { false }
+        }
+    }
+
+    private enum Phase {
+        case open
+        /// From when the socket's `sync` request was read until its replay is over.
+        case syncing(SyncHold)
+        case closed
     }
 
     /// Frames due to the socket while its `sync` replays their friendships: the contract wants the replay and
     /// nothing else of them until `synced`.
-    private struct SyncHold {
-        var scope: SyncScope
+    ///
+    /// A class, so that a feed without a sync (almost every one) pays one nil pointer for it, not the struct's room.
+    private final class SyncHold {
+        let scope: SyncScope
         /// In the order they would have gone out, at most ``maximumHeldDuringSync``.
         var held: [PublishedFrame] = []
+
+        init(scope: SyncScope) {
+            self.scope = scope
+        }
     }
 
     /// Past this many live frames held behind a sync, the socket is closed as a slow consumer (1008) instead of
@@ -105,7 +121,7 @@ final class SocketFeed: Sendable {
     }
 
     func close() {
-        state.withLock { $0.closed = true }
+        state.withLock { $0.phase = .closed }
     }
 
     /// Holds every live frame from now until the next ``catchUp(friendships:)``: the node's subscriber lost its
@@ -128,7 +144,7 @@ final class SocketFeed: Sendable {
             Self.accept(
                 frame,
                 into: &state.friendships[frame.friendship, default: FriendshipState(last: openedAfter)],
-                sync: &state.sync,
+                phase: &state.phase,
                 socket: socket
             )
         }
@@ -148,7 +164,7 @@ final class SocketFeed: Sendable {
         state.withLock { state in
             guard !state.closed else { return }
             // In place: one lookup, once per send.
-            Self.settle(id, &state.friendships[friendship, default: FriendshipState(last: openedAfter)], sync: &state.sync, socket: socket)
+            Self.settle(id, &state.friendships[friendship, default: FriendshipState(last: openedAfter)], phase: &state.phase, socket: socket)
         }
     }
 
@@ -156,7 +172,7 @@ final class SocketFeed: Sendable {
     func beginSync(_ scope: SyncScope) {
         state.withLock { state in
             guard !state.closed else { return }
-            state.sync = SyncHold(scope: scope)
+            state.phase = .syncing(SyncHold(scope: scope))
         }
     }
 
@@ -164,9 +180,8 @@ final class SocketFeed: Sendable {
     /// frames held meanwhile follow, except those the replay already brought.
     func endSync(replayedThrough replayed: [String: StreamID]) {
         state.withLock { state in
-            guard let hold = state.sync else { return }
-            state.sync = nil
-            guard !state.closed else { return }
+            guard case .syncing(let hold) = state.phase else { return }
+            state.phase = .open
             for (friendship, id) in replayed {
                 state.friendships[friendship, default: FriendshipState(last: openedAfter)].advance(past: id)
             }
@@ -174,42 +189,42 @@ final class SocketFeed: Sendable {
                 Self.send(
                     frame,
                     to: &state.friendships[frame.friendship, default: FriendshipState(last: openedAfter)],
-                    sync: &state.sync,
+                    phase: &state.phase,
                     socket: socket
                 )
             }
         }
     }
 
-    private static func settle(_ id: StreamID?, _ entry: inout FriendshipState, sync: inout SyncHold?, socket: any RelaySocket) {
+    private static func settle(_ id: StreamID?, _ entry: inout FriendshipState, phase: inout Phase, socket: any RelaySocket) {
         entry.inFlight = max(0, entry.inFlight - 1)
         if let id { entry.recordSent(id) }
-        if !entry.undecided.isEmpty { release(&entry, sync: &sync, socket: socket) }
+        if !entry.undecided.isEmpty { release(&entry, phase: &phase, socket: socket) }
     }
 
     /// Holds `frame` back while a fill of its friendship runs, else applies it.
-    private static func accept(_ frame: PublishedFrame, into entry: inout FriendshipState, sync: inout SyncHold?, socket: any RelaySocket) {
+    private static func accept(_ frame: PublishedFrame, into entry: inout FriendshipState, phase: inout Phase, socket: any RelaySocket) {
         if entry.heldBack != nil {
             entry.heldBack!.append(frame)
         } else {
-            apply(frame, to: &entry, sync: &sync, socket: socket)
+            apply(frame, to: &entry, phase: &phase, socket: socket)
         }
     }
 
     /// Delivers `frame` unless the socket has it already or sent it, keeping it (and what follows) while it may be
     /// the socket's own message whose reply has not come.
-    private static func apply(_ frame: PublishedFrame, to entry: inout FriendshipState, sync: inout SyncHold?, socket: any RelaySocket) {
+    private static func apply(_ frame: PublishedFrame, to entry: inout FriendshipState, phase: inout Phase, socket: any RelaySocket) {
         if !entry.undecided.isEmpty || entry.mayBeOwnInFlight(frame) {
             entry.undecided.append(frame)
         } else {
-            send(frame, to: &entry, sync: &sync, socket: socket)
+            send(frame, to: &entry, phase: &phase, socket: socket)
         }
     }
 
-    private static func release(_ entry: inout FriendshipState, sync: inout SyncHold?, socket: any RelaySocket) {
+    private static func release(_ entry: inout FriendshipState, phase: inout Phase, socket: any RelaySocket) {
         var next = 0
         while next < entry.undecided.count, !entry.mayBeOwnInFlight(entry.undecided[next]) {
-            send(entry.undecided[next], to: &entry, sync: &sync, socket: socket)
+            send(entry.undecided[next], to: &entry, phase: &phase, socket: socket)
             next += 1
         }
         if next > 0 { entry.undecided.removeFirst(next) }
@@ -217,14 +232,14 @@ final class SocketFeed: Sendable {
 
     /// The one place a frame goes to the socket, unless a sync replays its friendship: then it waits for the
     /// replay's end, which tells what the replay already sent.
-    private static func send(_ frame: PublishedFrame, to entry: inout FriendshipState, sync: inout SyncHold?, socket: any RelaySocket) {
+    private static func send(_ frame: PublishedFrame, to entry: inout FriendshipState, phase: inout Phase, socket: any RelaySocket) {
         guard frame.id > entry.last else { return }
-        if sync != nil, sync!.scope.covers(frame.friendship) {
-            guard sync!.held.count < maximumHeldDuringSync else {
-                sync = nil
+        if case .syncing(let hold) = phase, hold.scope.covers(frame.friendship) {
+            guard hold.held.count < maximumHeldDuringSync else {
+                phase = .open
                 return socket.close(.slowConsumer)
             }
-            sync!.held.append(frame)
+            hold.held.append(frame)
             return
         }
         let sentHere = frame.isOwn && entry.sentHere.contains(frame.id)
@@ -290,7 +305,7 @@ final class SocketFeed: Sendable {
             }
             let heldBack = entry.heldBack ?? []
             entry.heldBack = nil
-            for frame in heldBack { Self.apply(frame, to: &entry, sync: &state.sync, socket: socket) }
+            for frame in heldBack { Self.apply(frame, to: &entry, phase: &state.phase, socket: socket) }
             return false
         }
         if readAgain { Task { await fill(friendship) } }
@@ -300,7 +315,7 @@ final class SocketFeed: Sendable {
         guard let frame = PublishedFrame(message, owner: socket.userID) else { return }
         state.withLock { state in
             guard !state.closed, var entry = state.friendships[message.friendship] else { return }
-            Self.apply(frame, to: &entry, sync: &state.sync, socket: socket)
+            Self.apply(frame, to: &entry, phase: &state.phase, socket: socket)
             state.friendships[message.friendship] = entry
         }
     }
