@@ -7,27 +7,20 @@ import WebSocketWire
 /// answers, failures, the heartbeat's pongs) and hands text messages to the socket's ``ClientSession``.
 ///
 /// A message that the session cannot finish at once (a history, a sync, a friendship not cached yet) continues in a
-/// task; the socket's later messages wait in `waiting` until it is done, so a socket's frames are handled in order.
+/// task; the socket's later messages wait in its ``SocketInbox`` until it is done, so a socket's frames are handled in
+/// order.
 /// The reader fails the connection on a broken frame: over the size limit with 1009, text that is not UTF-8 with 1007,
 /// a protocol error with 1002; the handler then closes as RFC 6455 §7.1.1 asks (``WebSocketClosing``).
 final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-
-    /// Messages read while one is in progress; past this, the socket stops reading until they are handled.
-    private static let readPauseThreshold = 64
 
     private let relay: Relay
     private let accepted: RelayChildChannel.Accepted
     /// Made when the handler joins the pipeline: the socket writes its frames through this handler's context.
     private var socket: WebSocketConnection!
     private var session: ClientSession?
-    /// True while the socket opens (subscription, catch-up) or a message continues in a task.
-    private var busy = true
-    /// Usually empty; an empty array costs nothing, which matters with tens of thousands of idle sockets.
-    private var waiting: [String] = []
-    private var readingPaused = false
+    private var inbox = SocketInbox()
     private var reader: WebSocketReader
-    private var ended = false
 
     private init(relay: Relay, accepted: RelayChildChannel.Accepted) {
         self.relay = relay
@@ -66,7 +59,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func opened(_ session: ClientSession) {
-        guard !ended else {
+        guard !inbox.isEnded else {
             // The connection went away while the socket was opening.
             relay.close(socket)
             return
@@ -85,9 +78,8 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func end() {
-        guard !ended else { return }
-        ended = true
-        waiting = []
+        guard !inbox.isEnded else { return }
+        inbox.end()
         socket.connectionEnded()
         if session != nil { relay.close(socket) }
     }
@@ -132,21 +124,20 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         guard opcode == .text else {
             return socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
         }
-        if busy {
-            waiting.append(String(decoding: bytes, as: UTF8.self))
-            if waiting.count >= Self.readPauseThreshold, !readingPaused {
-                readingPaused = true
-                context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
-            }
-        } else {
+        switch inbox.arrived({ String(decoding: bytes, as: UTF8.self) }) {
+        case .handleNow:
             handle(bytes.assumingMemoryBound(to: UInt8.self), eventLoop: context.eventLoop)
+        case .queued:
+            break
+        case .queuedPauseReading:
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
     }
 
     private func handle(_ bytes: some Collection<UInt8>, eventLoop: any EventLoop) {
         guard let session else { return }
         if case .continueInTask(let work) = session.receive(bytes) {
-            busy = true
+            inbox.continuedInTask()
             let this = NIOLoopBound(self, eventLoop: eventLoop)
             Task {
                 await work()
@@ -157,14 +148,11 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// Takes the waiting messages until one needs a task again.
     private func resume() {
-        busy = false
+        inbox.becameIdle()
         let eventLoop = socket.eventLoop
-        while !busy, !ended, !waiting.isEmpty {
-            handle(waiting.removeFirst().utf8, eventLoop: eventLoop)
+        while let text = inbox.nextWaiting() {
+            handle(text.utf8, eventLoop: eventLoop)
         }
-        if readingPaused, waiting.count < Self.readPauseThreshold / 2 {
-            readingPaused = false
-            socket.resumeReading()
-        }
+        if inbox.shouldResumeReading() { socket.resumeReading() }
     }
 }
