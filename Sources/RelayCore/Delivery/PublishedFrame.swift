@@ -56,10 +56,11 @@ struct PublishedFrame: Sendable {
         }
     }
 
-    // Built once: the profile had these arrays allocated for every published frame.
-    private static let idMarker = Array(#"{"id":""#.utf8)
-    private static let friendMarker = Array(#","friend":""#.utf8)
-    private static let fromMarker = Array(#","from":""#.utf8)
+    // Built once: the profile had these arrays allocated for every published frame. Each value is read up to its
+    // closing quote, so the next marker starts after it.
+    private static let idMarker = Array(MessageLayout.idOpen.utf8)
+    private static let friendMarker = Array((MessageLayout.idClose + MessageLayout.friendOpen).utf8.dropFirst())
+    private static let fromMarker = Array(MessageLayout.fromOpen.utf8.dropFirst())
 
     /// Reads `marker` then a value up to the next quote, at `cursor`; returns where the value is.
     private static func field(_ marker: [UInt8], in bytes: UnsafeRawBufferPointer, at cursor: inout Int) -> Range<Int>? {

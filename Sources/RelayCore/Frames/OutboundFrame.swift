@@ -13,13 +13,13 @@ public enum OutboundFrame {
         // 41: the four field markers, `"friend":"` to `","content":"`.
         let capacity = 41 + friendship.utf8.count + from.utf8.count + to.utf8.count
         return TextAssembler.string(capacity: capacity) { text in
-            text.append(#""friend":""#)
+            text.append(MessageLayout.friendOpen)
             text.append(friendship)
-            text.append(#"","from":""#)
+            text.append(MessageLayout.fromOpen)
             text.append(from)
-            text.append(#"","to":""#)
+            text.append(MessageLayout.toOpen)
             text.append(to)
-            text.append(#"","content":""#)
+            text.append(MessageLayout.contentOpen)
         }
     }
 
@@ -32,9 +32,9 @@ public enum OutboundFrame {
         return TextAssembler.string(capacity: head.utf8.count + content.utf8.count + type.utf8.count + 11) { text in
             text.append(head)
             text.append(content)
-            text.append(#"","type":""#)
+            text.append(MessageLayout.typeOpen)
             text.append(type)
-            text.append(#"""#)
+            text.append(MessageLayout.typeClose)
         }
     }
 
@@ -46,7 +46,8 @@ public enum OutboundFrame {
             content: message.content,
             type: message.type
         )
-        return #"{"id":"# + JSONWriter.quoted(message.id) + "," + body + #","ts":"# + String(message.timestamp) + "}"
+        return MessageLayout.idOpen + JSONWriter.escaped(message.id) + MessageLayout.idClose + body + MessageLayout.tsOpen
+            + String(message.timestamp) + MessageLayout.close
     }
 
     /// One per send, on the hot path: written straight into a frame buffer. `id` comes from Redis (`MS-SEQ`,

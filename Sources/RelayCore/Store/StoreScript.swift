@@ -20,6 +20,8 @@ import RedisClient
 /// deliver:{to}, deliver:{from}, set the day's expiry, and the content escaped for JSON or empty when it needs no
 /// escaping (content is never empty).
 enum StoreScript {
+    private typealias L = MessageLayout
+
     static let script = RedisScript(
         """
         local cid = ARGV[5]
@@ -41,7 +43,7 @@ enum StoreScript {
         end
         local content = ARGV[10]
         if content == '' then content = ARGV[4] end
-        local frame = '{"id":"' .. id .. '",' .. ARGV[6] .. content .. '","type":"' .. ARGV[3] .. '","ts":' .. string.match(id, '^%d+') .. '}'
+        local frame = \(L.lua(L.idOpen)) .. id .. \(L.lua(L.idClose)) .. ARGV[6] .. content .. \(L.lua(L.typeOpen)) .. ARGV[3] .. \(L.lua(L.typeClose + L.tsOpen)) .. string.match(id, '^%d+') .. \(L.lua(L.close))
         redis.call('PUBLISH', ARGV[7], frame)
         redis.call('PUBLISH', ARGV[8], frame)
         return {id, 1}
