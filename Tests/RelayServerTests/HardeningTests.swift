@@ -22,6 +22,15 @@ import Testing
         #expect(limited.first?["cid"] is String)
         #expect(try await cluster.history(friendship).count == 5)
 
+        // Malformed frames count against the limit too: garbage draws no more than the burst of error frames.
+        try await Task.sleep(for: .milliseconds(1100))
+        for index in 0..<20 { a.send(json: ["friend": friendship, "content": index, "cid": "g\(index)"]) }
+        let garbage = await collect(a, for: .milliseconds(500))
+        #expect(garbage.filter { $0["code"] as? String == "bad_message" }.count <= 6)
+        #expect(garbage.filter { $0["code"] as? String == "rate_limited" }.count >= 14)
+        #expect(garbage.allSatisfy { ($0["cid"] as? String)?.hasPrefix("g") == true })
+        try await Task.sleep(for: .milliseconds(1100))
+
         // Bob has his own bucket.
         b.send(json: ["friend": friendship, "content": "from bob", "cid": "b"])
         #expect(await b.next { $0["op"] as? String == "ack" } != nil)

@@ -50,14 +50,12 @@ public final class ClientSession: @unchecked Sendable {
         do {
             frame = try parser.parse(bytes, known: lastRoute?.identifiers ?? .none)
         } catch {
+            // A malformed frame takes a token too: otherwise garbage would draw error frames without limit.
+            guard bucket.take() else { return rateLimited(cid: error.cid) }
             socket.send(OutboundFrame.error(error))
             return .done
         }
-        guard bucket.take() else {
-            let error = FrameError(.rateLimited, "over \(Int(relay.configuration.rate)) frames per second", cid: frame.cid)
-            socket.send(OutboundFrame.error(error))
-            return .done
-        }
+        guard bucket.take() else { return rateLimited(cid: frame.cid) }
         switch frame {
         case .ping:
             socket.send(OutboundFrame.pong)
@@ -80,6 +78,11 @@ public final class ClientSession: @unchecked Sendable {
         case .history:
             return .continueInTask { await self.perform(frame) }
         }
+    }
+
+    private func rateLimited(cid: String?) -> Handling {
+        socket.send(OutboundFrame.error(FrameError(.rateLimited, "over \(Int(relay.configuration.rate)) frames per second", cid: cid)))
+        return .done
     }
 
     private func perform(_ frame: InboundFrame) async {
