@@ -29,6 +29,8 @@ public final class Relay: Sendable {
         keys = RedisKeys(prefix: configuration.prefix)
         var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
         redisConfiguration.clientName = "chatrelay-\(configuration.nodeID)"
+        // Published frames go to sockets as they came: room for the WebSocket header in front of each.
+        redisConfiguration.pushPayloadHeadroom = FrameBuffer.headerRoom
         redisConfiguration.connectTimeout = .milliseconds(Int64(configuration.redisConnectTimeout * 1000))
         redisConfiguration.commandTimeout = .milliseconds(Int64(configuration.redisCommandTimeout * 1000))
         redis = RedisClient(configuration: redisConfiguration, logger: logger)

@@ -24,6 +24,35 @@ final class Inbox: Sendable {
 }
 
 @Suite struct PubSubTests {
+    /// A consumer that forwards payloads behind a header of its own asks for room in front of them; by default none.
+    @Test func payloadsComeWithTheHeadroomTheConfigurationAsksFor() async throws {
+        let redis = try await RedisServer()
+        let publisher = RedisClient(configuration: redis.configuration)
+        try await publisher.connect()
+        var roomy = redis.configuration
+        roomy.pushPayloadHeadroom = 10
+        let (plainInbox, roomyInbox) = (Inbox(), Inbox())
+        let plain = RedisSubscriber(configuration: redis.configuration, onMessage: plainInbox.append)
+        let withRoom = RedisSubscriber(configuration: roomy, onMessage: roomyInbox.append)
+        for subscriber in [plain, withRoom] {
+            try await subscriber.connect()
+            try await subscriber.subscribe(["h"])
+        }
+        defer {
+            Task {
+                await plain.shutdown()
+                await withRoom.shutdown()
+                await publisher.shutdown()
+            }
+        }
+        _ = try await publisher.command("PUBLISH", "h", "payload")
+        try await plainInbox.wait { !$0.isEmpty }
+        try await roomyInbox.wait { !$0.isEmpty }
+        #expect(plainInbox.all.first?.payload.readerIndex == 0)
+        #expect(roomyInbox.all.first?.payload.readerIndex == 10)
+        #expect(roomyInbox.payloads(on: "h") == ["payload"])
+    }
+
     @Test func messagesArriveInOrderAndUnsubscribeStopsThem() async throws {
         let redis = try await RedisServer()
         let publisher = RedisClient(configuration: redis.configuration)

@@ -20,13 +20,15 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var pending = CircularBuffer<Pending>(initialCapacity: 64)
     private let commandTimeout: TimeAmount
     private let onPush: RedisPushHandler?
+    private let pushPayloadHeadroom: Int
     private let endpoint: String
     private var context: ChannelHandlerContext?
     private var timeoutCheck: Scheduled<Void>?
     /// Set once the connection is unusable; later commands fail with it at once.
     private(set) var failure: RedisClientError?
 
-    init(endpoint: String, commandTimeout: TimeAmount, onPush: RedisPushHandler?) throws(RedisClientError) {
+    init(endpoint: String, commandTimeout: TimeAmount, pushPayloadHeadroom: Int, onPush: RedisPushHandler?) throws(RedisClientError) {
+        self.pushPayloadHeadroom = pushPayloadHeadroom
         decoder = try RedisReplyDecoder()
         self.endpoint = endpoint
         self.commandTimeout = commandTimeout
@@ -64,7 +66,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
             // large read fed at once costs a copy of itself per reply (7.6% of a node in memmove): feed small slices.
             while let slice = bytes.readSlice(length: min(Self.feedSize, bytes.readableBytes)), slice.readableBytes > 0 {
                 try decoder.feed(slice)
-                while let decoded = try decoder.next(recognisingPushes: onPush != nil) {
+                while let decoded = try decoder.next(pushHeadroom: onPush == nil ? nil : pushPayloadHeadroom) {
                     switch consume decoded {
                     case .reply(let reply): route(reply)
                     case .push(let message): onPush?(consume message)

@@ -15,6 +15,9 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var maximumReconnectDelay: TimeAmount
     /// Sent with `CLIENT SETNAME` so that `CLIENT LIST` shows who is who.
     public var clientName: String?
+    /// Free bytes in front of every pub/sub payload received, so that a consumer that forwards it behind a short
+    /// header of its own writes the header in place instead of copying the payload.
+    public var pushPayloadHeadroom = 0
 
     public init(
         host: String = "127.0.0.1",

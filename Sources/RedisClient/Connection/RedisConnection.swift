@@ -57,6 +57,7 @@ public final class RedisConnection: Sendable {
                         let handler = try RedisChannelHandler(
                             endpoint: endpoint,
                             commandTimeout: configuration.commandTimeout,
+                            pushPayloadHeadroom: configuration.pushPayloadHeadroom,
                             onPush: onPush
                         )
                         try channel.pipeline.syncOperations.addHandler(handler)

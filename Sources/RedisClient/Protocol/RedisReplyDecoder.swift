@@ -32,7 +32,7 @@ public final class RedisReplyDecoder {
 
     /// The next complete reply, or nil until more bytes arrive.
     public func next() throws(RedisClientError) -> RedisReply? {
-        switch try next(recognisingPushes: false) {
+        switch try next(pushHeadroom: nil) {
         case .reply(let reply)?: reply
         case .push?, nil: nil
         }
@@ -45,13 +45,14 @@ public final class RedisReplyDecoder {
         case push(RedisPubSubMessage)
     }
 
-    func next(recognisingPushes: Bool) throws(RedisClientError) -> Decoded? {
+    /// With `pushHeadroom`, pub/sub pushes are recognised, and their payloads get that many free bytes in front.
+    func next(pushHeadroom: Int?) throws(RedisClientError) -> Decoded? {
         var raw: UnsafeMutableRawPointer?
         guard redisReaderGetReply(reader, &raw) == REDIS_OK else { throw readerError() }
         guard let raw else { return nil }
         defer { arena.reset() }
         let node = raw.assumingMemoryBound(to: redisReply.self)
-        if recognisingPushes, let message = RedisPubSubMessage(node.pointee) { return .push(message) }
+        if let pushHeadroom, let message = RedisPubSubMessage(node.pointee, headroom: pushHeadroom) { return .push(message) }
         return .reply(Self.convert(node))
     }
 

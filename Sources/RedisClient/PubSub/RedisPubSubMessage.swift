@@ -19,13 +19,9 @@ public struct RedisPubSubMessage: Sendable, Hashable {
         self.payload = payload
     }
 
-    /// Free bytes in front of every received payload, so that a consumer that forwards it behind a short header
-    /// (a WebSocket frame's, at most 10 bytes) writes the header in place instead of copying the payload.
-    public static let payloadHeadroom = 16
-
     /// Recognises `message`, `smessage` and `pmessage` pushes in a hiredis reply; anything else is a reply to a
-    /// command.
-    init?(_ node: redisReply) {
+    /// command. `headroom` free bytes go in front of the payload (``RedisConfiguration/pushPayloadHeadroom``).
+    init?(_ node: redisReply, headroom: Int) {
         guard node.type == REDIS_REPLY_ARRAY, node.elements == 3 || node.elements == 4, let parts = node.element,
             let kind = parts[0]?.pointee, kind.type == REDIS_REPLY_STRING
         else { return nil }
@@ -43,9 +39,9 @@ public struct RedisPubSubMessage: Sendable, Hashable {
         else { return nil }
         let pattern = hasPattern ? Self.string(parts[1]).map { String(decoding: $0, as: UTF8.self) } : nil
         if hasPattern, pattern == nil { return nil }
-        var payload = ByteBufferAllocator().buffer(capacity: Self.payloadHeadroom + bytes.count)
-        payload.moveWriterIndex(forwardBy: Self.payloadHeadroom)
-        payload.moveReaderIndex(forwardBy: Self.payloadHeadroom)
+        var payload = ByteBufferAllocator().buffer(capacity: headroom + bytes.count)
+        payload.moveWriterIndex(forwardBy: headroom)
+        payload.moveReaderIndex(forwardBy: headroom)
         payload.writeBytes(bytes)
         self.init(channel: String(decoding: channel, as: UTF8.self), pattern: pattern, payload: payload)
     }
