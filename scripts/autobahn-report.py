@@ -20,7 +20,7 @@ AGENTS = {
 NOTES = {
     "echo-harness": "`websocket-echo` (Conformance/WebSocketEcho): the relay's WebSocket code (WebSocketWire) echoing every message",
     "relay-node": "`chatrelay serve --auth none`, one node, at `/ws/autobahn`: it answers text with contract frames, not echoes",
-    "node-peer": "the Node reference relay in `../shared/bench/peers/node` (the `ws` library), for comparison",
+    "node-peer": "a Node.js relay of the same contract on the `ws` library, the team's reference peer, for comparison",
 }
 
 
@@ -59,7 +59,7 @@ def markdown(results):
     out = ["# WebSocket conformance", ""]
     out += [
         "Autobahn|Testsuite 25.10.1's fuzzing client (`wstest -m fuzzingclient`) against the relay's WebSocket code. "
-        "Reproduce with `scripts/autobahn.sh` (add `--node-peer` for the Node column); it rewrites this page.",
+        "Reproduce with `scripts/autobahn.sh` (add `--node-peer PATH/server.js` for the Node column); it rewrites this page.",
         "",
     ]
     for agent in agents:

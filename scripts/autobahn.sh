@@ -3,7 +3,8 @@
 # Conformance/WebSocketEcho) and against a live relay node, then writes docs/conformance.md from the reports.
 #
 #   scripts/autobahn.sh                 # echo harness: sections 1-10, 12, 13; live node: sections 1-10
-#   scripts/autobahn.sh --node-peer     # also the Node reference relay (../shared/bench/peers/node) on section 7
+#   scripts/autobahn.sh --node-peer PATH/server.js   # also a Node.js relay of the contract (the `ws` library) on
+#                                                    # section 7, for comparison
 #   AUTOBAHN_CASES='["7.*"]' scripts/autobahn.sh    # fewer cases, for a quick look (docs are not rewritten)
 #
 # Needs Python 2.7 (pyenv's 2.7.18 here): autobahntestsuite 25.10.1 is Python 2 code. Its source package omits
@@ -13,8 +14,12 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=$ROOT/.build/autobahn
 mkdir -p "$WORK"
-NODE_PEER=no
-[[ "${1:-}" == "--node-peer" ]] && NODE_PEER=yes
+NODE_PEER=
+if [[ "${1:-}" == "--node-peer" ]]; then
+    NODE_PEER=${2:-}
+    [[ -f "$NODE_PEER" ]] || { echo "autobahn.sh: --node-peer takes the path of the Node relay's server.js" >&2; exit 2; }
+    NODE_PEER=$(cd "$(dirname "$NODE_PEER")" && pwd)/$(basename "$NODE_PEER")
+fi
 CASES=${AUTOBAHN_CASES:-}
 
 python2=
@@ -75,10 +80,10 @@ run echo-harness "ws://127.0.0.1:$ECHO_PORT/" "${CASES:-[\"1.*\",\"2.*\",\"3.*\"
 run relay-node "ws://127.0.0.1:$NODE_PORT/ws/autobahn" "${CASES:-[\"1.*\",\"2.*\",\"3.*\",\"4.*\",\"5.*\",\"6.*\",\"7.*\",\"9.*\",\"10.*\"]}"
 REPORTS=("$WORK/reports/echo-harness/index.json" "$WORK/reports/relay-node/index.json")
 
-if [[ $NODE_PEER == yes ]]; then
+if [[ -n $NODE_PEER ]]; then
     for pkg in nodejs node-ws node-redis node-express; do dpkg -s "$pkg" >/dev/null 2>&1 || apt-get install -y -qq "$pkg" >/dev/null; done
     PEER_PORT=$(free_port)
-    node ../shared/bench/peers/node/server.js serve --port "$PEER_PORT" --redis "redis://127.0.0.1:$REDIS_PORT/1" --auth none \
+    node "$NODE_PEER" serve --port "$PEER_PORT" --redis "redis://127.0.0.1:$REDIS_PORT/1" --auth none \
         >"$WORK/node-peer.log" 2>&1 & PIDS+=($!)
     wait_port "$PEER_PORT"
     run node-peer "ws://127.0.0.1:$PEER_PORT/ws/autobahn" "${CASES:-[\"7.*\"]}"

@@ -172,11 +172,6 @@ public final class ChatConnection: Sendable {
 
     /// The close code the server sent, once the socket is closed.
     public var closeCode: Int? {
-        closeFrame.withLockedValue { $0 }.map { frame in
-            switch frame.closeCode {
-            case .unknown(let code): Int(code)
-            default: Int(WebSocketErrorCode(frame.closeCode).code)
-            }
-        }
+        closeFrame.withLockedValue { $0 }.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }
     }
 }

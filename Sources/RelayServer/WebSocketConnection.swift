@@ -60,7 +60,6 @@ final class WebSocketConnection: RelaySocket {
     /// How long a peer has to answer a close frame before the connection is dropped.
     static let closeTimeout: TimeAmount = .milliseconds(500)
 
-    /// Sends what is queued, then the close frame; the peer's answer (or the timeout) ends the connection.
     /// The close code that tells a client why its socket ended (the contract's table of close codes).
     static func closeCode(for reason: SocketEnd) -> WebSocketErrorCode {
         switch reason {
@@ -70,6 +69,7 @@ final class WebSocketConnection: RelaySocket {
         }
     }
 
+    /// Sends what is queued, then the close frame; the peer's answer (or the timeout) ends the connection.
     func close(_ reason: SocketEnd) {
         let code = Self.closeCode(for: reason)
         guard let ready = state.withLock({ $0.close() }) else { return }

@@ -20,12 +20,11 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private var socket: WebSocketConnection!
     private var session: ClientSession?
     private var inbox = SocketInbox()
-    private var reader: WebSocketReader
+    private var reader = WebSocketReader()
 
     private init(relay: Relay, accepted: RelayChildChannel.Accepted) {
         self.relay = relay
         self.accepted = accepted
-        reader = WebSocketReader()
     }
 
     /// The socket's only handler after the upgrade (``WebSocketUpgrader``).

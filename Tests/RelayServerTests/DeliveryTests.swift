@@ -308,6 +308,16 @@ import Testing
 }
 
 /// Every frame that arrives within `duration`.
+/// The next `count` frames, or fewer if `duration` passes first.
+func collect(_ connection: ChatConnection, count: Int, within duration: Duration) async -> [[String: Any]] {
+    var frames: [[String: Any]] = []
+    let deadline = ContinuousClock.now + duration
+    while frames.count < count, ContinuousClock.now < deadline {
+        if let frame = await connection.nextJSON(timeout: deadline - ContinuousClock.now) { frames.append(frame) }
+    }
+    return frames
+}
+
 func collect(_ connection: ChatConnection, for duration: Duration) async -> [[String: Any]] {
     var frames: [[String: Any]] = []
     let deadline = ContinuousClock.now + duration

@@ -99,8 +99,8 @@ public final class SocketRegistry: Sendable {
     public func remove(_ socket: any RelaySocket) {
         let channel = keys.deliver(socket.userID)
         let removed = state.withLockedValue { state -> SocketFeed? in
-            guard let feed = state.table.members(of: channel).first(where: { $0.socket === socket }) else { return nil }
-            perform(state.table.remove(feed, from: channel), in: &state)
+            guard let (feed, action) = state.table.removeFirst(from: channel, where: { $0.socket === socket }) else { return nil }
+            perform(action, in: &state)
             return feed
         }
         removed?.close()

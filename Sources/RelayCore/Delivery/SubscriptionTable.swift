@@ -38,14 +38,19 @@ struct SubscriptionTable<Member: AnyObject> {
 
     /// Removes `member` from `channel`; the last member's removal unsubscribes it.
     mutating func remove(_ member: Member, from channel: String) -> Action {
-        guard var entry = entries[channel], let index = entry.members.firstIndex(where: { $0 === member }) else { return .nothing }
-        entry.members.remove(at: index)
+        removeFirst(from: channel) { $0 === member }?.action ?? .nothing
+    }
+
+    /// Removes the first member of `channel` that `matches`, and says what to tell Redis; nil when none matches.
+    mutating func removeFirst(from channel: String, where matches: (Member) -> Bool) -> (member: Member, action: Action)? {
+        guard var entry = entries[channel], let index = entry.members.firstIndex(where: matches) else { return nil }
+        let member = entry.members.remove(at: index)
         if entry.members.isEmpty {
             entries[channel] = nil
-            return .unsubscribe(channel: channel, generation: entry.generation)
+            return (member, .unsubscribe(channel: channel, generation: entry.generation))
         }
         entries[channel] = entry
-        return .nothing
+        return (member, .nothing)
     }
 
     /// The subscription `channel` has now, if any.
