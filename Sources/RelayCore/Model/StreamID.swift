@@ -44,6 +44,8 @@ public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible 
     }
 
     public static let zero = StreamID(milliseconds: 0, sequence: 0)
+    /// After every id Redis can give.
+    public static let maximum = StreamID(milliseconds: .max, sequence: .max)
 
     /// The last id before millisecond `ms`: every entry stored at `ms` or later comes after it.
     public static func before(milliseconds ms: UInt64) -> StreamID {
