@@ -3,12 +3,12 @@ import NIOCore
 import RelayCore
 import WebSocketWire
 
-/// Serves one upgraded WebSocket on its event loop: carries out its ``WebSocketReader``'s events (pongs, close
-/// answers, failures, the heartbeat's pongs) and hands text messages to the socket's ``ClientSession``.
+/// Serves one upgraded WebSocket on its event loop: feeds its ``WebSocketReader``'s events (messages, pings, pongs,
+/// the peer's close, failures) to the socket's ``SocketStateMachine``, carries out what it answers, and hands text
+/// messages to the socket's ``ClientSession``.
 ///
 /// A message that the session cannot finish at once (a history, a sync, a friendship not cached yet) continues in a
-/// task; the socket's later messages wait in its ``SocketInbox`` until it is done, so a socket's frames are handled in
-/// order.
+/// task; the socket's later messages wait in the machine until it is done, so a socket's frames are handled in order.
 /// The reader fails the connection on a broken frame: over the size limit with 1009, text that is not UTF-8 with 1007,
 /// a protocol error with 1002; the handler then closes as RFC 6455 §7.1.1 asks (``WebSocketClosing``).
 final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -19,7 +19,6 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     /// Made when the handler joins the pipeline: the socket writes its frames through this handler's context.
     private var socket: WebSocketConnection!
     private var session: ClientSession?
-    private var inbox = SocketInbox()
     private var reader = WebSocketReader()
 
     private init(relay: Relay, accepted: RelayChildChannel.Accepted) {
@@ -58,7 +57,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func opened(_ session: ClientSession) {
-        guard !inbox.isEnded else {
+        guard socket.machine.withLock({ $0.opened() }) else {
             // The connection went away while the socket was opening.
             relay.close(socket)
             return
@@ -77,10 +76,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func end() {
-        guard !inbox.isEnded else { return }
-        inbox.end()
-        socket.connectionEnded()
-        if session != nil { relay.close(socket) }
+        if socket.connectionEnded() { relay.close(socket) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -93,17 +89,18 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             case .message(let opcode, let bytes):
                 message(context, opcode: opcode, bytes: bytes)
             case .ping(let payload):
-                guard !socket.hasSentClose else { return }
+                guard socket.machine.withLock({ $0.pingReceived() }) else { return }
                 _ = socket.writeNow(ServerFrame.encoded(.pong, payload: payload, allocator: context.channel.allocator))
             case .pong:
                 relay.heartbeats.pongReceived(from: socket)
             case .peerClosed(let answer):
-                // The peer's close answers ours (drain, slow consumer): the handshake is complete.
-                guard !socket.hasSentClose else { return context.close(promise: nil) }
-                socket.connectionEnded()
-                WebSocketClosing.answer(peerClose: answer, context: context)
+                switch socket.machine.withLock({ $0.peerClosed(answer: answer) }) {
+                case .closeChannel: context.close(promise: nil)
+                case .answer(let code): WebSocketClosing.answer(peerClose: code, context: context)
+                case .nothing: break
+                }
             case .failed(let code):
-                socket.connectionEnded()
+                guard socket.machine.withLock({ $0.failed() }) else { return }
                 WebSocketClosing.fail(code, context: context)
             }
         }
@@ -123,10 +120,10 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         guard opcode == .text else {
             return socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
         }
-        switch inbox.arrived({ String(decoding: bytes, as: UTF8.self) }) {
+        switch socket.machine.withLock({ $0.messageArrived { String(decoding: bytes, as: UTF8.self) } }) {
         case .handleNow:
             handle(bytes.assumingMemoryBound(to: UInt8.self), eventLoop: context.eventLoop)
-        case .queued:
+        case .queued, .ignore:
             break
         case .queuedPauseReading:
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
@@ -136,7 +133,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private func handle(_ bytes: some Collection<UInt8>, eventLoop: any EventLoop) {
         guard let session else { return }
         if case .continueInTask(let work) = session.receive(bytes) {
-            inbox.continuedInTask()
+            socket.machine.withLock { $0.messageContinuedInTask() }
             let this = NIOLoopBound(self, eventLoop: eventLoop)
             Task {
                 await work()
@@ -147,11 +144,11 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// Takes the waiting messages until one needs a task again.
     private func resume() {
-        inbox.becameIdle()
+        socket.machine.withLock { $0.messageFinished() }
         let eventLoop = socket.eventLoop
-        while let text = inbox.nextWaiting() {
+        while let text = socket.machine.withLock({ $0.nextWaiting() }) {
             handle(text.utf8, eventLoop: eventLoop)
         }
-        if inbox.shouldResumeReading() { socket.resumeReading() }
+        if socket.machine.withLock({ $0.shouldResumeReading() }) { socket.resumeReading() }
     }
 }

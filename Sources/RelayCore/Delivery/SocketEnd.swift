@@ -1,5 +1,5 @@
 /// Why the node ends a socket. The core says why; the WebSocket surface chooses the close code
-/// (`WebSocketConnection.closeCode(for:)`).
+/// (`SocketStateMachine.closeCode(for:)`).
 public enum SocketEnd: Sendable, Hashable {
     /// The node is draining: the client reconnects through the load balancer to another node.
     case draining
