@@ -1,8 +1,12 @@
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// A Redis client for commands: one pipelined connection shared by every caller, reconnected by itself.
+///
+/// ``connect()`` makes the first connection; ``run()`` keeps it, reconnecting after every drop, until graceful shutdown
+/// (run the client in a `ServiceGroup`, or call `run()` in a task of its own).
 ///
 /// While the connection is down, commands fail at once with ``RedisClientError/Kind-swift.enum/notConnected``
 /// rather than queueing: the caller (a chat node answering `unavailable`) decides what to do.
@@ -41,6 +45,12 @@ public final class RedisClient: Sendable {
         await keeper.shutdown()
     }
 
+    /// Connects unless ``connect()`` did, keeps the connection until graceful shutdown or cancellation, then closes
+    /// it.
+    public func run() async throws {
+        try await keeper.run()
+    }
+
     /// Sends a command without suspending; the future fails with ``RedisServerError`` for an error reply.
     public func send(_ arguments: [RedisArgument]) -> EventLoopFuture<RedisReply> {
         guard let connection = keeper.connection else { return keeper.anyEventLoop.makeFailedFuture(notConnected) }
@@ -68,3 +78,5 @@ public final class RedisClient: Sendable {
         try await send(arguments).get()
     }
 }
+
+extension RedisClient: Service {}

@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import RedisClient
+import ServiceLifecycle
 
 /// One relay node's core: its Redis connections, the sockets it holds, and what they may do.
 ///
@@ -16,7 +17,7 @@ public final class Relay: Sendable {
     public let directory: Directory
     public let friendships: FriendshipCache
     public let tokens: TokenAuthority?
-    public let heartbeats = HeartbeatMonitor()
+    public let heartbeats: HeartbeatMonitor
     public let logger: Logger
     private let draining = NIOLockedValueBox(false)
 
@@ -27,6 +28,7 @@ public final class Relay: Sendable {
         self.configuration = configuration
         self.logger = logger
         keys = RedisKeys(prefix: configuration.prefix)
+        heartbeats = HeartbeatMonitor(period: configuration.heartbeat)
         var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
         redisConfiguration.clientName = "chatrelay-\(configuration.nodeID)"
         // Published frames go to sockets as they came: room for the WebSocket header in front of each.
@@ -53,7 +55,8 @@ public final class Relay: Sendable {
         }
     }
 
-    /// Connects to Redis and subscribes the broadcast channel; throws with the Redis URL when it cannot.
+    /// Connects to Redis and subscribes the broadcast channel; throws with the Redis URL when it cannot. The
+    /// connections are kept by ``services``.
     public func start() async throws {
         do {
             try await redis.connect()
@@ -62,21 +65,20 @@ public final class Relay: Sendable {
         } catch {
             throw RelayStartError("cannot reach Redis at \(redis.configuration.redactedURL): \(error)")
         }
-        heartbeats.start(period: configuration.heartbeat)
     }
 
-    /// Closes every socket with 1001 (going away), waits (up to `grace`) until they are gone, so that their close
-    /// frames are written and their in-flight stores answered, then closes the Redis connections.
-    public func shutdown(grace: Duration = .seconds(5)) async {
+    /// The node's long-lived parts, for its `ServiceGroup`, in start order (graceful shutdown goes in reverse): the
+    /// command connection, the subscriber with its catch-ups, the heartbeat.
+    public var services: [any Service] {
+        [redis, registry, heartbeats]
+    }
+
+    /// Closes every socket with 1001 (going away) and waits (up to `grace`) until they are gone, so that their close
+    /// frames are written and their in-flight stores answered. The Redis connections close after, as services.
+    public func drain(grace: Duration = .seconds(5)) async {
         draining.withLockedValue { $0 = true }
-        heartbeats.stop()
         for socket in registry.allSockets() { socket.close(.draining) }
-        let deadline = ContinuousClock.now + grace
-        while registry.socketCount > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        await registry.subscriber.shutdown()
-        await redis.shutdown()
+        await registry.waitUntilEmpty(within: grace)
     }
 
     /// Ready while commands go out and the subscriptions are live.

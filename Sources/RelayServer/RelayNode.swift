@@ -51,10 +51,11 @@ public final class RelayNode: Sendable {
             },
             logger: logger
         )
-        // Services stop in reverse order: the drain closes every socket first, so the server has nothing to wait for.
+        // Services stop in reverse order: the drain closes every socket first, so the server has nothing to wait for,
+        // and the Redis connections stay until the in-flight stores are answered.
         let serviceGroup = ServiceGroup(
             configuration: .init(
-                services: [.init(service: app), .init(service: DrainService(relay: relay))],
+                services: (relay.services + [app, DrainService(relay: relay)]).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger
             )

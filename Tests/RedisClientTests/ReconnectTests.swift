@@ -14,12 +14,9 @@ import Testing
         let subscriber = RedisSubscriber(configuration: configuration, onMessage: inbox.append)
         try await subscriber.connect()
         try await subscriber.subscribe(["events"])
-        defer {
-            Task {
-                await client.shutdown()
-                await subscriber.shutdown()
-            }
-        }
+        // Running, both reconnect by themselves; cancelled, they shut down.
+        let running = [Task { try await client.run() }, Task { try await subscriber.run() }]
+        defer { for task in running { task.cancel() } }
 
         // A command that blocks on the server is in flight when Redis dies: it must fail promptly, not hang.
         let inFlight = client.send(["BLPOP", "never", "0"])
@@ -50,7 +47,8 @@ import Testing
         configuration.commandTimeout = .milliseconds(300)
         let client = RedisClient(configuration: configuration)
         try await client.connect()
-        defer { Task { await client.shutdown() } }
+        let running = Task { try await client.run() }
+        defer { running.cancel() }
         let error = await #expect(throws: RedisClientError.self) { try await client.command("BLPOP", "never", "0") }
         #expect(error?.kind == .commandTimeout)
         // The timed-out connection is closed and replaced; commands work again without the caller's help.
@@ -60,6 +58,20 @@ import Testing
             if answer == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(answer == .simpleString("PONG"))
+    }
+
+    /// Without `run()` the connection is not kept: the client is shut down by cancelling its run.
+    @Test func cancellingRunShutsTheClientDown() async throws {
+        let redis = try await RedisServer()
+        let client = RedisClient(configuration: redis.configuration)
+        let running = Task { try await client.run() }
+        try await waitUntil { client.state == .connected }
+        #expect(try await client.command("PING") == .simpleString("PONG"))
+        running.cancel()
+        try await running.value
+        #expect(client.state == .shutdown)
+        let error = await #expect(throws: RedisClientError.self) { try await client.command("PING") }
+        #expect(error?.kind == .shutdown)
     }
 
     @Test func connectFailsClearlyWhenNothingListens() async throws {

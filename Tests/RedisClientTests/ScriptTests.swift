@@ -44,7 +44,9 @@ import Testing
         let redis = try await RedisServer()
         let client = RedisClient(configuration: redis.configuration)
         try await client.connect()
-        defer { Task { await client.shutdown() } }
+        // Running, the client reconnects by itself.
+        let running = Task { try await client.run() }
+        defer { running.cancel() }
         let append = RedisScript("return redis.call('RPUSH', KEYS[1], ARGV[1])")
         // First use: the script is loaded in line, every call keeps its place.
         let futures = (0..<200).map { client.evaluate(append, keys: ["order"], arguments: [.integer($0)]) }

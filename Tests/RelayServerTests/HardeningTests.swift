@@ -215,7 +215,7 @@ import Testing
         let (alice, _, _) = try await cluster.makeFriends("alice", "bob")
         // A socket keeps the drain waiting (it never answers the close), so the node stays up but draining.
         let held = try await cluster.connect(alice, node: 0, readFrames: false)
-        let drain = Task { await cluster.nodes[0].relay.shutdown(grace: .seconds(2)) }
+        let drain = Task { await cluster.nodes[0].relay.drain(grace: .seconds(2)) }
         #expect(await cluster.eventually { cluster.nodes[0].relay.isDraining })
         await #expect(throws: (any Error).self) { _ = try await cluster.connect("bob", node: 0) }
         #expect(try await cluster.http("GET", "/ws/bob", token: "").status == 503)

@@ -1,8 +1,10 @@
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import ServiceLifecycle
 
-/// Keeps one connection up: makes the first one, and after a drop reconnects with capped backoff until shut down.
+/// Keeps one connection up: ``start()`` makes the first one, and ``run()`` reconnects after every drop, with capped
+/// backoff, until graceful shutdown or cancellation.
 ///
 /// `prepare` runs on every new connection before it counts as connected; the subscriber restores its
 /// subscriptions there, so a reconnected subscriber reports ready only once they are live again.
@@ -12,7 +14,6 @@ final class ConnectionKeeper: Sendable {
     private struct Inner {
         var state: RedisConnectionState = .connecting
         var connection: RedisConnection?
-        var reconnectTask: Task<Void, Never>?
     }
 
     let configuration: RedisConfiguration
@@ -53,15 +54,65 @@ final class ConnectionKeeper: Sendable {
         _ = try await establish()
     }
 
-    func shutdown() async {
-        let (connection, task) = inner.withLockedValue { inner in
-            inner.state = .shutdown
-            defer { inner.connection = nil }
-            return (inner.connection, inner.reconnectTask)
+    /// Connects unless ``start()`` did, then keeps the connection (reconnecting after each drop) until graceful
+    /// shutdown or cancellation, and shuts down.
+    func run() async throws {
+        if state == .connecting { try await start() }
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await keepAlive()
+        } onCancelOrGracefulShutdown: {
+            // Closing the connection wakes the loop, which finds the keeper shut down.
+            self.markShutdown()?.close(promise: nil)
         }
-        task?.cancel()
+        await shutdown()
+    }
+
+    func shutdown() async {
+        let connection = markShutdown()
         await connection?.close()
         onStateChange(.shutdown)
+    }
+
+    /// Returns the connection to close, if any.
+    private func markShutdown() -> RedisConnection? {
+        inner.withLockedValue { inner in
+            inner.state = .shutdown
+            defer { inner.connection = nil }
+            return inner.connection
+        }
+    }
+
+    private var reconnectBackoff: Backoff {
+        Backoff(
+            initial: .nanoseconds(configuration.initialReconnectDelay.nanoseconds),
+            maximum: .nanoseconds(configuration.maximumReconnectDelay.nanoseconds)
+        )
+    }
+
+    /// Waits for the connection to drop, then reconnects with backoff, for as long as the keeper is not shut down.
+    private func keepAlive() async {
+        var backoff = reconnectBackoff
+        var attempts = 0
+        while !Task.isCancelled {
+            let (state, connection) = inner.withLockedValue { ($0.state, $0.connection) }
+            switch state {
+            case .shutdown:
+                return
+            case .connected:
+                try? await connection?.closeFuture.get()
+            case .connecting, .reconnecting:
+                attempts += 1
+                do {
+                    _ = try await establish()
+                    logger.info("redis connection restored", metadata: ["redis": "\(configuration.redactedURL)", "attempts": "\(attempts)"])
+                    attempts = 0
+                    backoff = reconnectBackoff
+                } catch {
+                    logger.debug("reconnect failed", metadata: ["error": "\(error)", "attempt": "\(attempts)"])
+                    try? await Task.sleep(for: backoff.nextDelay())
+                }
+            }
+        }
     }
 
     private func establish() async throws -> RedisConnection {
@@ -97,33 +148,10 @@ final class ConnectionKeeper: Sendable {
             guard inner.state != .shutdown, inner.connection === connection else { return false }
             inner.state = .reconnecting
             inner.connection = nil
-            inner.reconnectTask = Task { await self.reconnect() }
             return true
         }
         guard shouldReconnect else { return }
         logger.warning("redis connection lost; reconnecting", metadata: ["redis": "\(configuration.redactedURL)"])
         onStateChange(.reconnecting)
-    }
-
-    private func reconnect() async {
-        var backoff = Backoff(
-            initial: .nanoseconds(configuration.initialReconnectDelay.nanoseconds),
-            maximum: .nanoseconds(configuration.maximumReconnectDelay.nanoseconds)
-        )
-        var attempts = 0
-        while !Task.isCancelled && state == .reconnecting {
-            attempts += 1
-            do {
-                _ = try await establish()
-                logger.info(
-                    "redis connection restored",
-                    metadata: ["redis": "\(configuration.redactedURL)", "attempts": "\(attempts)"]
-                )
-                return
-            } catch {
-                logger.debug("reconnect failed", metadata: ["error": "\(error)", "attempt": "\(attempts)"])
-                try? await Task.sleep(for: backoff.nextDelay())
-            }
-        }
     }
 }

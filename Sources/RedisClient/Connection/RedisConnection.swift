@@ -151,6 +151,11 @@ public final class RedisConnection: Sendable {
         try? await channel.close()
     }
 
+    /// Closes without waiting (from a cancellation handler).
+    func close(promise: EventLoopPromise<Void>?) {
+        channel.close(promise: promise)
+    }
+
     private func drain() {
         let (bytes, commands) = outbox.withLockedValue { box in
             let taken = (box.bytes, box.commands)

@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// Pub/sub on a connection of its own, with the subscriptions kept across reconnects.
 ///
@@ -92,6 +93,12 @@ public final class RedisSubscriber: Sendable {
         await keeper.shutdown()
     }
 
+    /// Connects unless ``connect()`` did, keeps the connection (resubscribing after every drop) until graceful
+    /// shutdown or cancellation, then closes it.
+    public func run() async throws {
+        try await keeper.run()
+    }
+
     /// Subscribes and returns once Redis has confirmed every channel.
     ///
     /// When the connection is down it throws, but the channels are remembered and subscribed on reconnect;
@@ -133,3 +140,5 @@ public final class RedisSubscriber: Sendable {
         return keeper.anyEventLoop.makeFailedFuture(error)
     }
 }
+
+extension RedisSubscriber: Service {}

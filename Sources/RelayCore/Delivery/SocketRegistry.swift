@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import RedisClient
+import ServiceLifecycle
 
 /// The sockets open on this node, by user, and the node's subscriptions that follow them.
 ///
@@ -11,6 +12,9 @@ import RedisClient
 /// its user's subscription is confirmed, with a baseline from Redis's clock: its ``SocketFeed`` fills anything
 /// stored after that which pub/sub did not bring. When the subscriber loses its connection every feed holds its
 /// live frames, and when it is back every feed catches up from the streams, then lets them through.
+///
+/// A service: ``run()`` keeps the subscriber's connection and runs the catch-ups after its reconnects, until graceful
+/// shutdown.
 public final class SocketRegistry: Sendable {
     private struct State {
         /// By the user's `deliver` channel, which is what every published frame names: the frame's path needs no user
@@ -18,6 +22,9 @@ public final class SocketRegistry: Sendable {
         var table = SubscriptionTable<SocketFeed>()
         /// The confirmation of each subscription in the table, by generation.
         var confirmations: [UInt64: EventLoopFuture<Void>] = [:]
+        /// Drains waiting for the last socket to go, by number (a drain that gives up takes its own out).
+        var emptyWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -27,6 +34,8 @@ public final class SocketRegistry: Sendable {
     private let directory: Directory
     let subscriber: RedisSubscriber
     private let feedContext: FeedContext
+    /// One element per reconnect of the subscriber: every socket catches up from the streams.
+    private let catchUpsDue: AsyncStream<Void>
 
     init(keys: RedisKeys, redis: RedisConfiguration, store: MessageStore, directory: Directory, logger: Logger) {
         self.keys = keys
@@ -36,6 +45,8 @@ public final class SocketRegistry: Sendable {
         feedContext = FeedContext(store: store, logger: logger)
         let registryState = self.state
         let hasConnected = NIOLockedValueBox(false)
+        let (catchUpsDue, catchUpDue) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.catchUpsDue = catchUpsDue
         subscriber = RedisSubscriber(
             configuration: redis,
             logger: logger,
@@ -45,13 +56,14 @@ public final class SocketRegistry: Sendable {
                     // from here every feed holds its live frames until its catch-up has read the streams.
                     for feed in registryState.withLockedValue({ $0.table.allMembers }) { feed.holdUntilCatchUp() }
                 }
+                if state == .shutdown { catchUpDue.finish() }
                 guard state == .connected else { return }
                 // The first connection has nothing to catch up on; a reconnection may have missed publishes.
                 let reconnected = hasConnected.withLockedValue { seen in
                     defer { seen = true }
                     return seen
                 }
-                if reconnected { SocketRegistry.catchUp(state: registryState, directory: directory, logger: logger) }
+                if reconnected { catchUpDue.yield() }
             },
             onMessage: { message in
                 SocketRegistry.dispatch(consume message, state: registryState, keys: keys)
@@ -98,12 +110,40 @@ public final class SocketRegistry: Sendable {
 
     public func remove(_ socket: any RelaySocket) {
         let channel = keys.deliver(socket.userID)
-        let removed = state.withLockedValue { state -> SocketFeed? in
-            guard let (feed, action) = state.table.removeFirst(from: channel, where: { $0.socket === socket }) else { return nil }
+        let (removed, drains) = state.withLockedValue { state -> (SocketFeed?, [CheckedContinuation<Void, Never>]) in
+            guard let (feed, action) = state.table.removeFirst(from: channel, where: { $0.socket === socket }) else { return (nil, []) }
             perform(action, in: &state)
-            return feed
+            guard state.table.memberCount == 0 else { return (feed, []) }
+            defer { state.emptyWaiters = [:] }
+            return (feed, Array(state.emptyWaiters.values))
         }
         removed?.close()
+        for drain in drains { drain.resume() }
+    }
+
+    /// Returns once no socket is left, or after `grace`.
+    func waitUntilEmpty(within grace: Duration) async {
+        let number = state.withLockedValue { state -> UInt64? in
+            guard state.table.memberCount > 0 else { return nil }
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        guard let number else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: grace)
+                self.state.withLockedValue { $0.emptyWaiters.removeValue(forKey: number) }?.resume()
+            }
+            await withCheckedContinuation { waiter in
+                let emptyAlready = state.withLockedValue { state -> Bool in
+                    guard state.table.memberCount > 0 else { return true }
+                    state.emptyWaiters[number] = waiter
+                    return false
+                }
+                if emptyAlready { waiter.resume() }
+            }
+            group.cancelAll()
+        }
     }
 
     public func allSockets() -> [any RelaySocket] {
@@ -156,19 +196,32 @@ public final class SocketRegistry: Sendable {
         for feed in feeds { feed.deliver(frame) }
     }
 
-    private static func catchUp(state: NIOLockedValueBox<State>, directory: Directory, logger: Logger) {
+    /// After each reconnect of the subscriber: every socket reads its friendships' streams from where it is. One user
+    /// at a time, each user's sockets together.
+    private func catchUpAll() async {
         let byUser = state.withLockedValue { state in
-            Dictionary(
-                uniqueKeysWithValues: state.table.membersByChannel.compactMap { entry in entry.members.first.map { ($0.socket.userID, entry.members) }
-                }
-            )
+            state.table.membersByChannel.compactMap { entry in entry.members.first.map { ($0.socket.userID, entry.members) } }
         }
         guard !byUser.isEmpty else { return }
         logger.info("subscriber reconnected; catching sockets up from the streams", metadata: ["users": "\(byUser.count)"])
-        Task {
-            for (userID, feeds) in byUser {
-                let friendships = (try? await directory.friendshipIDs(of: userID)) ?? []
-                for feed in feeds { await feed.catchUp(friendships: friendships) }
+        for (userID, feeds) in byUser {
+            let friendships = (try? await directory.friendshipIDs(of: userID)) ?? []
+            await withTaskGroup(of: Void.self) { group in
+                for feed in feeds { group.addTask { await feed.catchUp(friendships: friendships) } }
+            }
+        }
+    }
+}
+
+extension SocketRegistry: Service {
+    /// Keeps the subscriber's connection, and catches the sockets up after each of its reconnects, until graceful
+    /// shutdown.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.subscriber.run() }
+            group.addTask {
+                // Ends when the subscriber shuts down.
+                for await _ in self.catchUpsDue { await self.catchUpAll() }
             }
         }
     }

@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Synchronization
 
 /// The heartbeats of every socket on this node, on one shared timer wheel instead of a timer per socket.
@@ -13,7 +14,8 @@ import Synchronization
 /// (`/proc` over 20 to 40 s). Each ping is one `write`, most of whose cost is the kernel's; in a burst the socket
 /// structures, in the kernel as in NIO, stay warm, and the client's side wakes once per burst instead of once per ping.
 ///
-/// State never leaves the node. `tick()` (a whole turn) is public so tests drive it without waiting for clocks.
+/// State never leaves the node. A service: ``run()`` turns the wheel until graceful shutdown. `tick()` (a whole turn)
+/// is public so tests drive it without waiting for clocks.
 public final class HeartbeatMonitor: Sendable {
     private struct Entry {
         let socket: any RelaySocket
@@ -42,9 +44,12 @@ public final class HeartbeatMonitor: Sendable {
     static let pingsPerTurn = 256
 
     private let wheel = Mutex(Wheel(slots: Array(repeating: [], count: HeartbeatMonitor.slotCount)))
-    private let ticker = Mutex<Task<Void, Never>?>(nil)
+    /// Seconds per turn of the wheel: every socket is pinged once per period.
+    public let period: Double
 
-    public init() {}
+    public init(period: Double = 10) {
+        self.period = period
+    }
 
     public var count: Int { wheel.withLock { $0.entries.count } }
 
@@ -118,24 +123,21 @@ public final class HeartbeatMonitor: Sendable {
         }
     }
 
-    /// Turns the wheel once every `period` seconds until ``stop()``; steps keep to the clock instead of drifting by
-    /// each step's own duration.
-    public func start(period: Double) {
+    /// Turns the wheel once every ``period`` until graceful shutdown or cancellation; steps keep to the clock instead of
+    /// drifting by each step's own duration.
+    public func run() async throws {
         let interval = Duration.nanoseconds(Int64(period * 1e9) / Int64(Self.slotCount))
-        let task = Task { [weak self] in
+        try? await cancelWhenGracefulShutdown {
             let clock = ContinuousClock()
             var deadline = clock.now
             while !Task.isCancelled {
                 deadline += interval
                 try? await Task.sleep(until: deadline, clock: clock)
-                guard !Task.isCancelled, let self else { return }
+                guard !Task.isCancelled else { return }
                 await self.stepYielding()
             }
         }
-        ticker.withLock { $0 = task }
-    }
-
-    public func stop() {
-        ticker.withLock { $0?.cancel() }
     }
 }
+
+extension HeartbeatMonitor: Service {}
