@@ -1,34 +1,26 @@
-import Foundation
 import Logging
-import NIOConcurrencyHelpers
-import NIOCore
 import RedisClient
 import ServiceLifecycle
 
-/// One relay node's core: its Redis connections, the sockets it holds, and what they may do.
+/// One relay node's core, put together from its configuration: the Redis connections, and the narrow parts the
+/// surface hands out (``Sockets`` to the WebSocket side, ``Conversations`` and ``Broadcaster`` to the API).
 ///
 /// Stateless beyond the sockets themselves: everything shared lives in Redis, so any number of nodes run side by side.
 public final class Relay: Sendable {
     public let configuration: RelayConfiguration
     public let keys: RedisKeys
     public let redis: RedisClient
-    public let registry: SocketRegistry
-    public let store: MessageStore
-    public let directory: Directory
-    public let friendships: FriendshipCache
+    public let sockets: Sockets
+    public let conversations: Conversations
+    public let broadcaster: Broadcaster
     public let tokens: TokenAuthority?
-    public let heartbeats: HeartbeatMonitor
     public let logger: Logger
-    private let draining = NIOLockedValueBox(false)
-
-    /// True once ``shutdown()`` began: sockets still opening are told to go away (1001), not that the node failed.
-    public var isDraining: Bool { draining.withLockedValue { $0 } }
+    private let registry: SocketRegistry
 
     public init(configuration: RelayConfiguration, logger: Logger = Logger(label: "chatrelay")) async throws {
         self.configuration = configuration
         self.logger = logger
         keys = RedisKeys(prefix: configuration.prefix)
-        heartbeats = HeartbeatMonitor(period: configuration.heartbeat)
         var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
         redisConfiguration.clientName = "chatrelay-\(configuration.nodeID)"
         // Published frames go to sockets as they came: room for the WebSocket header in front of each.
@@ -36,10 +28,17 @@ public final class Relay: Sendable {
         redisConfiguration.connectTimeout = .milliseconds(Int64(configuration.redisConnectTimeout * 1000))
         redisConfiguration.commandTimeout = .milliseconds(Int64(configuration.redisCommandTimeout * 1000))
         redis = RedisClient(configuration: redisConfiguration, logger: logger)
-        store = MessageStore(redis: redis, keys: keys)
-        directory = Directory(redis: redis, keys: keys)
+        let store = MessageStore(redis: redis, keys: keys)
+        let directory = Directory(redis: redis, keys: keys)
+        conversations = Conversations(
+            directory: directory,
+            store: store,
+            friendships: FriendshipCache(directory: directory),
+            maximumContentBytes: configuration.maximumContentBytes
+        )
         registry = SocketRegistry(keys: keys, redis: redisConfiguration, store: store, directory: directory, logger: logger)
-        friendships = FriendshipCache(directory: directory)
+        sockets = Sockets(configuration: configuration, registry: registry, conversations: conversations, redis: redis, logger: logger)
+        broadcaster = Broadcaster(redis: redis, keys: keys)
         switch configuration.auth {
         case .jwt:
             guard let secret = configuration.jwtSecret, !secret.isEmpty else {
@@ -70,46 +69,6 @@ public final class Relay: Sendable {
     /// The node's long-lived parts, for its `ServiceGroup`, in start order (graceful shutdown goes in reverse): the
     /// command connection, the subscriber with its catch-ups, the heartbeat.
     public var services: [any Service] {
-        [redis, registry, heartbeats]
-    }
-
-    /// Closes every socket with 1001 (going away) and waits (up to `grace`) until they are gone, so that their close
-    /// frames are written and their in-flight stores answered. The Redis connections close after, as services.
-    public func drain(grace: Duration = .seconds(5)) async {
-        draining.withLockedValue { $0 = true }
-        for socket in registry.allSockets() { socket.close(.draining) }
-        await registry.waitUntilEmpty(within: grace)
-    }
-
-    /// Ready while commands go out and the subscriptions are live.
-    public var isReady: Bool {
-        redis.state == .connected && registry.subscriber.state == .connected
-    }
-
-    /// Redis's clock now, as a stream position. Read it before answering a WebSocket upgrade and pass it to
-    /// ``open(_:openedAfter:)``: the socket then receives every message stored after its upgrade.
-    public func openingInstant() async throws -> StreamID {
-        try await registry.redisNow()
-    }
-
-    /// Subscribes the user's channel (if this is their first socket here), catches the socket up from
-    /// `openedAfter`, and returns the socket's session.
-    public func open(_ socket: any RelaySocket, openedAfter: StreamID) async throws -> ClientSession {
-        let feed = try await registry.add(socket, openedAfter: openedAfter)
-        heartbeats.watch(socket)
-        RelayMetrics.openSockets.increment()
-        return ClientSession(relay: self, socket: socket, feed: feed)
-    }
-
-    public func close(_ socket: any RelaySocket) {
-        registry.remove(socket)
-        heartbeats.forget(socket)
-        RelayMetrics.openSockets.decrement()
-    }
-
-    /// Publishes to every open socket on every node.
-    public func broadcast(content: String, type: String) async throws {
-        let frame = OutboundFrame.broadcast(content: content, type: type, timestamp: Int(Date().timeIntervalSince1970 * 1000))
-        _ = try await redis.command("PUBLISH", .string(keys.broadcast), .string(frame))
+        [redis, registry, sockets.heartbeats]
     }
 }

@@ -6,7 +6,9 @@ import RelayCore
 
 /// The contract's HTTP API: users, friendships, history, broadcast, health and metrics.
 struct APIRoutes<Context: RequestContext>: Sendable {
-    let relay: Relay
+    let conversations: Conversations
+    let broadcaster: Broadcaster
+    let sockets: Sockets
     let authenticator: Authenticator
     let metrics: PrometheusCollectorRegistry
 
@@ -29,7 +31,7 @@ struct APIRoutes<Context: RequestContext>: Sendable {
     func register(on router: Router<Context>) {
         router.get("healthz") { _, _ in json(["status": "ok"]) }
         router.get("readyz") { _, _ in
-            relay.isReady
+            sockets.isReady
                 ? json(["status": "ready"]) : json(["error": "unavailable", "message": "Redis is not connected"], status: .serviceUnavailable)
         }
         router.get("metrics") { _, _ in
@@ -41,20 +43,20 @@ struct APIRoutes<Context: RequestContext>: Sendable {
         api.post("users") { request, context in
             try authenticator.requireAdmin(request)
             let body = try await request.decode(as: NewUser.self, context: context)
-            let user = try await relay.directory.createUser(name: body.name, id: body.id)
+            let user = try await conversations.directory.createUser(name: body.name, id: body.id)
             return json(["id": user.id, "name": user.name], status: .created)
         }
         api.get("users/:id") { request, context in
             try authenticator.requireAdmin(request)
             let id = try context.parameters.require("id")
-            guard let user = try await relay.directory.user(id) else { throw APIError.notFound("no user \(id)") }
+            guard let user = try await conversations.directory.user(id) else { throw APIError.notFound("no user \(id)") }
             return json(["id": user.id, "name": user.name])
         }
         api.get("users/:id/friends") { request, context in
             try authenticator.requireAdmin(request)
             let id = try context.parameters.require("id")
             guard Identifier.isValid(id) else { throw APIError.badRequest("invalid user id") }
-            let friends = try await relay.directory.friends(of: id)
+            let friends = try await conversations.directory.friends(of: id)
             let items = friends.map { entry -> String in
                 var writer = JSONWriter()
                 writer.field("friend", entry.friendship)
@@ -67,7 +69,7 @@ struct APIRoutes<Context: RequestContext>: Sendable {
         api.post("friendships") { request, context in
             try authenticator.requireAdmin(request)
             let body = try await request.decode(as: NewFriendship.self, context: context)
-            let (friendship, created) = try await relay.directory.createFriendship(body.user1, body.user2, id: body.id)
+            let (friendship, created) = try await conversations.directory.createFriendship(body.user1, body.user2, id: body.id)
             return json(
                 ["id": friendship.id, "user1": friendship.user1, "user2": friendship.user2],
                 status: created ? .created : .ok
@@ -76,7 +78,7 @@ struct APIRoutes<Context: RequestContext>: Sendable {
         api.get("friendships/:id/messages") { request, context in
             let id = try context.parameters.require("id")
             guard Identifier.isValid(id) else { throw APIError.badRequest("invalid friendship id") }
-            guard let friendship = try await relay.friendships.friendship(id) else { throw APIError.notFound("no friendship \(id)") }
+            guard let friendship = try await conversations.friendships.friendship(id) else { throw APIError.notFound("no friendship \(id)") }
             try await authenticator.requireReader(of: friendship, request)
             let query = request.uri.queryParameters
             let before = query.get("before").flatMap { $0.isEmpty ? nil : $0 }
@@ -87,21 +89,21 @@ struct APIRoutes<Context: RequestContext>: Sendable {
             let limit = try query.get("limit").map(Self.historyLimit) ?? InboundFrameParser.defaultHistoryLimit
             let messages =
                 if let after {
-                    try await relay.store.range(friendship: id, after: after, before: before, limit: limit)
+                    try await conversations.store.range(friendship: id, after: after, before: before, limit: limit)
                 } else {
-                    try await relay.store.history(friendship: id, before: before, limit: limit)
+                    try await conversations.store.history(friendship: id, before: before, limit: limit)
                 }
             return rawJSON(#"{"messages":["# + messages.map(OutboundFrame.message).joined(separator: ",") + "]}")
         }
         api.post("broadcast") { request, context in
             try authenticator.requireAdmin(request)
             let body = try await request.decode(as: NewBroadcast.self, context: context)
-            guard !body.content.isEmpty, body.content.utf8.count <= relay.configuration.maximumContentBytes else {
-                throw APIError.badRequest("content must be 1 to \(relay.configuration.maximumContentBytes) bytes")
+            guard !body.content.isEmpty, body.content.utf8.count <= conversations.maximumContentBytes else {
+                throw APIError.badRequest("content must be 1 to \(conversations.maximumContentBytes) bytes")
             }
             let type = body.type ?? "text"
             guard MessageType(rawValue: type) != nil else { throw APIError.badRequest("type must be text, emoji or file") }
-            try await relay.broadcast(content: body.content, type: type)
+            try await broadcaster.broadcast(content: body.content, type: type)
             return json(["status": "accepted"], status: .accepted)
         }
     }

@@ -3,9 +3,10 @@ import RelayCore
 
 /// Who is calling: from a JWT (query `token` or `Authorization: Bearer`), or the path under `--auth none`.
 struct Authenticator: Sendable {
-    let relay: Relay
+    let configuration: RelayConfiguration
+    let tokens: TokenAuthority?
 
-    var mode: AuthMode { relay.configuration.auth }
+    var mode: AuthMode { configuration.auth }
 
     static func bearer(_ request: Request) -> String? {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
@@ -21,7 +22,7 @@ struct Authenticator: Sendable {
         if let pathUserID, !Identifier.isValid(pathUserID) {
             throw APIError.badRequest("user ids are \(Identifier.rule)")
         }
-        guard let tokens = relay.tokens else {
+        guard let tokens = tokens else {
             guard let pathUserID else { throw APIError.badRequest("/ws needs a user id under --auth none: use /ws/:userId") }
             return pathUserID
         }
@@ -39,7 +40,7 @@ struct Authenticator: Sendable {
     /// Admin routes: the admin token, or anyone under `--auth none`.
     func requireAdmin(_ request: Request) throws {
         if mode == .none { return }
-        guard let adminToken = relay.configuration.adminToken, !adminToken.isEmpty else {
+        guard let adminToken = configuration.adminToken, !adminToken.isEmpty else {
             throw APIError.forbidden("no admin token is configured on this node")
         }
         guard let presented = Self.bearer(request) else { throw APIError.unauthorized("the admin token is required") }
@@ -58,12 +59,12 @@ struct Authenticator: Sendable {
     /// History routes: the admin token, or the token of a member of the friendship.
     func requireReader(of friendship: Friendship, _ request: Request) async throws {
         if mode == .none { return }
-        if let adminToken = relay.configuration.adminToken, !adminToken.isEmpty, let presented = Self.bearer(request),
+        if let adminToken = configuration.adminToken, !adminToken.isEmpty, let presented = Self.bearer(request),
             Self.isAdminToken(presented, adminToken)
         {
             return
         }
-        guard let tokens = relay.tokens, let token = Self.token(request) else { throw APIError.unauthorized("a token is required") }
+        guard let tokens = tokens, let token = Self.token(request) else { throw APIError.unauthorized("a token is required") }
         let user: String
         do {
             user = try await tokens.verify(token)

@@ -11,10 +11,10 @@ import UnixSignals
 /// Waits for graceful shutdown, then closes every socket with 1001 and waits for them to go. Last in the node's
 /// group, so it is the first to hear of the shutdown, and the Redis services stop after it.
 struct DrainService: Service {
-    let relay: Relay
+    let sockets: Sockets
 
     func run() async throws {
         try? await gracefulShutdown()
-        await relay.drain()
+        await sockets.drain()
     }
 }

@@ -48,7 +48,7 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
         self.http1 = http1
     }
 
-    private var relay: Relay { routes.relay }
+    private var sockets: Sockets { routes.sockets }
 
     /// Every channel keeps its last receive buffer for the next read, so the first buffer's size is memory that
     /// each idle socket holds for good: NIO's default of 2 KiB was a third of an idle socket's RSS. An upgrade
@@ -88,7 +88,7 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipeline: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard case .success(let accepted) = decision.value else { throw ChannelError.inappropriateOperationForState }
-                        try WebSocketFrameHandler.install(on: channel, relay: relay, accepted: accepted)
+                        try WebSocketFrameHandler.install(on: channel, sockets: sockets, accepted: accepted)
                         return UpgradeResult.webSocket
                     }
                 }

@@ -31,10 +31,16 @@ public final class RelayNode: Sendable {
 
     /// Runs until `signals` (or ``shutdown()``) drain it: sockets are closed with 1001, then the server stops.
     public func run(gracefulShutdownSignals: [UnixSignal] = [], onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let authenticator = Authenticator(relay: relay)
+        let authenticator = Authenticator(configuration: relay.configuration, tokens: relay.tokens)
         let router = Router(context: RelayRequestContext.self)
-        APIRoutes<RelayRequestContext>(relay: relay, authenticator: authenticator, metrics: metrics).register(on: router)
-        let webSocketRoutes = WebSocketRoutes(relay: relay, authenticator: authenticator)
+        APIRoutes<RelayRequestContext>(
+            conversations: relay.conversations,
+            broadcaster: relay.broadcaster,
+            sockets: relay.sockets,
+            authenticator: authenticator,
+            metrics: metrics
+        ).register(on: router)
+        let webSocketRoutes = WebSocketRoutes(sockets: relay.sockets, authenticator: authenticator)
         webSocketRoutes.registerRefusals(on: router)
 
         let app = Application(
@@ -55,7 +61,9 @@ public final class RelayNode: Sendable {
         // and the Redis connections stay until the in-flight stores are answered.
         let serviceGroup = ServiceGroup(
             configuration: .init(
-                services: (relay.services + [app, DrainService(relay: relay)]).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                services: (relay.services + [app, DrainService(sockets: relay.sockets)]).map {
+                    ServiceGroupConfiguration.ServiceConfiguration(service: $0)
+                },
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger
             )

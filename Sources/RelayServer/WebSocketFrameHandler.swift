@@ -14,21 +14,21 @@ import WebSocketWire
 final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
-    private let relay: Relay
+    private let sockets: Sockets
     private let accepted: RelayChildChannel.Accepted
     /// Made when the handler joins the pipeline: the socket writes its frames through this handler's context.
     private var socket: WebSocketConnection!
     private var session: ClientSession?
     private var reader = WebSocketReader()
 
-    private init(relay: Relay, accepted: RelayChildChannel.Accepted) {
-        self.relay = relay
+    private init(sockets: Sockets, accepted: RelayChildChannel.Accepted) {
+        self.sockets = sockets
         self.accepted = accepted
     }
 
     /// The socket's only handler after the upgrade (``WebSocketUpgrader``).
-    static func install(on channel: any Channel, relay: Relay, accepted: RelayChildChannel.Accepted) throws {
-        try channel.pipeline.syncOperations.addHandler(WebSocketFrameHandler(relay: relay, accepted: accepted))
+    static func install(on channel: any Channel, sockets: Sockets, accepted: RelayChildChannel.Accepted) throws {
+        try channel.pipeline.syncOperations.addHandler(WebSocketFrameHandler(sockets: sockets, accepted: accepted))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -36,20 +36,20 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             userID: accepted.userID,
             channel: context.channel,
             output: context,
-            maximumQueuedFrames: relay.configuration.maximumQueuedFrames,
-            maximumQueuedBytes: relay.configuration.maximumQueuedBytes
+            maximumQueuedFrames: sockets.configuration.maximumQueuedFrames,
+            maximumQueuedBytes: sockets.configuration.maximumQueuedBytes
         )
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let (relay, socket, openedAfter) = (relay, socket!, accepted.openedAfter)
+        let (sockets, socket, openedAfter) = (sockets, socket!, accepted.openedAfter)
         Task {
             do {
-                let session = try await relay.open(socket, openedAfter: openedAfter)
+                let session = try await sockets.open(socket, openedAfter: openedAfter)
                 this.eventLoop.execute { this.value.opened(session) }
             } catch {
-                if relay.isDraining {
+                if sockets.isDraining {
                     socket.close(.draining)
                 } else {
-                    relay.logger.warning("cannot open a socket", metadata: ["user": "\(socket.userID)", "error": "\(error)"])
+                    sockets.logger.warning("cannot open a socket", metadata: ["user": "\(socket.userID)", "error": "\(error)"])
                     socket.close(.openFailed)
                 }
             }
@@ -59,7 +59,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private func opened(_ session: ClientSession) {
         guard socket.machine.withLock({ $0.opened() }) else {
             // The connection went away while the socket was opening.
-            relay.close(socket)
+            sockets.close(socket)
             return
         }
         self.session = session
@@ -76,13 +76,13 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func end() {
-        if socket.connectionEnded() { relay.close(socket) }
+        if socket.connectionEnded() { sockets.close(socket) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         reader.read(
             unwrapInboundIn(data),
-            maximumMessageBytes: relay.configuration.maximumFrameBytes,
+            maximumMessageBytes: sockets.configuration.maximumFrameBytes,
             allocator: context.channel.allocator
         ) { event in
             switch event {
@@ -92,7 +92,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
                 guard socket.machine.withLock({ $0.pingReceived() }) else { return }
                 _ = socket.writeNow(ServerFrame.encoded(.pong, payload: payload, allocator: context.channel.allocator))
             case .pong:
-                relay.heartbeats.pongReceived(from: socket)
+                sockets.heartbeats.pongReceived(from: socket)
             case .peerClosed(let answer):
                 switch socket.machine.withLock({ $0.peerClosed(answer: answer) }) {
                 case .closeChannel: context.close(promise: nil)

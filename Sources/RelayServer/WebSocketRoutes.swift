@@ -3,7 +3,7 @@ import RelayCore
 
 /// `GET /ws/:userId` and `GET /ws`: who may open a socket there, for the upgrade and for a plain request alike.
 struct WebSocketRoutes: Sendable {
-    let relay: Relay
+    let sockets: Sockets
     let authenticator: Authenticator
 
     /// Decides an upgrade request: the user it connects as, and Redis's clock before the 101 goes out (everything
@@ -11,7 +11,7 @@ struct WebSocketRoutes: Sendable {
     func admit(_ request: Request) async throws -> RelayChildChannel.Accepted {
         let userID = try await check(request, pathUserID: try Self.pathUserID(request.uri.path))
         do {
-            return .init(userID: userID, openedAfter: try await relay.openingInstant())
+            return .init(userID: userID, openedAfter: try await sockets.openingInstant())
         } catch {
             throw APIError.unavailable("Redis is unavailable; try another node")
         }
@@ -22,7 +22,7 @@ struct WebSocketRoutes: Sendable {
         for path in ["ws", "ws/:userId"] {
             router.get(RouterPath(path)) { request, context -> Response in
                 _ = try await check(request, pathUserID: context.parameters.get("userId"))
-                guard relay.isReady else { throw APIError.unavailable("this node cannot take sockets now; try another node") }
+                guard sockets.isReady else { throw APIError.unavailable("this node cannot take sockets now; try another node") }
                 throw APIError(status: .upgradeRequired, code: "bad_request", message: "this route takes a WebSocket upgrade")
             }
         }
@@ -31,7 +31,7 @@ struct WebSocketRoutes: Sendable {
     /// Authentication, then a draining node takes no new sockets: the client goes to another node.
     private func check(_ request: Request, pathUserID: String?) async throws -> String {
         let userID = try await authenticator.webSocketUser(request, pathUserID: pathUserID)
-        guard !relay.isDraining else { throw APIError.unavailable("this node is draining; try another node") }
+        guard !sockets.isDraining else { throw APIError.unavailable("this node is draining; try another node") }
         return userID
     }
 

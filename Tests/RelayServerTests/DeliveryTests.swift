@@ -117,7 +117,7 @@ import Testing
         }
         // The script's frame and the same message read back from the stream (history, sync, gap fills) are the
         // same bytes, for plain content and for content that needed escaping.
-        let stored = try await cluster.nodes[0].relay.store.history(friendship: friendship, before: nil, limit: 10)
+        let stored = try await cluster.nodes[0].relay.conversations.store.history(friendship: friendship, before: nil, limit: 10)
         let readBack = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, OutboundFrame.message($0)) })
         #expect(readBack[id] == expected)
         #expect(readBack[secondID] == published["chat:deliver:{\(bob)}"])

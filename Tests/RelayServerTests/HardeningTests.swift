@@ -172,21 +172,21 @@ import Testing
         let sender = try await cluster.connect(alice, node: 0)
         let c = try await cluster.connect(carol, node: 0)
         let d = try await cluster.connect(dave, node: 1)
-        let registry = cluster.nodes[1].relay.registry
-        #expect(await cluster.eventually { registry.socketCount == 2 })
+        let sockets = cluster.nodes[1].relay.sockets
+        #expect(await cluster.eventually { sockets.count == 2 })
 
         // Large messages at a moderate rate fill the stuck socket's TCP buffers with little CPU (the cost is per
         // message), so the rest of the suite running beside this test is not starved; then its queue passes the
         // bound and it is dropped.
         let content = String(repeating: "z", count: 15_000)
         var sent = 0
-        while registry.socketCount == 2 && sent < 20_000 {
+        while sockets.count == 2 && sent < 20_000 {
             for _ in 0..<25 { sender.send(json: ["friend": friendship, "content": content]) }
             sent += 25
             c.send(json: ["friend": other, "content": "normal \(sent)"])
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(await cluster.eventually { registry.socketCount == 1 }, "the stuck socket was never dropped")
+        #expect(await cluster.eventually { sockets.count == 1 }, "the stuck socket was never dropped")
         #expect(!stuck.isClosed || stuck.closeCode == 1008)
 
         // Everyone else got everything, in order.
@@ -215,8 +215,8 @@ import Testing
         let (alice, _, _) = try await cluster.makeFriends("alice", "bob")
         // A socket keeps the drain waiting (it never answers the close), so the node stays up but draining.
         let held = try await cluster.connect(alice, node: 0, readFrames: false)
-        let drain = Task { await cluster.nodes[0].relay.drain(grace: .seconds(2)) }
-        #expect(await cluster.eventually { cluster.nodes[0].relay.isDraining })
+        let drain = Task { await cluster.nodes[0].relay.sockets.drain(grace: .seconds(2)) }
+        #expect(await cluster.eventually { cluster.nodes[0].relay.sockets.isDraining })
         await #expect(throws: (any Error).self) { _ = try await cluster.connect("bob", node: 0) }
         #expect(try await cluster.http("GET", "/ws/bob", token: "").status == 503)
         #expect(try await cluster.upgradeStatus("/ws/bob") == 503)

@@ -12,19 +12,19 @@ import Testing
         let silent = try await cluster.connect(bob, node: 0, readFrames: false)
         defer { withExtendedLifetime(silent) {} }
         let opened = ContinuousClock.now
-        let registry = cluster.nodes[0].relay.registry
+        let sockets = cluster.nodes[0].relay.sockets
         // The node registers a socket once its subscription is confirmed, just after the upgrade.
-        while registry.socketCount < 2 && ContinuousClock.now - opened < .seconds(1) {
+        while sockets.count < 2 && ContinuousClock.now - opened < .seconds(1) {
             try await Task.sleep(for: .milliseconds(5))
         }
-        #expect(registry.socketCount == 2)
+        #expect(sockets.count == 2)
 
         // The silent client never answers its first ping; at the next tick the node cuts it and forgets it.
-        while registry.socketCount > 1 && ContinuousClock.now - opened < .seconds(6) {
+        while sockets.count > 1 && ContinuousClock.now - opened < .seconds(6) {
             try await Task.sleep(for: .milliseconds(20))
         }
         let cutAfter = ContinuousClock.now - opened
-        #expect(registry.socketCount == 1, "the silent socket is still held")
+        #expect(sockets.count == 1, "the silent socket is still held")
         #expect(cutAfter < .seconds(4.5), "cut after \(cutAfter)")
         // One shared ticker: the first ping comes within the first period, the cut one period after it.
         #expect(cutAfter > .seconds(0.9), "cut too early, after \(cutAfter)")
@@ -32,7 +32,7 @@ import Testing
         // The healthy one answered every ping and still works.
         try await Task.sleep(for: .seconds(1))
         #expect(!healthy.isClosed)
-        #expect(registry.socketCount == 1)
+        #expect(sockets.count == 1)
         healthy.send(json: ["op": "ping"])
         #expect(await healthy.next(where: { $0["op"] as? String == "pong" }, timeout: .seconds(15)) != nil)
         _ = friendship

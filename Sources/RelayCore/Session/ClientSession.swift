@@ -10,7 +10,9 @@ import RedisClient
 /// `@unchecked Sendable`: a session belongs to one socket, whose handler runs one frame at a time (a frame that
 /// continues in a task holds back the socket's next frames until it is done).
 public final class ClientSession: @unchecked Sendable {
-    private let relay: Relay
+    private let conversations: Conversations
+    private let configuration: RelayConfiguration
+    private let logger: Logger
     public let socket: any RelaySocket
     /// The socket's live delivery, told of the socket's sends and their ids so that it never hands the socket its own
     /// messages, live or in a catch-up.
@@ -21,12 +23,14 @@ public final class ClientSession: @unchecked Sendable {
     /// the route's keys were 3 of the 40 allocations per message.
     private var lastRoute: StoreRoute?
 
-    init(relay: Relay, socket: any RelaySocket, feed: SocketFeed) {
-        self.relay = relay
+    init(conversations: Conversations, configuration: RelayConfiguration, logger: Logger, socket: any RelaySocket, feed: SocketFeed) {
+        self.conversations = conversations
+        self.configuration = configuration
+        self.logger = logger
         self.socket = socket
         self.feed = feed
-        bucket = TokenBucket(rate: relay.configuration.rate, burst: relay.configuration.burst)
-        parser = InboundFrameParser(maximumContentBytes: relay.configuration.maximumContentBytes)
+        bucket = TokenBucket(rate: configuration.rate, burst: configuration.burst)
+        parser = InboundFrameParser(maximumContentBytes: configuration.maximumContentBytes)
     }
 
     private var userID: String { socket.userID }
@@ -66,7 +70,7 @@ public final class ClientSession: @unchecked Sendable {
                 perform { try self.store(request, on: route) }
                 return .done
             }
-            if let friendship = relay.friendships.cached(request.friendship) {
+            if let friendship = conversations.friendships.cached(request.friendship) {
                 perform { try self.store(request, in: friendship) }
                 return .done
             }
@@ -81,7 +85,7 @@ public final class ClientSession: @unchecked Sendable {
     }
 
     private func rateLimited(cid: String?) -> Handling {
-        socket.send(OutboundFrame.error(FrameError(.rateLimited, "over \(Int(relay.configuration.rate)) frames per second", cid: cid)))
+        socket.send(OutboundFrame.error(FrameError(.rateLimited, "over \(Int(configuration.rate)) frames per second", cid: cid)))
         return .done
     }
 
@@ -110,7 +114,7 @@ public final class ClientSession: @unchecked Sendable {
         if let error = error as? FrameError {
             socket.send(OutboundFrame.error(error.carrying(cid)))
         } else {
-            relay.logger.debug("frame failed", metadata: ["error": "\(error)", "user": "\(userID)"])
+            logger.debug("frame failed", metadata: ["error": "\(error)", "user": "\(userID)"])
             socket.send(OutboundFrame.error(FrameError(.unavailable, "the store is unavailable; retry", cid: cid)))
         }
     }
@@ -124,7 +128,7 @@ public final class ClientSession: @unchecked Sendable {
         guard friendship.contains(userID) else {
             throw FrameError(.notFriends, "no friendship \(request.friendship) with this user", cid: request.cid)
         }
-        let route = relay.store.route(in: friendship, from: userID)
+        let route = conversations.store.route(in: friendship, from: userID)
         lastRoute = route
         try store(request, on: route)
     }
@@ -140,10 +144,10 @@ public final class ClientSession: @unchecked Sendable {
         let socket = self.socket
         let feed = self.feed
         let cid = request.cid
-        let logger = relay.logger
+        let logger = logger
         let friendship = route.friendship
         feed.willStore(friendship: friendship)
-        relay.store.store(route, content: request.content, type: request.type, cid: cid) { result in
+        conversations.store.store(route, content: request.content, type: request.type, cid: cid) { result in
             switch result {
             case .success(let receipt):
                 RelayMetrics.stored(isNew: receipt.isNew)
@@ -159,7 +163,7 @@ public final class ClientSession: @unchecked Sendable {
 
     private func history(_ request: HistoryRequest) async throws {
         _ = try await member(of: request.friendship, cid: request.cid)
-        let messages = try await relay.store.history(friendship: request.friendship, before: request.before, limit: request.limit)
+        let messages = try await conversations.store.history(friendship: request.friendship, before: request.before, limit: request.limit)
         socket.send(OutboundFrame.history(friendship: request.friendship, rid: request.rid, messages: messages))
     }
 
@@ -173,11 +177,11 @@ public final class ClientSession: @unchecked Sendable {
         for entry in plan { _ = try await member(of: entry.friendship, cid: request.cid) }
         if let since = request.since {
             let named = Set(request.cursors.keys)
-            let others = try await relay.directory.friendshipIDs(of: userID).filter { !named.contains($0) }
+            let others = try await conversations.directory.friendshipIDs(of: userID).filter { !named.contains($0) }
             plan += others.map { (friendship: $0, after: Optional(since)) }
         }
         for entry in plan.sorted(by: { $0.friendship < $1.friendship }) {
-            try await relay.store.all(friendship: entry.friendship, after: entry.after, pageSize: Self.syncPageSize) { page in
+            try await conversations.store.all(friendship: entry.friendship, after: entry.after, pageSize: Self.syncPageSize) { page in
                 await socket.waitForCapacity()
                 for message in page { socket.send(OutboundFrame.message(message)) }
                 if let last = page.last.flatMap({ StreamID($0.id) }) { replayed[entry.friendship] = last }
@@ -188,7 +192,7 @@ public final class ClientSession: @unchecked Sendable {
 
     /// The friendship, if it exists and the user is in it.
     private func member(of friendshipID: String, cid: String?) async throws -> Friendship {
-        guard let friendship = try await relay.friendships.friendship(friendshipID), friendship.contains(userID) else {
+        guard let friendship = try await conversations.friendships.friendship(friendshipID), friendship.contains(userID) else {
             throw FrameError(.notFriends, "no friendship \(friendshipID) with this user", cid: cid)
         }
         return friendship

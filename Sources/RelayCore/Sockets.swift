@@ -1,0 +1,70 @@
+import Logging
+import NIOConcurrencyHelpers
+import RedisClient
+
+/// The sockets of this node: opening them (subscription and catch-up) with their sessions, their heartbeats, closing
+/// them, and the drain.
+public final class Sockets: Sendable {
+    /// The limits a socket and its session work within (frame and content sizes, queue bounds, the send rate).
+    public let configuration: RelayConfiguration
+    public let heartbeats: HeartbeatMonitor
+    public let logger: Logger
+    let registry: SocketRegistry
+    private let conversations: Conversations
+    private let redis: RedisClient
+    private let draining = NIOLockedValueBox(false)
+
+    init(
+        configuration: RelayConfiguration,
+        registry: SocketRegistry,
+        conversations: Conversations,
+        redis: RedisClient,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.registry = registry
+        self.conversations = conversations
+        self.redis = redis
+        self.logger = logger
+        heartbeats = HeartbeatMonitor(period: configuration.heartbeat)
+    }
+
+    public var count: Int { registry.socketCount }
+
+    /// True once ``drain(grace:)`` began: sockets still opening are told to go away (1001), not that the node failed.
+    public var isDraining: Bool { draining.withLockedValue { $0 } }
+
+    /// Ready while commands go out and the subscriptions are live.
+    public var isReady: Bool {
+        redis.state == .connected && registry.subscriber.state == .connected
+    }
+
+    /// Redis's clock now, as a stream position. Read it before answering a WebSocket upgrade and pass it to
+    /// ``open(_:openedAfter:)``: the socket then receives every message stored after its upgrade.
+    public func openingInstant() async throws -> StreamID {
+        try await registry.redisNow()
+    }
+
+    /// Subscribes the user's channel (if this is their first socket here), catches the socket up from
+    /// `openedAfter`, and returns the socket's session.
+    public func open(_ socket: any RelaySocket, openedAfter: StreamID) async throws -> ClientSession {
+        let feed = try await registry.add(socket, openedAfter: openedAfter)
+        heartbeats.watch(socket)
+        RelayMetrics.openSockets.increment()
+        return ClientSession(conversations: conversations, configuration: configuration, logger: logger, socket: socket, feed: feed)
+    }
+
+    public func close(_ socket: any RelaySocket) {
+        registry.remove(socket)
+        heartbeats.forget(socket)
+        RelayMetrics.openSockets.decrement()
+    }
+
+    /// Closes every socket with 1001 (going away) and waits (up to `grace`) until they are gone, so that their close
+    /// frames are written and their in-flight stores answered.
+    public func drain(grace: Duration = .seconds(5)) async {
+        draining.withLockedValue { $0 = true }
+        for socket in registry.allSockets() { socket.close(.draining) }
+        await registry.waitUntilEmpty(within: grace)
+    }
+}
