@@ -104,6 +104,7 @@ final class ConnectionKeeper: Sendable {
                 attempts += 1
                 do {
                     _ = try await establish()
+                    RedisMetrics.reconnects.increment()
                     logger.info("redis connection restored", metadata: ["redis": "\(configuration.redactedURL)", "attempts": "\(attempts)"])
                     attempts = 0
                     backoff = reconnectBackoff

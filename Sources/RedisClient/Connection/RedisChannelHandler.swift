@@ -9,29 +9,23 @@ import NIOCore
 final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
-    struct Pending {
-        var responder: RedisResponder
-        var expectedReplies: Int
-        var deadline: NIODeadline
-    }
-
     private static let feedSize = 2048
     private let decoder: RedisReplyDecoder
-    private var pending = CircularBuffer<Pending>(initialCapacity: 64)
-    private let commandTimeout: TimeAmount
+    private var machine: StateMachine<RedisResponder>
     private let onPush: RedisPushHandler?
     private let pushPayloadHeadroom: Int
     private let endpoint: String
     private var context: ChannelHandlerContext?
     private var timeoutCheck: Scheduled<Void>?
+
     /// Set once the connection is unusable; later commands fail with it at once.
-    private(set) var failure: RedisClientError?
+    var failure: RedisClientError? { machine.failure }
 
     init(endpoint: String, commandTimeout: TimeAmount, pushPayloadHeadroom: Int, onPush: RedisPushHandler?) throws(RedisClientError) {
         self.pushPayloadHeadroom = pushPayloadHeadroom
         decoder = try RedisReplyDecoder()
         self.endpoint = endpoint
-        self.commandTimeout = commandTimeout
+        machine = StateMachine(endpoint: endpoint, commandTimeout: commandTimeout)
         self.onPush = onPush
     }
 
@@ -40,23 +34,23 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        failAll(RedisClientError(.connectionClosed, "connection to \(endpoint) closed"))
+        closeAll(RedisClientError(.connectionClosed, "connection to \(endpoint) closed"))
         self.context = nil
     }
 
     /// Called on the event loop with commands already encoded into `bytes`, in the order of `commands`.
     func write(_ bytes: ByteBuffer, commands: [(responder: RedisResponder, expectedReplies: Int)]) {
-        guard let context, failure == nil else {
-            let error = failure ?? RedisClientError(.connectionClosed, "connection to \(endpoint) closed")
-            for command in commands { command.responder.fail(error) }
-            return
+        RedisMetrics.commands.increment(by: commands.count)
+        guard let context else {
+            return fail(commands.map(\.responder), RedisClientError(.connectionClosed, "connection to \(endpoint) closed"))
         }
-        let deadline = NIODeadline.now() + commandTimeout
-        for command in commands {
-            pending.append(Pending(responder: command.responder, expectedReplies: command.expectedReplies, deadline: deadline))
+        switch machine.sent(commands, now: .now()) {
+        case .write(let checkAt):
+            context.writeAndFlush(NIOAny(bytes), promise: nil)
+            scheduleTimeoutCheck(at: checkAt)
+        case .fail(let error):
+            fail(commands.map(\.responder), error)
         }
-        context.writeAndFlush(NIOAny(bytes), promise: nil)
-        scheduleTimeoutCheck()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -69,64 +63,69 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
                 while let decoded = try decoder.next(pushHeadroom: onPush == nil ? nil : pushPayloadHeadroom) {
                     switch consume decoded {
                     case .reply(let reply): route(reply)
-                    case .push(let message): onPush?(consume message)
+                    case .push(let message):
+                        RedisMetrics.pushes.increment()
+                        onPush?(consume message)
                     }
                 }
             }
         } catch {
-            failAll(error)
+            closeAll(error)
             context.close(promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        failAll(RedisClientError(.connectionClosed, "connection to \(endpoint) closed"))
+        closeAll(RedisClientError(.connectionClosed, "connection to \(endpoint) closed"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(RedisClientError(.connectionClosed, "connection to \(endpoint) failed: \(error)"))
+        closeAll(RedisClientError(.connectionClosed, "connection to \(endpoint) failed: \(error)"))
         context.close(promise: nil)
     }
 
     private func route(_ reply: RedisReply) {
-        guard !pending.isEmpty else {
-            // A reply nobody asked for means the stream is out of step; replies can no longer be matched.
-            failAll(RedisClientError(.protocolError, "unexpected reply from \(endpoint): \(reply)"))
+        switch machine.received(reply) {
+        case .succeed(let responder, let reply, let sentAt):
+            RedisMetrics.roundTrip.recordInterval(since: sentAt)
+            responder.succeed(reply)
+        case .fail(let responder, let error, let sentAt):
+            RedisMetrics.roundTrip.recordInterval(since: sentAt)
+            RedisMetrics.failures.increment()
+            responder.fail(error)
+        case .nothing:
+            break
+        case .failAllAndClose(let error, let responders):
+            fail(responders, error)
             context?.close(promise: nil)
-            return
-        }
-        if case .error(let error) = reply {
-            pending.removeFirst().responder.fail(error)
-            return
-        }
-        pending[pending.startIndex].expectedReplies -= 1
-        if pending[pending.startIndex].expectedReplies <= 0 {
-            pending.removeFirst().responder.succeed(reply)
         }
     }
 
-    private func failAll(_ error: RedisClientError) {
-        if failure == nil { failure = error }
+    private func closeAll(_ error: RedisClientError) {
         timeoutCheck?.cancel()
         timeoutCheck = nil
-        while let command = pending.popFirst() {
-            command.responder.fail(error)
-        }
+        fail(machine.closed(error), error)
+    }
+
+    private func fail(_ responders: [RedisResponder], _ error: RedisClientError) {
+        RedisMetrics.failures.increment(by: responders.count)
+        for responder in responders { responder.fail(error) }
     }
 
     /// One timer for the whole queue: replies come in order, so only the oldest command can be the late one.
-    private func scheduleTimeoutCheck() {
-        guard timeoutCheck == nil, let head = pending.first, let context else { return }
-        timeoutCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: head.deadline) { [self] in
+    private func scheduleTimeoutCheck(at deadline: NIODeadline) {
+        guard timeoutCheck == nil, let context else { return }
+        timeoutCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             timeoutCheck = nil
-            guard let oldest = pending.first else { return }
-            if oldest.deadline <= .now() {
-                let seconds = Double(commandTimeout.nanoseconds) / 1e9
-                failAll(RedisClientError(.commandTimeout, "no reply from \(endpoint) within \(seconds) s"))
+            switch machine.timeoutCheck(now: .now()) {
+            case .nothing:
+                break
+            case .checkAgain(let next):
+                scheduleTimeoutCheck(at: next)
+            case .failAllAndClose(let error, let responders):
+                fail(responders, error)
                 self.context?.close(promise: nil)
-            } else {
-                scheduleTimeoutCheck()
             }
         }
     }

@@ -128,7 +128,9 @@ public final class RedisSubscriber: Sendable {
         update: (inout Set<String>) -> Void
     ) -> EventLoopFuture<RedisReply> {
         let sent = interest.withLockedValue { interest -> EventLoopFuture<RedisReply>? in
+            let before = interest.channels.count
             update(&interest.channels)
+            RedisMetrics.subscriptions.increment(by: Double(interest.channels.count - before))
             guard keeper.state != .shutdown, let connection = interest.connection else { return nil }
             return connection.send([command] + channels.map { .string($0) }, expectedReplies: channels.count)
         }
