@@ -1,4 +1,3 @@
-import CHiredis
 import NIOCore
 
 /// Receives the messages of a connection's subscriptions, on its event loop. The message is handed over, so that
@@ -17,37 +16,5 @@ public struct RedisPubSubMessage: Sendable, Hashable {
         self.channel = channel
         self.pattern = pattern
         self.payload = payload
-    }
-
-    /// Recognises `message`, `smessage` and `pmessage` pushes in a hiredis reply; anything else is a reply to a
-    /// command. `headroom` free bytes go in front of the payload (``RedisConfiguration/pushPayloadHeadroom``).
-    init?(_ node: redisReply, headroom: Int) {
-        guard node.type == REDIS_REPLY_ARRAY, node.elements == 3 || node.elements == 4, let parts = node.element,
-            let kind = parts[0]?.pointee, kind.type == REDIS_REPLY_STRING
-        else { return nil }
-        let name = UnsafeRawBufferPointer(start: kind.str, count: kind.len)
-        let hasPattern: Bool
-        if name.elementsEqual("message".utf8) || name.elementsEqual("smessage".utf8) {
-            hasPattern = false
-        } else if name.elementsEqual("pmessage".utf8) {
-            hasPattern = true
-        } else {
-            return nil
-        }
-        guard node.elements == (hasPattern ? 4 : 3), let channel = Self.string(parts[node.elements - 2]),
-            let bytes = Self.string(parts[node.elements - 1])
-        else { return nil }
-        let pattern = hasPattern ? Self.string(parts[1]).map { String(decoding: $0, as: UTF8.self) } : nil
-        if hasPattern, pattern == nil { return nil }
-        var payload = ByteBufferAllocator().buffer(capacity: headroom + bytes.count)
-        payload.moveWriterIndex(forwardBy: headroom)
-        payload.moveReaderIndex(forwardBy: headroom)
-        payload.writeBytes(bytes)
-        self.init(channel: String(decoding: channel, as: UTF8.self), pattern: pattern, payload: payload)
-    }
-
-    private static func string(_ node: UnsafeMutablePointer<redisReply>?) -> UnsafeRawBufferPointer? {
-        guard let node, node.pointee.type == REDIS_REPLY_STRING else { return nil }
-        return UnsafeRawBufferPointer(start: node.pointee.str, count: node.pointee.len)
     }
 }
