@@ -9,6 +9,7 @@ let package = Package(
     name: "chatrelay",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "ChatProtocol", targets: ["ChatProtocol"]),
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "RelayCore", targets: ["RelayCore"]),
         .library(name: "WebSocketWire", targets: ["WebSocketWire"]),
@@ -53,11 +54,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The contract's vocabulary shared by the relay and its clients: stream ids, error codes, message types, the
+        // identifier rule, the delivered message's layout and a fast reader of its fields. No dependencies.
+        .target(name: "ChatProtocol", swiftSettings: swiftSettings),
         // The relay: sessions, delivery, heartbeat, history, auth, limits. No HTTP in here.
         .target(
             name: "RelayCore",
             dependencies: [
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                "ChatProtocol",
                 "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -84,6 +89,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                "ChatProtocol",
                 "RelayCore",
                 "RedisClient",
                 "WebSocketWire",
@@ -104,6 +110,7 @@ let package = Package(
         .target(
             name: "ChatClient",
             dependencies: [
+                "ChatProtocol",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -115,7 +122,7 @@ let package = Package(
         // `chatrelay bench`: pairs across nodes, rate or window mode, latency, loss, order; idle sockets.
         .target(
             name: "LoadGenerator",
-            dependencies: ["ChatClient", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            dependencies: ["ChatClient", "ChatProtocol", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -123,6 +130,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), "RelayCore",
+                "ChatProtocol",
                 "RelayServer",
                 "ChatClient",
                 "LoadGenerator",
@@ -179,7 +187,7 @@ let package = Package(
             name: "RelayCoreTests",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOCore", package: "swift-nio"), "RedisClient", "RelayCore", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), "RedisClient", "RelayCore", "ChatProtocol", "TestSupport",
             ],
             swiftSettings: swiftSettings
         ),
@@ -197,7 +205,7 @@ let package = Package(
             name: "RelayServerTests",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOCore", package: "swift-nio"), "RedisClient", "RelayCore",
+                .product(name: "NIOCore", package: "swift-nio"), "RedisClient", "RelayCore", "ChatProtocol",
                 "RelayServer", "ChatClient", "LoadGenerator", "TestSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import ChatProtocol
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -135,6 +136,11 @@ public final class ChatConnection: Sendable {
 
     public func send(binary bytes: [UInt8]) {
         outbound.yield(.binary(ByteBuffer(bytes: bytes)))
+    }
+
+    /// Sends a message to `friendship`; its ack (or error) carries `cid`.
+    public func send(to friendship: String, content: String, cid: String? = nil) {
+        send(ClientRequestText.send(friendship: friendship, content: content, cid: cid))
     }
 
     /// Sends a frame built from a dictionary (for tests and tools; the relay itself never uses Foundation JSON).

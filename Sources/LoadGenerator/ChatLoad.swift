@@ -1,4 +1,5 @@
 import ChatClient
+import ChatProtocol
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -121,14 +122,15 @@ public enum ChatLoad {
 
     /// Acks and errors answer this socket's own sends; messages come from the friend's sender.
     private static func handle(_ frame: String, own: [Sender], inbound: [Sender], tally: Tally, clock: RunClock, runID: String) {
-        if frame.hasPrefix(#"{"op":"ack""#) || frame.hasPrefix(#"{"op":"error""#) {
-            guard let cid = FrameFields.value("cid", in: frame), let sender = own.first, let seq = Int(cid.split(separator: "-").last ?? "")
+        let op = MessageFields.op(frame)
+        if op == "ack" || op == "error" {
+            guard let cid = MessageFields.value("cid", in: frame), let sender = own.first, let seq = Int(cid.split(separator: "-").last ?? "")
             else { return }
-            let accepted = frame.hasPrefix(#"{"op":"ack""#)
+            let accepted = op == "ack"
             sender.answered(seq: seq, accepted: accepted, now: clock.now, tally: tally)
             return
         }
-        guard frame.hasPrefix(#"{"id":"#), let content = FrameFields.value("content", in: frame), let sender = inbound.first else { return }
+        guard MessageFields.isDelivered(frame), let content = MessageFields.value("content", in: frame), let sender = inbound.first else { return }
         let fields = content.split(separator: " ", maxSplits: 4)
         guard fields.count >= 4, fields[0] == runID, let seq = Int(fields[2]), let sentAt = UInt64(fields[3]) else { return }
         sender.delivered(seq: seq, sentAt: sentAt, now: clock.now, tally: tally)

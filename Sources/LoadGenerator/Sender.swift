@@ -1,4 +1,5 @@
 import ChatClient
+import ChatProtocol
 import NIOConcurrencyHelpers
 
 /// One member of a pair sending to the other: numbers its messages, and keeps what came back of them.
@@ -88,7 +89,7 @@ final class Sender: Sendable {
         }
         var content = "\(runID) \(index) \(seq) \(time) "
         if content.utf8.count < size { content += String(repeating: "x", count: size - content.utf8.count) }
-        outlet.connection.send(#"{"friend":"\#(friendship)","content":"\#(content)","cid":"\#(index)-\#(seq)"}"#)
+        outlet.connection.send(ClientRequestText.send(friendship: friendship, content: content, cid: "\(index)-\(seq)"))
         outlet.tally.sent(at: time)
     }
 

@@ -7,7 +7,7 @@ public struct Broadcaster: Sendable {
     let keys: RedisKeys
 
     public func broadcast(content: String, type: String) async throws {
-        let frame = OutboundFrame.broadcast(content: content, type: type, timestamp: Int(Date().timeIntervalSince1970 * 1000))
+        let frame = ServerMessage.broadcast(content: content, type: type, timestamp: Int(Date().timeIntervalSince1970 * 1000))
         _ = try await redis.command("PUBLISH", .string(keys.broadcast), .string(frame))
     }
 }

@@ -1,3 +1,4 @@
+import ChatProtocol
 import Logging
 import NIOConcurrencyHelpers
 import RedisClient

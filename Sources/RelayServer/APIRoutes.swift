@@ -1,3 +1,4 @@
+import ChatProtocol
 import Foundation
 import Hummingbird
 import NIOCore
@@ -86,14 +87,14 @@ struct APIRoutes<Context: RequestContext>: Sendable {
             for cursor in [before, after].compactMap({ $0 }) where !Identifier.isValidStreamID(cursor) {
                 throw APIError.badRequest("before and after must be stream ids such as 1732700000000-0")
             }
-            let limit = try query.get("limit").map(Self.historyLimit) ?? InboundFrameParser.defaultHistoryLimit
+            let limit = try query.get("limit").map(Self.historyLimit) ?? ClientRequestParser.defaultHistoryLimit
             let messages =
                 if let after {
                     try await conversations.store.range(friendship: id, after: after, before: before, limit: limit)
                 } else {
                     try await conversations.store.history(friendship: id, before: before, limit: limit)
                 }
-            return rawJSON(#"{"messages":["# + messages.map(OutboundFrame.message).joined(separator: ",") + "]}")
+            return rawJSON(#"{"messages":["# + messages.map(ServerMessage.message).joined(separator: ",") + "]}")
         }
         api.post("broadcast") { request, context in
             try authenticator.requireAdmin(request)
@@ -112,12 +113,12 @@ struct APIRoutes<Context: RequestContext>: Sendable {
     private static func historyLimit(_ text: String) throws -> Int {
         let digits = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
         guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            throw APIError.badRequest("limit must be a whole number from 1 (at most \(InboundFrameParser.maximumHistoryLimit) are sent)")
+            throw APIError.badRequest("limit must be a whole number from 1 (at most \(ClientRequestParser.maximumHistoryLimit) are sent)")
         }
         // Past Int's range it is only ever capped (or refused, when negative).
         let requested = Int(text) ?? (text.hasPrefix("-") ? Int.min : Int.max)
         do {
-            return try InboundFrameParser.historyLimit(requested)
+            return try ClientRequestParser.historyLimit(requested)
         } catch {
             throw APIError.badRequest(error.message)
         }

@@ -1,3 +1,4 @@
+import ChatProtocol
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore

@@ -118,7 +118,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     /// A whole message, in one frame or assembled from fragments; `bytes` are valid only during the call.
     private func message(_ context: ChannelHandlerContext, opcode: FrameOpcode, bytes: UnsafeRawBufferPointer) {
         guard opcode == .text else {
-            return socket.send(OutboundFrame.error(FrameError(.badJSON, "frames must be JSON text frames, not binary")))
+            return socket.send(ServerMessage.error(RequestError(.badJSON, "frames must be JSON text frames, not binary")))
         }
         switch socket.machine.withLock({ $0.messageArrived { String(decoding: bytes, as: UTF8.self) } }) {
         case .handleNow:

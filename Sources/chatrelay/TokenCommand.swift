@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatProtocol
 import RelayCore
 
 struct TokenCommand: AsyncParsableCommand {

@@ -1,3 +1,4 @@
+import ChatProtocol
 import NIOCore
 import Testing
 
@@ -14,10 +15,10 @@ import Testing
         let id: Int
         let sender: Sender
 
-        var frame: PublishedFrame {
+        var frame: PublishedMessage {
             let from = sender == .alice ? "alice" : "bob"
             let text = #"{"id":"\#(id)-0","friend":"f1","from":"\#(from)","to":"x","content":"c","type":"text","ts":1}"#
-            return PublishedFrame(ByteBuffer(string: text), owner: "bob")!
+            return PublishedMessage(ByteBuffer(string: text), owner: "bob")!
         }
     }
 
@@ -88,7 +89,7 @@ import Testing
             case .nothing: break
             case .closeSlowConsumer: closedAsSlowConsumer = true
             case .send:
-                var batch: [PublishedFrame] = []
+                var batch: [PublishedMessage] = []
                 repeat {
                     machine.takeOutgoing(&batch)
                     received += batch.map { Int($0.id.milliseconds) }
@@ -335,7 +336,7 @@ import Testing
         _ = machine.catchUpBegan(friendships: [])
         #expect(machine.published(Entry(id: 1, sender: .alice).frame) == .send)
         #expect(machine.published(Entry(id: 2, sender: .alice).frame) == .nothing)
-        var batch: [PublishedFrame] = []
+        var batch: [PublishedMessage] = []
         machine.takeOutgoing(&batch)
         #expect(batch.map(\.id.milliseconds) == [1, 2])
         #expect(machine.published(Entry(id: 3, sender: .alice).frame) == .nothing)

@@ -1,3 +1,4 @@
+import ChatProtocol
 import Foundation
 import NIOCore
 import RelayCore
@@ -7,7 +8,7 @@ import Testing
     @Test func deliveredMessageHasTheContractsFieldsInOrder() {
         let message = StoredMessage(id: "1732700000000-3", friendship: "f", from: "a", to: "b", content: "hi \"there\"\n\u{1}", type: "text")
         #expect(
-            OutboundFrame.message(message)
+            ServerMessage.message(message)
                 == #"{"id":"1732700000000-3","friend":"f","from":"a","to":"b","content":"hi \"there\"\n\u0001","type":"text","ts":1732700000000}"#
         )
     }
@@ -21,10 +22,10 @@ import Testing
     }
 
     @Test func ackAndError() {
-        #expect(String(buffer: OutboundFrame.ack(cid: "c", id: "5-1")) == #"{"op":"ack","cid":"c","id":"5-1","ts":5}"#)
-        #expect(String(buffer: OutboundFrame.ack(cid: #"a"\b"#, id: "17-0")) == #"{"op":"ack","cid":"a\"\\b","id":"17-0","ts":17}"#)
+        #expect(String(buffer: ServerMessage.ack(cid: "c", id: "5-1")) == #"{"op":"ack","cid":"c","id":"5-1","ts":5}"#)
+        #expect(String(buffer: ServerMessage.ack(cid: #"a"\b"#, id: "17-0")) == #"{"op":"ack","cid":"a\"\\b","id":"17-0","ts":17}"#)
         #expect(
-            OutboundFrame.error(FrameError(.notFriends, "no", cid: nil)) == #"{"op":"error","code":"not_friends","message":"no"}"#
+            ServerMessage.error(RequestError(.notFriends, "no", cid: nil)) == #"{"op":"error","code":"not_friends","message":"no"}"#
         )
     }
 
@@ -32,11 +33,11 @@ import Testing
     /// otherwise; both are the JSON of the same fields, and it starts with the head the store script is given.
     @Test(arguments: ["hello", "", "quote \" and \\ and \n", "emoji 😀 é"])
     func messageBodyIsTheJSONOfItsFields(content: String) throws {
-        let body = OutboundFrame.messageBody(friendship: "f1", from: "alice", to: "bob", content: content, type: "text")
+        let body = ServerMessage.messageBody(friendship: "f1", from: "alice", to: "bob", content: content, type: "text")
         let object = try JSONSerialization.jsonObject(with: Data("{\(body)}".utf8)) as? [String: String]
         #expect(object == ["friend": "f1", "from": "alice", "to": "bob", "content": content, "type": "text"])
         #expect(body.hasPrefix(#""friend":"f1","from":"alice","to":"bob","content":"#))
-        #expect(body.hasPrefix(OutboundFrame.messageHead(friendship: "f1", from: "alice", to: "bob")))
+        #expect(body.hasPrefix(ServerMessage.messageHead(friendship: "f1", from: "alice", to: "bob")))
     }
 
     /// The contract's key layout, with its cluster hash tags.

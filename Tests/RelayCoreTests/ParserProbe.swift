@@ -1,14 +1,15 @@
+import ChatProtocol
 import RelayCore
 
-/// Frame text through an ``InboundFrameParser``, for the parser's tests: the frame, or the error's code.
+/// Frame text through an ``ClientRequestParser``, for the parser's tests: the frame, or the error's code.
 struct ParserProbe {
-    let parser: InboundFrameParser
+    let parser: ClientRequestParser
 
     init(maximumContentBytes: Int) {
-        parser = InboundFrameParser(maximumContentBytes: maximumContentBytes)
+        parser = ClientRequestParser(maximumContentBytes: maximumContentBytes)
     }
 
-    func parse(_ text: String) throws(FrameError) -> InboundFrame { try parser.parse(Array(text.utf8)) }
+    func parse(_ text: String) throws(RequestError) -> ClientRequest { try parser.parse(Array(text.utf8)) }
 
     func code(_ text: String) -> ErrorCode? {
         do {

@@ -1,3 +1,4 @@
+import ChatProtocol
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -34,11 +35,11 @@ private final class FrameLog: RelaySocket {
     private let friendship = "f1"
 
     /// A frame as it comes on bob's channel: from alice, or from bob himself (this socket or his other devices).
-    private func published(_ id: String, from sender: String = "alice", in friendship: String = "f1") -> PublishedFrame {
+    private func published(_ id: String, from sender: String = "alice", in friendship: String = "f1") -> PublishedMessage {
         let to = sender == "alice" ? "bob" : "alice"
         let text =
             #"{"id":"\#(id)","friend":"\#(friendship)","from":"\#(sender)","to":"\#(to)","content":"c \#(id)","type":"text","ts":1}"#
-        return PublishedFrame(ByteBuffer(string: text), owner: "bob")!
+        return PublishedMessage(ByteBuffer(string: text), owner: "bob")!
     }
 
     private func store(_ id: String, in redis: RedisClient) async throws {

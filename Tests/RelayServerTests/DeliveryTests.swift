@@ -118,7 +118,7 @@ import Testing
         // The script's frame and the same message read back from the stream (history, sync, gap fills) are the
         // same bytes, for plain content and for content that needed escaping.
         let stored = try await cluster.nodes[0].relay.conversations.store.history(friendship: friendship, before: nil, limit: 10)
-        let readBack = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, OutboundFrame.message($0)) })
+        let readBack = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, ServerMessage.message($0)) })
         #expect(readBack[id] == expected)
         #expect(readBack[secondID] == published["chat:deliver:{\(bob)}"])
         // The sender's other device still gets it, the sending socket still does not.

@@ -1,3 +1,5 @@
+import ChatProtocol
+
 /// One socket's live delivery as a value: every event (a frame published or read back, a store reply, the
 /// subscriber lost, a catch-up, a sync) says what goes to the socket, in which order, and what to read. No I/O and no
 /// clock: ``SocketFeed`` keeps it under its lock and carries out what it returns.
@@ -44,7 +46,7 @@ struct DeliveryMachine {
     private(set) var heldCount = 0
     private(set) var isClosed = false
     /// Frames due, in the order they go out.
-    private var outgoing: [PublishedFrame] = []
+    private var outgoing: [PublishedMessage] = []
     /// A caller is sending ``outgoing``; others only add to it.
     private var isSending = false
 
@@ -55,12 +57,12 @@ struct DeliveryMachine {
     // MARK: Events
 
     /// A frame came on the user's channel.
-    mutating func published(_ frame: PublishedFrame) -> Action {
+    mutating func published(_ frame: PublishedMessage) -> Action {
         offer(frame, read: false)
     }
 
     /// A fill read an entry from the stream.
-    mutating func read(_ frame: PublishedFrame) -> Action {
+    mutating func read(_ frame: PublishedMessage) -> Action {
         offer(frame, read: true)
     }
 
@@ -153,7 +155,7 @@ struct DeliveryMachine {
 
     /// Hands over the frames due (swapping them with `batch`, the caller's emptied array, whose storage the next
     /// frames reuse). An empty batch ends the caller's turn to send.
-    mutating func takeOutgoing(_ batch: inout [PublishedFrame]) {
+    mutating func takeOutgoing(_ batch: inout [PublishedMessage]) {
         batch.removeAll(keepingCapacity: true)
         swap(&outgoing, &batch)
         if batch.isEmpty { isSending = false }
@@ -166,7 +168,7 @@ struct DeliveryMachine {
     }
 
     /// Sends `frame` now if nothing holds it, else keeps it in id order among the held ones.
-    private mutating func offer(_ frame: PublishedFrame, read: Bool) -> Action {
+    private mutating func offer(_ frame: PublishedMessage, read: Bool) -> Action {
         guard !isClosed else { return .nothing }
         let due = outgoing.count
         let holdsWhole = isHeldWhole(frame.friendship)
@@ -207,10 +209,10 @@ struct DeliveryMachine {
 extension FriendshipDelivery {
     /// Sends `frame` (into `outgoing`) if nothing holds it, else holds it. Returns by how much the held frames grew.
     fileprivate mutating func offer(
-        _ frame: PublishedFrame,
+        _ frame: PublishedMessage,
         read: Bool,
         holdsWhole: Bool,
-        outgoing: inout [PublishedFrame]
+        outgoing: inout [PublishedMessage]
     ) -> Int {
         guard frame.id > last else { return 0 }
         if read { filledThrough = max(filledThrough ?? last, frame.id) }
@@ -227,7 +229,7 @@ extension FriendshipDelivery {
     fileprivate mutating func change(
         _ change: (inout FriendshipDelivery) -> Void,
         holdsWhole: Bool,
-        outgoing: inout [PublishedFrame]
+        outgoing: inout [PublishedMessage]
     ) -> Int {
         change(&self)
         return holdsWhole ? 0 : -release(into: &outgoing)
@@ -245,7 +247,7 @@ extension FriendshipDelivery {
 
     /// Moves the held frames that may go now, from the front, into `outgoing`: up to where a fill has read, and not
     /// past one that may be the socket's own message. Returns how many left the held ones.
-    fileprivate mutating func release(into outgoing: inout [PublishedFrame]) -> Int {
+    fileprivate mutating func release(into outgoing: inout [PublishedMessage]) -> Int {
         var next = 0
         let limit = releaseLimit
         while next < held.count, held[next].id <= limit, !mayBeOwnInFlight(held[next]) {

@@ -1,10 +1,12 @@
+import ChatProtocol
+
 /// Where one socket is in one friendship: the last id it has, the frames waiting to go to it, and its own sends whose
 /// store replies decide which frames it must not get back.
 struct FriendshipDelivery {
     var last: StreamID
     /// Frames not yet sent, in id order, each id once: held while a catch-up, a fill or a sync holds the friendship,
     /// or while the first of them may be this socket's own message.
-    var held: [PublishedFrame] = []
+    var held: [PublishedMessage] = []
     /// While a fill reads the stream: the highest id it has read. Held live frames up to there may go; those after
     /// it wait for the read to reach them. Nil when no fill runs.
     var filledThrough: StreamID?
@@ -60,12 +62,12 @@ struct FriendshipDelivery {
 
     /// Sent by this socket's user, new to the socket, not known as this socket's own, and a send of the socket's is
     /// still in flight that may turn out to be it.
-    func mayBeOwnInFlight(_ frame: PublishedFrame) -> Bool {
+    func mayBeOwnInFlight(_ frame: PublishedMessage) -> Bool {
         frame.isOwn && inFlight > 0 && frame.id > repliedThrough && frame.id > last && !sentHere.contains(frame.id)
     }
 
     /// Puts `frame` among the held ones by its id, unless it is there already. True when it was added.
-    mutating func hold(_ frame: PublishedFrame) -> Bool {
+    mutating func hold(_ frame: PublishedMessage) -> Bool {
         if let lastHeld = held.last, lastHeld.id >= frame.id {
             let index = held.firstIndex { $0.id >= frame.id }!
             guard held[index].id != frame.id else { return false }
@@ -78,7 +80,7 @@ struct FriendshipDelivery {
 
     /// A frame this socket must see, now that it is its turn: false when the socket has it or sent it. Moves the
     /// socket past it either way.
-    mutating func takeTurn(_ frame: PublishedFrame) -> Bool {
+    mutating func takeTurn(_ frame: PublishedMessage) -> Bool {
         guard frame.id > last else { return false }
         let sentHere = frame.isOwn && self.sentHere.contains(frame.id)
         advance(to: frame.id)

@@ -1,3 +1,4 @@
+import ChatProtocol
 import Logging
 import RedisClient
 import Synchronization
@@ -32,7 +33,7 @@ final class SocketFeed: Sendable {
         machine.withLock { $0.subscriberLost() }
     }
 
-    func deliver(_ frame: PublishedFrame) {
+    func deliver(_ frame: PublishedMessage) {
         run { $0.published(frame) }
     }
 
@@ -75,7 +76,7 @@ final class SocketFeed: Sendable {
                 try await store.all(friendship: friendship, after: from.description, pageSize: 500) { page in
                     await socket.waitForCapacity()
                     for message in page {
-                        guard let frame = PublishedFrame(message, owner: socket.userID) else { continue }
+                        guard let frame = PublishedMessage(message, owner: socket.userID) else { continue }
                         run { $0.read(frame) }
                     }
                 }
@@ -96,7 +97,7 @@ final class SocketFeed: Sendable {
     }
 
     private func run(_ event: (inout DeliveryMachine) -> DeliveryMachine.Action) {
-        var batch: [PublishedFrame] = []
+        var batch: [PublishedMessage] = []
         let action = machine.withLock { machine in
             let action = event(&machine)
             // The first batch comes with the event: two locks for a frame that goes straight out.
@@ -107,14 +108,14 @@ final class SocketFeed: Sendable {
     }
 
     private func perform(_ action: DeliveryMachine.Action) {
-        var batch: [PublishedFrame] = []
+        var batch: [PublishedMessage] = []
         if action == .send { machine.withLock { $0.takeOutgoing(&batch) } }
         perform(action, firstBatch: &batch)
     }
 
     /// Sends batches until the machine has none left (outside the lock: frames made due meanwhile by other callers
     /// come in the next batch, in the machine's order).
-    private func perform(_ action: DeliveryMachine.Action, firstBatch batch: inout [PublishedFrame]) {
+    private func perform(_ action: DeliveryMachine.Action, firstBatch batch: inout [PublishedMessage]) {
         switch action {
         case .nothing:
             return

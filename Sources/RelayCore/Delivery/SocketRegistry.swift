@@ -1,3 +1,4 @@
+import ChatProtocol
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -192,7 +193,7 @@ public final class SocketRegistry: Sendable {
         // Handed over, not copied: the frame goes out from the payload's own buffer, its header in the room in front.
         let payload = message.payload
         _ = consume message
-        guard let frame = PublishedFrame(consume payload, owner: userID) else { return }
+        guard let frame = PublishedMessage(consume payload, owner: userID) else { return }
         for feed in feeds { feed.deliver(frame) }
     }
 

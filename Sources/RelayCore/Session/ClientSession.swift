@@ -1,3 +1,4 @@
+import ChatProtocol
 import Logging
 import NIOCore
 import RedisClient
@@ -18,7 +19,7 @@ public final class ClientSession: @unchecked Sendable {
     /// messages, live or in a catch-up.
     private let feed: SocketFeed
     private var bucket: TokenBucket
-    private let parser: InboundFrameParser
+    private let parser: ClientRequestParser
     /// The route of the friendship this socket last sent to: a socket usually talks to one friend at a time, and
     /// the route's keys were 3 of the 40 allocations per message.
     private var lastRoute: StoreRoute?
@@ -30,7 +31,7 @@ public final class ClientSession: @unchecked Sendable {
         self.socket = socket
         self.feed = feed
         bucket = TokenBucket(rate: configuration.rate, burst: configuration.burst)
-        parser = InboundFrameParser(maximumContentBytes: configuration.maximumContentBytes)
+        parser = ClientRequestParser(maximumContentBytes: configuration.maximumContentBytes)
     }
 
     private var userID: String { socket.userID }
@@ -50,19 +51,19 @@ public final class ClientSession: @unchecked Sendable {
     /// Handles one text frame on the caller's thread as far as it can without waiting; every answer goes out
     /// through the socket. The hot path (a send to a cached friendship) never leaves the event loop.
     public func receive(_ bytes: some Collection<UInt8>) -> Handling {
-        let frame: InboundFrame
+        let frame: ClientRequest
         do {
             frame = try parser.parse(bytes, known: lastRoute?.identifiers ?? .none)
         } catch {
             // A malformed frame takes a token too: otherwise garbage would draw error frames without limit.
             guard bucket.take() else { return rateLimited(cid: error.cid) }
-            socket.send(OutboundFrame.error(error))
+            socket.send(ServerMessage.error(error))
             return .done
         }
         guard bucket.take() else { return rateLimited(cid: frame.cid) }
         switch frame {
         case .ping:
-            socket.send(OutboundFrame.pong)
+            socket.send(ServerMessage.pong)
             return .done
         case .send(let request):
             // A friendship never changes: the route of the last one sent to stands for it, without a cache lookup.
@@ -85,17 +86,17 @@ public final class ClientSession: @unchecked Sendable {
     }
 
     private func rateLimited(cid: String?) -> Handling {
-        socket.send(OutboundFrame.error(FrameError(.rateLimited, "over \(Int(configuration.rate)) frames per second", cid: cid)))
+        socket.send(ServerMessage.error(RequestError(.rateLimited, "over \(Int(configuration.rate)) frames per second", cid: cid)))
         return .done
     }
 
-    private func perform(_ frame: InboundFrame) async {
+    private func perform(_ frame: ClientRequest) async {
         do {
             switch frame {
             case .send(let request): try await send(request)
             case .history(let request): try await history(request)
             case .sync(let request): try await sync(request)
-            case .ping: socket.send(OutboundFrame.pong)
+            case .ping: socket.send(ServerMessage.pong)
             }
         } catch {
             answer(error, cid: frame.cid)
@@ -106,16 +107,16 @@ public final class ClientSession: @unchecked Sendable {
         do {
             try work()
         } catch {
-            answer(error, cid: (error as? FrameError)?.cid)
+            answer(error, cid: (error as? RequestError)?.cid)
         }
     }
 
     private func answer(_ error: any Error, cid: String?) {
-        if let error = error as? FrameError {
-            socket.send(OutboundFrame.error(error.carrying(cid)))
+        if let error = error as? RequestError {
+            socket.send(ServerMessage.error(error.carrying(cid)))
         } else {
             logger.debug("frame failed", metadata: ["error": "\(error)", "user": "\(userID)"])
-            socket.send(OutboundFrame.error(FrameError(.unavailable, "the store is unavailable; retry", cid: cid)))
+            socket.send(ServerMessage.error(RequestError(.unavailable, "the store is unavailable; retry", cid: cid)))
         }
     }
 
@@ -126,7 +127,7 @@ public final class ClientSession: @unchecked Sendable {
     /// Checks that the user is in the friendship, then stores through its route.
     private func store(_ request: SendRequest, in friendship: Friendship) throws {
         guard friendship.contains(userID) else {
-            throw FrameError(.notFriends, "no friendship \(request.friendship) with this user", cid: request.cid)
+            throw RequestError(.notFriends, "no friendship \(request.friendship) with this user", cid: request.cid)
         }
         let route = conversations.store.route(in: friendship, from: userID)
         lastRoute = route
@@ -136,10 +137,10 @@ public final class ClientSession: @unchecked Sendable {
     /// Checks the sender and recipient, then stores and publishes; the ack (or `unavailable`) follows Redis's answer.
     private func store(_ request: SendRequest, on route: StoreRoute) throws {
         if let from = request.from, from != route.sender {
-            throw FrameError(.forbidden, "from must be the connection's user", cid: request.cid)
+            throw RequestError(.forbidden, "from must be the connection's user", cid: request.cid)
         }
         if let to = request.to, to != route.recipient {
-            throw FrameError(.forbidden, "to is not the other member of the friendship", cid: request.cid)
+            throw RequestError(.forbidden, "to is not the other member of the friendship", cid: request.cid)
         }
         let socket = self.socket
         let feed = self.feed
@@ -152,11 +153,11 @@ public final class ClientSession: @unchecked Sendable {
             case .success(let receipt):
                 RelayMetrics.stored(isNew: receipt.isNew)
                 feed.didStore(StreamID(receipt.id), friendship: friendship)
-                if let cid { socket.send(frame: OutboundFrame.ack(cid: cid, id: receipt.id)) }
+                if let cid { socket.send(frame: ServerMessage.ack(cid: cid, id: receipt.id)) }
             case .failure(let error):
                 feed.didStore(nil, friendship: friendship)
                 logger.debug("store failed", metadata: ["error": "\(error)"])
-                socket.send(OutboundFrame.error(FrameError(.unavailable, "Redis could not store it; nothing was stored; retry", cid: cid)))
+                socket.send(ServerMessage.error(RequestError(.unavailable, "Redis could not store it; nothing was stored; retry", cid: cid)))
             }
         }
     }
@@ -164,7 +165,7 @@ public final class ClientSession: @unchecked Sendable {
     private func history(_ request: HistoryRequest) async throws {
         _ = try await member(of: request.friendship, cid: request.cid)
         let messages = try await conversations.store.history(friendship: request.friendship, before: request.before, limit: request.limit)
-        socket.send(OutboundFrame.history(friendship: request.friendship, rid: request.rid, messages: messages))
+        socket.send(ServerMessage.history(friendship: request.friendship, rid: request.rid, messages: messages))
     }
 
     /// Replays every entry after each cursor, then `synced`. The feed holds the live frames of these friendships
@@ -183,17 +184,17 @@ public final class ClientSession: @unchecked Sendable {
         for entry in plan.sorted(by: { $0.friendship < $1.friendship }) {
             try await conversations.store.all(friendship: entry.friendship, after: entry.after, pageSize: Self.syncPageSize) { page in
                 await socket.waitForCapacity()
-                for message in page { socket.send(OutboundFrame.message(message)) }
+                for message in page { socket.send(ServerMessage.message(message)) }
                 if let last = page.last.flatMap({ StreamID($0.id) }) { replayed[entry.friendship] = last }
             }
         }
-        socket.send(OutboundFrame.synced)
+        socket.send(ServerMessage.synced)
     }
 
     /// The friendship, if it exists and the user is in it.
     private func member(of friendshipID: String, cid: String?) async throws -> Friendship {
         guard let friendship = try await conversations.friendships.friendship(friendshipID), friendship.contains(userID) else {
-            throw FrameError(.notFriends, "no friendship \(friendshipID) with this user", cid: cid)
+            throw RequestError(.notFriends, "no friendship \(friendshipID) with this user", cid: cid)
         }
         return friendship
     }

@@ -14,7 +14,7 @@ public final class StoreRoute: Sendable {
     let recipientChannel: String
     let senderChannel: String
     /// The delivered frame's fields after its id up to the content's opening quote
-    /// (``OutboundFrame/messageHead(friendship:from:to:)``), escaped once for the route: the script puts the
+    /// (``ServerMessage/messageHead(friendship:from:to:)``), escaped once for the route: the script puts the
     /// message's id, content and type around it.
     let frameHead: String
     /// The cid record keys of the last day a send used (the day, the day before, the day after), and whether a
@@ -28,7 +28,7 @@ public final class StoreRoute: Sendable {
         self.history = history
         self.recipientChannel = recipientChannel
         self.senderChannel = senderChannel
-        frameHead = OutboundFrame.messageHead(friendship: friendship, from: sender, to: recipient)
+        frameHead = ServerMessage.messageHead(friendship: friendship, from: sender, to: recipient)
     }
 
     /// The friendship, sender and recipient, which the sender's next frame most likely names again.

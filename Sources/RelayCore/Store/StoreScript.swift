@@ -1,3 +1,4 @@
+import ChatProtocol
 import RedisClient
 
 /// Stores a message and publishes it in one atomic step, so the order of a friendship's stream is also the order
@@ -15,8 +16,8 @@ import RedisClient
 /// receive it (the sending socket's node knows it from the store reply and skips that socket).
 ///
 /// KEYS: history, cid records of the day, of the day before, and maybe of the day after. ARGV: from, to, type,
-/// content, cid, the frame's head (``OutboundFrame/messageHead(friendship:from:to:)``; the script completes it in
-/// ``OutboundFrame/messageBody(friendship:from:to:content:type:)``'s layout),
+/// content, cid, the frame's head (``ServerMessage/messageHead(friendship:from:to:)``; the script completes it in
+/// ``ServerMessage/messageBody(friendship:from:to:content:type:)``'s layout),
 /// deliver:{to}, deliver:{from}, set the day's expiry, and the content escaped for JSON or empty when it needs no
 /// escaping (content is never empty).
 enum StoreScript {

@@ -1,7 +1,8 @@
+import ChatProtocol
 import NIOCore
 
 /// The text of every frame the server sends, in the contract's field order.
-public enum OutboundFrame {
+public enum ServerMessage {
     public static let pong = #"{"op":"pong"}"#
     public static let synced = #"{"op":"synced"}"#
 
@@ -65,7 +66,7 @@ public enum OutboundFrame {
         return frame
     }
 
-    public static func error(_ error: FrameError) -> String {
+    public static func error(_ error: RequestError) -> String {
         var writer = JSONWriter()
         writer.field("op", "error")
         writer.field("code", error.code.rawValue)

@@ -1,9 +1,9 @@
-/// Reads a client frame's JSON object in one pass over its bytes, straight into ``RawInboundFrame``.
+/// Reads a client frame's JSON object in one pass over its bytes, straight into ``RawClientRequest``.
 ///
 /// The profile of a node under load had Foundation's `JSONDecoder` at 8 to 10% of its CPU for these small objects.
 /// This reader knows the fields a frame may carry, skips unknown ones (nesting up to ``maximumDepth``), and tells a
 /// syntax error (`bad_json`) from a known field of the wrong type (`bad_message`), as the contract asks.
-struct FrameJSONReader {
+struct RequestJSONReader {
     static let maximumDepth = 64
 
     enum Failure: Error {
@@ -24,15 +24,15 @@ struct FrameJSONReader {
     }
 
     /// `known` strings are handed back for `friend`, `from` and `to` values with their bytes.
-    static func read(_ bytes: UnsafeBufferPointer<UInt8>, known: KnownIdentifiers = .none) throws(Failure) -> RawInboundFrame {
-        var reader = FrameJSONReader(bytes, known: known)
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, known: KnownIdentifiers = .none) throws(Failure) -> RawClientRequest {
+        var reader = RequestJSONReader(bytes, known: known)
         let frame = try reader.readFrame()
         if let field = reader.wrongField { throw .wrongType(field, cid: frame.cid) }
         return frame
     }
 
-    private mutating func readFrame() throws(Failure) -> RawInboundFrame {
-        var frame = RawInboundFrame()
+    private mutating func readFrame() throws(Failure) -> RawClientRequest {
+        var frame = RawClientRequest()
         skipWhitespace()
         try readObject { (reader, key) throws(Failure) in try reader.readField(key, into: &frame) }
         skipWhitespace()
@@ -41,7 +41,7 @@ struct FrameJSONReader {
     }
 
     /// `{"key": value, ...}`, from its opening brace; `member` reads each value, standing on it.
-    private mutating func readObject(_ member: (inout FrameJSONReader, String) throws(Failure) -> Void) throws(Failure) {
+    private mutating func readObject(_ member: (inout RequestJSONReader, String) throws(Failure) -> Void) throws(Failure) {
         try readSequence(UInt8(ascii: "{"), UInt8(ascii: "}")) { (reader) throws(Failure) in
             let key = try reader.readString()
             reader.skipWhitespace()
@@ -55,7 +55,7 @@ struct FrameJSONReader {
     private mutating func readSequence(
         _ open: UInt8,
         _ close: UInt8,
-        _ element: (inout FrameJSONReader) throws(Failure) -> Void
+        _ element: (inout RequestJSONReader) throws(Failure) -> Void
     ) throws(Failure) {
         try expect(open)
         skipWhitespace()
@@ -76,7 +76,7 @@ struct FrameJSONReader {
         }
     }
 
-    private mutating func readField(_ key: String, into frame: inout RawInboundFrame) throws(Failure) {
+    private mutating func readField(_ key: String, into frame: inout RawClientRequest) throws(Failure) {
         switch key {
         case "op": frame.op = try readOptionalString(key)
         case "friend": frame.friend = try readOptionalString(key, known: known)

@@ -1,3 +1,5 @@
+import ChatProtocol
+
 public struct SendRequest: Sendable, Equatable {
     public var friendship: String
     public var from: String?

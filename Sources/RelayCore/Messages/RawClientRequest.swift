@@ -1,5 +1,5 @@
 /// Every field a client frame may carry; which ones matter depends on `op`. Unknown fields are ignored.
-struct RawInboundFrame {
+struct RawClientRequest {
     var op: String?
     var friend: String?
     var from: String?

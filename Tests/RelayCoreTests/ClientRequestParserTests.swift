@@ -1,12 +1,13 @@
+import ChatProtocol
 import Foundation
 import RelayCore
 import Testing
 
-@Suite struct InboundFrameParserTests {
+@Suite struct ClientRequestParserTests {
     let probe = ParserProbe(maximumContentBytes: 16)
-    var parser: InboundFrameParser { probe.parser }
+    var parser: ClientRequestParser { probe.parser }
 
-    func parse(_ text: String) throws(FrameError) -> InboundFrame { try probe.parse(text) }
+    func parse(_ text: String) throws(RequestError) -> ClientRequest { try probe.parse(text) }
     func code(_ text: String) -> ErrorCode? { probe.code(text) }
 
     @Test func theTutorialFrameParses() throws {
@@ -132,7 +133,7 @@ import Testing
 
     /// Contract v2: a `limit` over 500 is taken as 500; below 1 or not an integer stays `bad_message`.
     @Test func historyLimitIsCappedAt500() throws {
-        func limit(_ value: String) throws(FrameError) -> Int? {
+        func limit(_ value: String) throws(RequestError) -> Int? {
             guard case .history(let request) = try parse(#"{"op":"history","friend":"f","limit":\#(value)}"#) else { return nil }
             return request.limit
         }
@@ -165,7 +166,7 @@ import Testing
                 _ = try parser.parse(bytes)
             } catch {
                 // Every rejection renders as a valid JSON error frame.
-                let frame = OutboundFrame.error(error)
+                let frame = ServerMessage.error(error)
                 let object = try? JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any]
                 #expect(object?["op"] as? String == "error")
             }

@@ -1,13 +1,14 @@
+import ChatProtocol
 import Foundation
 import RelayCore
 import Testing
 
 /// The hand-written frame reader against JSON's corners, and against Foundation's parser on mutated frames.
-@Suite struct FrameJSONReaderTests {
+@Suite struct RequestJSONReaderTests {
     let probe = ParserProbe(maximumContentBytes: 1024)
-    var parser: InboundFrameParser { probe.parser }
+    var parser: ClientRequestParser { probe.parser }
 
-    func parse(_ text: String) throws(FrameError) -> InboundFrame { try probe.parse(text) }
+    func parse(_ text: String) throws(RequestError) -> ClientRequest { try probe.parse(text) }
     func code(_ text: String) -> ErrorCode? { probe.code(text) }
 
     func content(_ text: String) throws -> String? {

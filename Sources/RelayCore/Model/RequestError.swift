@@ -1,5 +1,7 @@
+import ChatProtocol
+
 /// A rejected frame: the code the client sees, what was wrong, and the `cid` it carried.
-public struct FrameError: Error, Sendable, Hashable {
+public struct RequestError: Error, Sendable, Hashable {
     public var code: ErrorCode
     public var message: String
     public var cid: String?
@@ -11,7 +13,7 @@ public struct FrameError: Error, Sendable, Hashable {
     }
 
     /// The same error answering a frame whose `cid` is `cid`, unless it already names one.
-    public func carrying(_ cid: String?) -> FrameError {
+    public func carrying(_ cid: String?) -> RequestError {
         guard self.cid == nil, let cid else { return self }
         var error = self
         error.cid = cid

@@ -1,5 +1,5 @@
 /// A client frame, checked for shape (not yet for identity or friendship).
-public enum InboundFrame: Sendable, Equatable {
+public enum ClientRequest: Sendable, Equatable {
     case send(SendRequest)
     case history(HistoryRequest)
     case sync(SyncRequest)

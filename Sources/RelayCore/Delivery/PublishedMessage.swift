@@ -1,3 +1,4 @@
+import ChatProtocol
 import NIOCore
 
 #if canImport(Glibc)
@@ -10,7 +11,7 @@ import Darwin
 /// `{"id":"ID","friend":"FID","from":"USER",...,"ts":MS}`, or as a gap fill reads it from the stream.
 ///
 /// Parsed on the bytes: the known fields sit at the front, so the cost does not grow with the content.
-struct PublishedFrame: Sendable {
+struct PublishedMessage: Sendable {
     /// The frame to deliver, exactly as published; one buffer shared by every socket it goes to.
     var bytes: ByteBuffer
     var id: StreamID
@@ -31,7 +32,7 @@ struct PublishedFrame: Sendable {
     /// A stored message read back by a gap fill, shaped as its live frame would have been.
     init?(_ message: StoredMessage, owner: String) {
         guard let id = StreamID(message.id) else { return nil }
-        let text = OutboundFrame.message(message)
+        let text = ServerMessage.message(message)
         var frame = FrameBuffer.allocate(payloadCapacity: text.utf8.count)
         frame.writeString(text)
         self.bytes = frame
