@@ -56,4 +56,15 @@ import Testing
         #expect(readme.contains(ServeSettings.markdownTable), "README.md's configuration table differs; paste ServeSettings.markdownTable")
         #expect(Set(ServeSettings.all.map(\.flag)).count == ServeSettings.all.count)
     }
+
+    /// The README's architecture table names every folder of `Sources`, so that it cannot fall behind the code.
+    @Test func theReadmeArchitectureTableNamesEverySourceFolder() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let folders = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Sources").path)
+        #expect(!folders.isEmpty)
+        for folder in folders {
+            #expect(readme.contains("| `Sources/\(folder)` |"), "README.md's architecture table lacks Sources/\(folder)")
+        }
+    }
 }
