@@ -208,6 +208,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), "RedisClient", "RelayCore", "ChatProtocol",
                 "RelayServer", "ChatClient", "LoadGenerator", "TestSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

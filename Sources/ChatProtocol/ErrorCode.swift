@@ -1,5 +1,5 @@
 /// The error codes of the contract's `{"op": "error"}` frame.
-public enum ErrorCode: String, Sendable, Hashable {
+public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
     case badJSON = "bad_json"
     case badMessage = "bad_message"
     case forbidden

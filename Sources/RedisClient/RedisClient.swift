@@ -18,6 +18,7 @@ public final class RedisClient: Sendable {
         configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "redis"),
+        metrics: RedisMetricsSettings = RedisMetricsSettings(),
         onStateChange: @escaping @Sendable (RedisConnectionState) -> Void = { _ in }
     ) {
         let scripts = self.scripts
@@ -25,6 +26,7 @@ public final class RedisClient: Sendable {
             configuration: configuration,
             eventLoopGroup: eventLoopGroup,
             logger: logger,
+            metrics: RedisMetrics(metrics, role: "commands"),
             prepare: { connection in
                 // A restarted Redis has lost its scripts: load them before anyone sends an EVALSHA here.
                 for loaded in scripts.loadAll(on: connection) { _ = try await loaded.get() }

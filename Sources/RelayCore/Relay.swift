@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import RedisClient
 import ServiceLifecycle
 
@@ -15,11 +16,19 @@ public final class Relay: Sendable {
     public let broadcaster: Broadcaster
     public let tokens: TokenAuthority?
     public let logger: Logger
+    public let metrics: RelayMetrics
     private let registry: SocketRegistry
 
-    public init(configuration: RelayConfiguration, logger: Logger = Logger(label: "chatrelay")) async throws {
+    /// `metricsFactory` receives the node's series and the Redis client's, labelled with the node id.
+    public init(
+        configuration: RelayConfiguration,
+        logger: Logger = Logger(label: "chatrelay"),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) async throws {
         self.configuration = configuration
         self.logger = logger
+        metrics = RelayMetrics(nodeID: configuration.nodeID, factory: metricsFactory)
+        let redisMetrics = RedisMetricsSettings(factory: metricsFactory, dimensions: [("node", configuration.nodeID)])
         keys = RedisKeys(prefix: configuration.prefix)
         var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
         redisConfiguration.clientName = "chatrelay-\(configuration.nodeID)"
@@ -27,7 +36,7 @@ public final class Relay: Sendable {
         redisConfiguration.pushPayloadHeadroom = FrameBuffer.headerRoom
         redisConfiguration.connectTimeout = .milliseconds(Int64(configuration.redisConnectTimeout * 1000))
         redisConfiguration.commandTimeout = .milliseconds(Int64(configuration.redisCommandTimeout * 1000))
-        redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        redis = RedisClient(configuration: redisConfiguration, logger: logger, metrics: redisMetrics)
         let store = MessageStore(redis: redis, keys: keys)
         let directory = Directory(redis: redis, keys: keys)
         conversations = Conversations(
@@ -36,8 +45,23 @@ public final class Relay: Sendable {
             friendships: FriendshipCache(directory: directory),
             maximumContentBytes: configuration.maximumContentBytes
         )
-        registry = SocketRegistry(keys: keys, redis: redisConfiguration, store: store, directory: directory, logger: logger)
-        sockets = Sockets(configuration: configuration, registry: registry, conversations: conversations, redis: redis, logger: logger)
+        registry = SocketRegistry(
+            keys: keys,
+            redis: redisConfiguration,
+            store: store,
+            directory: directory,
+            logger: logger,
+            metrics: metrics,
+            redisMetrics: redisMetrics
+        )
+        sockets = Sockets(
+            configuration: configuration,
+            registry: registry,
+            conversations: conversations,
+            redis: redis,
+            logger: logger,
+            metrics: metrics
+        )
         broadcaster = Broadcaster(redis: redis, keys: keys)
         switch configuration.auth {
         case .jwt:

@@ -1,13 +1,84 @@
+import ChatProtocol
 import Metrics
 
-/// The node's counters and gauges, through swift-metrics (exported as Prometheus text by the surface).
-enum RelayMetrics {
-    static let storedMessages = Counter(label: "chatrelay_messages_stored_total")
-    static let duplicateSends = Counter(label: "chatrelay_duplicate_sends_total")
-    /// Moved by one on every open and close, rather than recounting every user's sockets each time.
-    static let openSockets = Meter(label: "chatrelay_open_sockets")
+/// The node's series, through swift-metrics (exported as Prometheus text by the surface), each labelled with the node
+/// id and made at start-up, so that `/metrics` lists every one at zero before anything happened.
+public final class RelayMetrics: Sendable {
+    /// Open sockets on this node.
+    public let openSockets: Meter
+    /// Users with at least one socket on this node (their channels are subscribed).
+    public let users: Meter
+    public let socketOpens: Counter
+    private let socketCloses: [SocketCloseReason: Counter]
+    /// Send requests read from sockets.
+    public let messagesReceived: Counter
+    public let messagesStored: Counter
+    /// Sends whose cid was stored already (a retry); acked with the first id.
+    public let duplicateSends: Counter
+    /// Messages written to sockets, live or from gap fills (a message to two sockets counts twice).
+    public let messagesDelivered: Counter
+    private let errorsSent: [ErrorCode: Counter]
+    /// From a send handed to Redis to its store reply.
+    public let storeDuration: Timer
+    /// From a message's stream id (Redis's clock when it was stored) to its delivery on this node.
+    public let deliveryLag: Timer
+    public let syncRequests: Counter
+    public let historyRequests: Counter
+    /// Stream reads filling a socket's gap (at its opening, after a subscriber reconnect).
+    public let gapFills: Counter
+    public let gapFillMessages: Counter
+    public let heartbeatPings: Counter
+    public let heartbeatTerminations: Counter
+    /// Bytes of server frames queued for sockets.
+    public let outboundBytes: Counter
 
-    static func stored(isNew: Bool) {
-        (isNew ? storedMessages : duplicateSends).increment()
+    public init(nodeID: String, factory: any MetricsFactory = MetricsSystem.factory) {
+        let node = [("node", nodeID)]
+        func counter(_ name: String, _ extra: [(String, String)] = []) -> Counter {
+            Counter(label: name, dimensions: node + extra, factory: factory)
+        }
+        func timer(_ name: String) -> Timer {
+            Timer(label: name, dimensions: node, preferredDisplayUnit: .seconds, factory: factory)
+        }
+        openSockets = Meter(label: "chatrelay_open_sockets", dimensions: node, factory: factory)
+        users = Meter(label: "chatrelay_users", dimensions: node, factory: factory)
+        socketOpens = counter("chatrelay_socket_opens_total")
+        socketCloses = Dictionary(
+            uniqueKeysWithValues: SocketCloseReason.allCases.map { ($0, counter("chatrelay_socket_closes_total", [("reason", $0.rawValue)])) }
+        )
+        messagesReceived = counter("chatrelay_messages_received_total")
+        messagesStored = counter("chatrelay_messages_stored_total")
+        duplicateSends = counter("chatrelay_duplicate_sends_total")
+        messagesDelivered = counter("chatrelay_messages_delivered_total")
+        errorsSent = Dictionary(
+            uniqueKeysWithValues: ErrorCode.allCases.map { ($0, counter("chatrelay_errors_sent_total", [("code", $0.rawValue)])) }
+        )
+        storeDuration = timer("chatrelay_store_duration_seconds")
+        deliveryLag = timer("chatrelay_delivery_lag_seconds")
+        syncRequests = counter("chatrelay_sync_requests_total")
+        historyRequests = counter("chatrelay_history_requests_total")
+        gapFills = counter("chatrelay_gap_fills_total")
+        gapFillMessages = counter("chatrelay_gap_fill_messages_total")
+        heartbeatPings = counter("chatrelay_heartbeat_pings_total")
+        heartbeatTerminations = counter("chatrelay_heartbeat_terminations_total")
+        outboundBytes = counter("chatrelay_outbound_bytes_total")
+        // Meters start without a value; a gauge at zero is listed.
+        openSockets.set(0)
+        users.set(0)
+    }
+
+    /// Records nothing: for parts used without a node (tests, tools).
+    public static var discarding: RelayMetrics { RelayMetrics(nodeID: "", factory: NOOPMetricsHandler.instance) }
+
+    func closed(_ reason: SocketCloseReason) {
+        socketCloses[reason]!.increment()
+    }
+
+    func errorSent(_ code: ErrorCode) {
+        errorsSent[code]!.increment()
+    }
+
+    func stored(isNew: Bool) {
+        (isNew ? messagesStored : duplicateSends).increment()
     }
 }

@@ -10,8 +10,9 @@ public final class Sockets: Sendable {
     public let configuration: RelayConfiguration
     public let heartbeats: HeartbeatMonitor
     public let logger: Logger
+    public let metrics: RelayMetrics
     let registry: SocketRegistry
-    private let conversations: Conversations
+    private let sessionContext: SessionContext
     private let redis: RedisClient
     private let draining = NIOLockedValueBox(false)
 
@@ -20,14 +21,16 @@ public final class Sockets: Sendable {
         registry: SocketRegistry,
         conversations: Conversations,
         redis: RedisClient,
-        logger: Logger
+        logger: Logger,
+        metrics: RelayMetrics
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.registry = registry
-        self.conversations = conversations
+        sessionContext = SessionContext(conversations: conversations, configuration: configuration, logger: logger, metrics: metrics)
         self.redis = redis
         self.logger = logger
-        heartbeats = HeartbeatMonitor(period: configuration.heartbeat)
+        heartbeats = HeartbeatMonitor(period: configuration.heartbeat, metrics: metrics)
     }
 
     public var count: Int { registry.socketCount }
@@ -51,14 +54,17 @@ public final class Sockets: Sendable {
     public func open(_ socket: any RelaySocket, openedAfter: StreamID) async throws -> ClientSession {
         let feed = try await registry.add(socket, openedAfter: openedAfter)
         heartbeats.watch(socket)
-        RelayMetrics.openSockets.increment()
-        return ClientSession(conversations: conversations, configuration: configuration, logger: logger, socket: socket, feed: feed)
+        metrics.openSockets.increment()
+        metrics.socketOpens.increment()
+        return ClientSession(context: sessionContext, socket: socket, feed: feed)
     }
 
-    public func close(_ socket: any RelaySocket) {
+    /// The socket's session ends, for `reason`.
+    public func close(_ socket: any RelaySocket, reason: SocketCloseReason) {
         registry.remove(socket)
         heartbeats.forget(socket)
-        RelayMetrics.openSockets.decrement()
+        metrics.openSockets.decrement()
+        metrics.closed(reason)
     }
 
     /// Closes every socket with 1001 (going away) and waits (up to `grace`) until they are gone, so that their close

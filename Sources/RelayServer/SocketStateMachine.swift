@@ -62,6 +62,8 @@ struct SocketStateMachine {
     private(set) var phase = Phase.opening
     /// The relay opened a session for the socket, which must be closed when the connection ends.
     private var hasSession = false
+    /// Why the socket ends, once that is known (the first reason stands).
+    private(set) var endReason: SocketCloseReason?
 
     // Inbound.
     /// True while the socket opens or a message continues in a task.
@@ -193,6 +195,11 @@ struct SocketStateMachine {
         guard !isFinished else { return nil }
         let code = Self.closeCode(for: reason)
         phase = .closing(code)
+        switch reason {
+        case .draining: record(.drain)
+        case .slowConsumer: record(.slowConsumer)
+        case .openFailed: record(.protocolError)
+        }
         waiting = []
         defer {
             ready = []
@@ -223,6 +230,7 @@ struct SocketStateMachine {
         case .ended:
             return .nothing
         case .opening, .open:
+            record(.client)
             end()
             return .answer(answer)
         }
@@ -231,20 +239,27 @@ struct SocketStateMachine {
     /// The peer broke the protocol: fail the connection with the reader's code, once.
     mutating func failed() -> Bool {
         guard phase != .ended else { return false }
+        record(.protocolError)
         end()
         return true
     }
 
     /// The heartbeat gave up on the peer: the connection is dropped without a close frame.
     mutating func terminated() {
+        record(.heartbeat)
         end()
     }
 
-    /// The connection is gone: true when the socket's session must be closed (once).
-    mutating func connectionEnded() -> Bool {
+    /// The connection is gone: the reason to close the socket's session for, when it must be closed (once).
+    mutating func connectionEnded() -> SocketCloseReason? {
+        record(.client)
         end()
         defer { hasSession = false }
-        return hasSession
+        return hasSession ? endReason : nil
+    }
+
+    private mutating func record(_ reason: SocketCloseReason) {
+        if endReason == nil { endReason = reason }
     }
 
     private mutating func end() {

@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 import NIOWebSocket
 import RelayCore
@@ -19,14 +20,17 @@ final class WebSocketConnection: RelaySocket {
     private let maximumQueuedBytes: Int
     /// A `Mutex` lives inside this object; a `NIOLockedValueBox` would be one more allocation per socket.
     let machine: Mutex<SocketStateMachine>
+    private let outboundBytes: Counter
 
     init(
         userID: String,
         channel: any Channel,
         output: ChannelHandlerContext,
         maximumQueuedFrames: Int,
-        maximumQueuedBytes: Int
+        maximumQueuedBytes: Int,
+        outboundBytes: Counter
     ) {
+        self.outboundBytes = outboundBytes
         self.userID = userID
         self.channel = channel
         self.output = output
@@ -41,6 +45,7 @@ final class WebSocketConnection: RelaySocket {
     }
 
     func send(frame bytes: ByteBuffer) {
+        outboundBytes.increment(by: bytes.readableBytes)
         switch machine.withLock({ $0.enqueue(ServerFrame(.text, payload: bytes)) }) {
         case .nothing: break
         case .scheduleFlush: channel.eventLoop.execute { self.flushReady() }
@@ -80,9 +85,9 @@ final class WebSocketConnection: RelaySocket {
         channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess { [channel] in channel.read() }
     }
 
-    /// On the event loop: the connection ended. True when the socket's session must be closed; a sync waiting for
-    /// room finds out.
-    func connectionEnded() -> Bool {
+    /// On the event loop: the connection ended. The reason to close the socket's session for, when it must be
+    /// closed; a sync waiting for room finds out.
+    func connectionEnded() -> SocketCloseReason? {
         let closeSession = machine.withLock { $0.connectionEnded() }
         capacityMayHaveChanged()
         return closeSession

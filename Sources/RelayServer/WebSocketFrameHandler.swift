@@ -37,7 +37,8 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             channel: context.channel,
             output: context,
             maximumQueuedFrames: sockets.configuration.maximumQueuedFrames,
-            maximumQueuedBytes: sockets.configuration.maximumQueuedBytes
+            maximumQueuedBytes: sockets.configuration.maximumQueuedBytes,
+            outboundBytes: sockets.metrics.outboundBytes
         )
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
         let (sockets, socket, openedAfter) = (sockets, socket!, accepted.openedAfter)
@@ -59,7 +60,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     private func opened(_ session: ClientSession) {
         guard socket.machine.withLock({ $0.opened() }) else {
             // The connection went away while the socket was opening.
-            sockets.close(socket)
+            sockets.close(socket, reason: socket.machine.withLock { $0.endReason } ?? .client)
             return
         }
         self.session = session
@@ -76,7 +77,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func end() {
-        if socket.connectionEnded() { sockets.close(socket) }
+        if let reason = socket.connectionEnded() { sockets.close(socket, reason: reason) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -67,11 +67,12 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "chatrelay")
         logger[metadataKey: "node"] = "\(configuration.nodeID)"
         let metrics = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        let metricsFactory = PrometheusMetricsFactory(registry: metrics)
+        MetricsSystem.bootstrap(metricsFactory)
 
         let relay: Relay
         do {
-            relay = try await Relay(configuration: configuration, logger: logger)
+            relay = try await Relay(configuration: configuration, logger: logger, metricsFactory: metricsFactory)
             try await relay.start()
         } catch {
             FileHandle.standardError.write(Data("chatrelay: \(error)\n".utf8))

@@ -88,7 +88,7 @@ final class RelayProcess: @unchecked Sendable {
         let (metrics, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         let exported = String(decoding: metrics, as: UTF8.self)
-        let openSockets = exported.split(separator: "\n").first { $0.hasPrefix("chatrelay_open_sockets ") }
+        let openSockets = exported.split(separator: "\n").first { $0.hasPrefix("chatrelay_open_sockets{") }
         #expect(openSockets.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) } == 2, "\(exported)")
         let signalled = ContinuousClock.now
         kill(node.process.processIdentifier, SIGTERM)

@@ -63,7 +63,7 @@ import WebSocketWire
         var machine = SocketStateMachine(maximumQueuedFrames: 10)
         #expect(machine.messageArrived { "a" } == .queued)
         // No session yet: nothing to close.
-        #expect(machine.connectionEnded() == false)
+        #expect(machine.connectionEnded() == nil)
         #expect(machine.opened() == false)
         #expect(machine.nextWaiting() == nil)
         #expect(machine.messageArrived { "b" } == .ignore)
@@ -71,8 +71,8 @@ import WebSocketWire
 
     @Test func theSessionIsClosedOnceWhenTheConnectionEnds() {
         var machine = openMachine()
-        #expect(machine.connectionEnded() == true)
-        #expect(machine.connectionEnded() == false)
+        #expect(machine.connectionEnded() == .client)
+        #expect(machine.connectionEnded() == nil)
     }
 
     // MARK: Outbound
@@ -185,7 +185,7 @@ import WebSocketWire
         #expect(machine.pingDue() == false)
         #expect(machine.enqueue(frame("a")) == .nothing)
         #expect(machine.closeRequested(.draining) == nil)
-        #expect(machine.connectionEnded() == true)
+        #expect(machine.connectionEnded() == .heartbeat)
     }
 
     @Test func anEndedConnectionQueuesNothingAndKeepsNoStorage() {
@@ -197,5 +197,23 @@ import WebSocketWire
         #expect(machine.enqueue(frame("b")) == .nothing)
         #expect(machine.closeRequested(.draining) == nil)
         #expect(!machine.hasSentClose)
+    }
+
+    /// Why the socket ended, for `chatrelay_socket_closes_total{reason}`: the first reason stands.
+    @Test func theEndReasonIsTheFirstOne() {
+        var drained = openMachine()
+        _ = drained.closeRequested(.draining)
+        _ = drained.peerClosed(answer: 1001)
+        #expect(drained.connectionEnded() == .drain)
+        var slow = openMachine()
+        _ = slow.closeRequested(.slowConsumer)
+        #expect(slow.connectionEnded() == .slowConsumer)
+        var broken = openMachine()
+        _ = broken.failed()
+        #expect(broken.connectionEnded() == .protocolError)
+        var client = openMachine()
+        _ = client.peerClosed(answer: 1000)
+        _ = client.closeRequested(.draining)
+        #expect(client.connectionEnded() == .client)
     }
 }

@@ -2,6 +2,7 @@ import ChatClient
 import Foundation
 import Logging
 import NIOCore
+import Prometheus
 import RedisClient
 import RelayCore
 import RelayServer
@@ -19,6 +20,8 @@ final class TestCluster: @unchecked Sendable {
     let redis: RedisServer
     let configuration: RelayConfiguration
     private(set) var nodes: [RelayNode] = []
+    /// Each node's own `/metrics` registry.
+    private(set) var metrics: [PrometheusCollectorRegistry] = []
     private var tasks: [Task<Void, any Error>] = []
 
     private init(redis: RedisServer, configuration: RelayConfiguration) {
@@ -54,9 +57,11 @@ final class TestCluster: @unchecked Sendable {
         configuration.nodeID = name
         var logger = Logger(label: "test.\(name)")
         logger.logLevel = .error
-        let relay = try await Relay(configuration: configuration, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        let relay = try await Relay(configuration: configuration, logger: logger, metricsFactory: PrometheusMetricsFactory(registry: registry))
         try await relay.start()
-        let node = RelayNode(relay: relay, host: "127.0.0.1", port: 0, logger: logger)
+        let node = RelayNode(relay: relay, host: "127.0.0.1", port: 0, metrics: registry, logger: logger)
+        metrics.append(registry)
         let listening = AsyncStream.makeStream(of: Int.self)
         tasks.append(Task { try await node.run(onListening: { listening.continuation.yield($0) }) })
         for await _ in listening.stream { break }

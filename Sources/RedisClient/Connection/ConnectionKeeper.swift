@@ -22,12 +22,14 @@ final class ConnectionKeeper: Sendable {
     private let onPush: RedisPushHandler?
     private let prepare: Prepare
     private let onStateChange: @Sendable (RedisConnectionState) -> Void
+    let metrics: RedisMetrics
     private let inner = NIOLockedValueBox(Inner())
 
     init(
         configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup,
         logger: Logger,
+        metrics: RedisMetrics,
         onPush: RedisPushHandler? = nil,
         prepare: @escaping Prepare = { _ in },
         onStateChange: @escaping @Sendable (RedisConnectionState) -> Void = { _ in }
@@ -35,6 +37,7 @@ final class ConnectionKeeper: Sendable {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.metrics = metrics
         self.onPush = onPush
         self.prepare = prepare
         self.onStateChange = onStateChange
@@ -104,7 +107,7 @@ final class ConnectionKeeper: Sendable {
                 attempts += 1
                 do {
                     _ = try await establish()
-                    RedisMetrics.reconnects.increment()
+                    metrics.reconnects.increment()
                     logger.info("redis connection restored", metadata: ["redis": "\(configuration.redactedURL)", "attempts": "\(attempts)"])
                     attempts = 0
                     backoff = reconnectBackoff
@@ -121,6 +124,7 @@ final class ConnectionKeeper: Sendable {
             configuration: configuration,
             eventLoop: eventLoopGroup.any(),
             logger: logger,
+            metrics: metrics,
             onPush: onPush
         )
         do {

@@ -17,11 +17,19 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let endpoint: String
     private var context: ChannelHandlerContext?
     private var timeoutCheck: Scheduled<Void>?
+    private let metrics: RedisMetrics
 
     /// Set once the connection is unusable; later commands fail with it at once.
     var failure: RedisClientError? { machine.failure }
 
-    init(endpoint: String, commandTimeout: TimeAmount, pushPayloadHeadroom: Int, onPush: RedisPushHandler?) throws(RedisClientError) {
+    init(
+        endpoint: String,
+        commandTimeout: TimeAmount,
+        pushPayloadHeadroom: Int,
+        metrics: RedisMetrics,
+        onPush: RedisPushHandler?
+    ) throws(RedisClientError) {
+        self.metrics = metrics
         self.pushPayloadHeadroom = pushPayloadHeadroom
         decoder = try RedisReplyDecoder()
         self.endpoint = endpoint
@@ -40,7 +48,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     /// Called on the event loop with commands already encoded into `bytes`, in the order of `commands`.
     func write(_ bytes: ByteBuffer, commands: [(responder: RedisResponder, expectedReplies: Int)]) {
-        RedisMetrics.commands.increment(by: commands.count)
+        metrics.commands.increment(by: commands.count)
         guard let context else {
             return fail(commands.map(\.responder), RedisClientError(.connectionClosed, "connection to \(endpoint) closed"))
         }
@@ -64,7 +72,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
                     switch consume decoded {
                     case .reply(let reply): route(reply)
                     case .push(let message):
-                        RedisMetrics.pushes.increment()
+                        metrics.pushes.increment()
                         onPush?(consume message)
                     }
                 }
@@ -88,11 +96,11 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     private func route(_ reply: RedisReply) {
         switch machine.received(reply) {
         case .succeed(let responder, let reply, let sentAt):
-            RedisMetrics.roundTrip.recordInterval(since: sentAt)
+            metrics.roundTrip.recordInterval(since: sentAt)
             responder.succeed(reply)
         case .fail(let responder, let error, let sentAt):
-            RedisMetrics.roundTrip.recordInterval(since: sentAt)
-            RedisMetrics.failures.increment()
+            metrics.roundTrip.recordInterval(since: sentAt)
+            metrics.failures.increment()
             responder.fail(error)
         case .nothing:
             break
@@ -109,7 +117,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private func fail(_ responders: [RedisResponder], _ error: RedisClientError) {
-        RedisMetrics.failures.increment(by: responders.count)
+        metrics.failures.increment(by: responders.count)
         for responder in responders { responder.fail(error) }
     }
 

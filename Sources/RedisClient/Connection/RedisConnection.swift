@@ -39,7 +39,24 @@ public final class RedisConnection: Sendable {
         configuration: RedisConfiguration,
         eventLoop: any EventLoop,
         logger: Logger = Logger(label: "redis"),
+        metrics: RedisMetricsSettings = RedisMetricsSettings(),
         onPush: RedisPushHandler? = nil
+    ) async throws -> RedisConnection {
+        try await connect(
+            configuration: configuration,
+            eventLoop: eventLoop,
+            logger: logger,
+            metrics: RedisMetrics(metrics, role: "connection"),
+            onPush: onPush
+        )
+    }
+
+    static func connect(
+        configuration: RedisConfiguration,
+        eventLoop: any EventLoop,
+        logger: Logger,
+        metrics: RedisMetrics,
+        onPush: RedisPushHandler?
     ) async throws -> RedisConnection {
         let endpoint = configuration.redactedURL
         let channel: any Channel
@@ -58,6 +75,7 @@ public final class RedisConnection: Sendable {
                             endpoint: endpoint,
                             commandTimeout: configuration.commandTimeout,
                             pushPayloadHeadroom: configuration.pushPayloadHeadroom,
+                            metrics: metrics,
                             onPush: onPush
                         )
                         try channel.pipeline.syncOperations.addHandler(handler)

@@ -1,17 +1,41 @@
 import Metrics
 import NIOCore
 
-/// The client's own series, through swift-metrics (nothing is recorded until the program bootstraps a backend).
-enum RedisMetrics {
-    static let commands = Counter(label: "redis_commands_total")
+/// Where a client's series go, and the labels they carry (a relay node adds its id).
+public struct RedisMetricsSettings: Sendable {
+    public var factory: any MetricsFactory
+    public var dimensions: [(String, String)]
+
+    public init(factory: any MetricsFactory = MetricsSystem.factory, dimensions: [(String, String)] = []) {
+        self.factory = factory
+        self.dimensions = dimensions
+    }
+}
+
+/// A client's own series, through swift-metrics, labelled with its role (`commands` or `subscriber`): made when the
+/// client is, so a backend lists them at zero from the start.
+final class RedisMetrics: Sendable {
+    let commands: Counter
     /// Error replies, timeouts and commands lost with their connection.
-    static let failures = Counter(label: "redis_command_failures_total")
+    let failures: Counter
     /// From the write of a command to its reply.
-    static let roundTrip = Timer(label: "redis_command_duration_seconds", preferredDisplayUnit: .seconds)
-    static let reconnects = Counter(label: "redis_reconnects_total")
-    static let pushes = Counter(label: "redis_pushes_total")
-    /// Channels the process's subscribers are subscribed to (or will be, once reconnected).
-    static let subscriptions = Meter(label: "redis_subscriptions")
+    let roundTrip: Timer
+    let reconnects: Counter
+    let pushes: Counter
+    /// Channels the subscriber is subscribed to (or will be, once reconnected).
+    let subscriptions: Meter
+
+    init(_ settings: RedisMetricsSettings, role: String) {
+        let dimensions = settings.dimensions + [("role", role)]
+        let factory = settings.factory
+        commands = Counter(label: "redis_commands_total", dimensions: dimensions, factory: factory)
+        failures = Counter(label: "redis_command_failures_total", dimensions: dimensions, factory: factory)
+        roundTrip = Timer(label: "redis_command_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
+        reconnects = Counter(label: "redis_reconnects_total", dimensions: dimensions, factory: factory)
+        pushes = Counter(label: "redis_pushes_total", dimensions: dimensions, factory: factory)
+        subscriptions = Meter(label: "redis_subscriptions", dimensions: dimensions, factory: factory)
+        subscriptions.set(0)
+    }
 }
 
 extension Timer {

@@ -36,6 +36,7 @@ public final class RedisSubscriber: Sendable {
         mode: Mode = .classic,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "redis.pubsub"),
+        metrics: RedisMetricsSettings = RedisMetricsSettings(),
         onStateChange: @escaping @Sendable (RedisConnectionState) -> Void = { _ in },
         onMessage: @escaping RedisPushHandler
     ) {
@@ -46,6 +47,7 @@ public final class RedisSubscriber: Sendable {
             configuration: configuration,
             eventLoopGroup: eventLoopGroup,
             logger: logger,
+            metrics: RedisMetrics(metrics, role: "subscriber"),
             onPush: onMessage,
             prepare: { connection in
                 // Sending under the lock keeps the order of (un)subscribes on the wire the order of the calls.
@@ -130,7 +132,7 @@ public final class RedisSubscriber: Sendable {
         let sent = interest.withLockedValue { interest -> EventLoopFuture<RedisReply>? in
             let before = interest.channels.count
             update(&interest.channels)
-            RedisMetrics.subscriptions.increment(by: Double(interest.channels.count - before))
+            keeper.metrics.subscriptions.increment(by: Double(interest.channels.count - before))
             guard keeper.state != .shutdown, let connection = interest.connection else { return nil }
             return connection.send([command] + channels.map { .string($0) }, expectedReplies: channels.count)
         }

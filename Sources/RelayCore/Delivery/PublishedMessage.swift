@@ -19,6 +19,8 @@ struct PublishedMessage: Sendable {
     /// Sent by the user whose channel carried it: possibly by the very socket it is about to reach, which must not
     /// get its own message back (``SocketFeed`` tells which from the socket's store replies).
     var isOwn: Bool
+    /// Read from the stream by a gap fill, not published live.
+    var fromFill = false
 
     /// Nil for anything not shaped like a published message. `owner` is the user of the channel it came on.
     init?(_ payload: consuming ByteBuffer, owner: String) {
@@ -39,6 +41,7 @@ struct PublishedMessage: Sendable {
         self.id = id
         self.friendship = message.friendship
         self.isOwn = message.from == owner
+        self.fromFill = true
     }
 
     /// Scans the raw bytes: through `ByteBufferView` this was 6% of a saturated node.

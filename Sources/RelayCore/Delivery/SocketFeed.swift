@@ -70,6 +70,7 @@ final class SocketFeed: Sendable {
     /// Reads every entry after the socket's position until the machine is content, retrying while Redis is away.
     private func fill(_ friendship: String) async {
         var backoff = Self.fillBackoff
+        context.metrics.gapFills.increment()
         while true {
             guard let from = machine.withLock({ $0.readPosition(of: friendship) }) else { return }
             do {
@@ -94,6 +95,19 @@ final class SocketFeed: Sendable {
             }
             return
         }
+    }
+
+    /// Delivered messages, those a fill brought, and how long after their store each went out.
+    private func count(_ batch: [PublishedMessage]) {
+        let metrics = context.metrics
+        metrics.messagesDelivered.increment(by: batch.count)
+        let now = WallClock.milliseconds
+        var filled = 0
+        for message in batch {
+            if message.fromFill { filled += 1 }
+            metrics.deliveryLag.recordMilliseconds(now > message.id.milliseconds ? Int64(now - message.id.milliseconds) : 0)
+        }
+        if filled > 0 { metrics.gapFillMessages.increment(by: filled) }
     }
 
     private func run(_ event: (inout DeliveryMachine) -> DeliveryMachine.Action) {
@@ -124,6 +138,7 @@ final class SocketFeed: Sendable {
         case .send:
             while !batch.isEmpty {
                 for frame in batch { socket.send(frame: frame.bytes) }
+                count(batch)
                 machine.withLock { $0.takeOutgoing(&batch) }
             }
         }

@@ -38,12 +38,23 @@ public final class SocketRegistry: Sendable {
     /// One element per reconnect of the subscriber: every socket catches up from the streams.
     private let catchUpsDue: AsyncStream<Void>
 
-    init(keys: RedisKeys, redis: RedisConfiguration, store: MessageStore, directory: Directory, logger: Logger) {
+    private let metrics: RelayMetrics
+
+    init(
+        keys: RedisKeys,
+        redis: RedisConfiguration,
+        store: MessageStore,
+        directory: Directory,
+        logger: Logger,
+        metrics: RelayMetrics,
+        redisMetrics: RedisMetricsSettings
+    ) {
+        self.metrics = metrics
         self.keys = keys
         self.logger = logger
         self.store = store
         self.directory = directory
-        feedContext = FeedContext(store: store, logger: logger)
+        feedContext = FeedContext(store: store, logger: logger, metrics: metrics)
         let registryState = self.state
         let hasConnected = NIOLockedValueBox(false)
         let (catchUpsDue, catchUpDue) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -51,6 +62,7 @@ public final class SocketRegistry: Sendable {
         subscriber = RedisSubscriber(
             configuration: redis,
             logger: logger,
+            metrics: redisMetrics,
             onStateChange: { state in
                 if state == .reconnecting {
                     // Called once the lost connection's last push is dispatched, before the new connection exists:
@@ -160,12 +172,14 @@ public final class SocketRegistry: Sendable {
     ) -> (generation: UInt64, confirmed: EventLoopFuture<Void>)? {
         switch action {
         case .subscribe(let channel, let generation):
+            metrics.users.increment()
             let confirmed = subscriber.subscribeFuture([channel])
             state.confirmations[generation] = confirmed
             return (generation, confirmed)
         case .join(let generation):
             return (generation, state.confirmations[generation]!)
         case .unsubscribe(let channel, let generation):
+            metrics.users.decrement()
             state.confirmations[generation] = nil
             _ = subscriber.unsubscribeFuture([channel])
             return nil

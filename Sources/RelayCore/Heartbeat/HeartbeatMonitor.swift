@@ -46,9 +46,11 @@ public final class HeartbeatMonitor: Sendable {
     private let wheel = Mutex(Wheel(slots: Array(repeating: [], count: HeartbeatMonitor.slotCount)))
     /// Seconds per turn of the wheel: every socket is pinged once per period.
     public let period: Double
+    private let metrics: RelayMetrics
 
-    public init(period: Double = 10) {
+    public init(period: Double = 10, metrics: RelayMetrics = .discarding) {
         self.period = period
+        self.metrics = metrics
     }
 
     public var count: Int { wheel.withLock { $0.entries.count } }
@@ -80,6 +82,12 @@ public final class HeartbeatMonitor: Sendable {
         let (toPing, toTerminate) = advance()
         for socket in toPing { socket.ping() }
         for socket in toTerminate { socket.terminate() }
+        count(toPing, toTerminate)
+    }
+
+    private func count(_ pinged: [any RelaySocket], _ terminated: [any RelaySocket]) {
+        metrics.heartbeatPings.increment(by: pinged.count)
+        metrics.heartbeatTerminations.increment(by: terminated.count)
     }
 
     /// ``step()`` for the ticker, yielding between runs of ``pingsPerTurn`` pings.
@@ -90,6 +98,7 @@ public final class HeartbeatMonitor: Sendable {
             socket.ping()
         }
         for socket in toTerminate { socket.terminate() }
+        count(toPing, toTerminate)
     }
 
     /// Moves the hand one slot: the slot's sockets to ping, and those that missed the last ping, now forgotten.

@@ -11,9 +11,11 @@ import RedisClient
 /// `@unchecked Sendable`: a session belongs to one socket, whose handler runs one frame at a time (a frame that
 /// continues in a task holds back the socket's next frames until it is done).
 public final class ClientSession: @unchecked Sendable {
-    private let conversations: Conversations
-    private let configuration: RelayConfiguration
-    private let logger: Logger
+    /// Shared by every session of the node.
+    private let context: SessionContext
+    private var conversations: Conversations { context.conversations }
+    private var logger: Logger { context.logger }
+    private var metrics: RelayMetrics { context.metrics }
     public let socket: any RelaySocket
     /// The socket's live delivery, told of the socket's sends and their ids so that it never hands the socket its own
     /// messages, live or in a catch-up.
@@ -24,14 +26,12 @@ public final class ClientSession: @unchecked Sendable {
     /// the route's keys were 3 of the 40 allocations per message.
     private var lastRoute: StoreRoute?
 
-    init(conversations: Conversations, configuration: RelayConfiguration, logger: Logger, socket: any RelaySocket, feed: SocketFeed) {
-        self.conversations = conversations
-        self.configuration = configuration
-        self.logger = logger
+    init(context: SessionContext, socket: any RelaySocket, feed: SocketFeed) {
+        self.context = context
         self.socket = socket
         self.feed = feed
-        bucket = TokenBucket(rate: configuration.rate, burst: configuration.burst)
-        parser = ClientRequestParser(maximumContentBytes: configuration.maximumContentBytes)
+        bucket = TokenBucket(rate: context.rate, burst: context.burst)
+        parser = ClientRequestParser(maximumContentBytes: context.maximumContentBytes)
     }
 
     private var userID: String { socket.userID }
@@ -57,7 +57,7 @@ public final class ClientSession: @unchecked Sendable {
         } catch {
             // A malformed frame takes a token too: otherwise garbage would draw error frames without limit.
             guard bucket.take() else { return rateLimited(cid: error.cid) }
-            socket.send(ServerMessage.error(error))
+            sendError(error)
             return .done
         }
         guard bucket.take() else { return rateLimited(cid: frame.cid) }
@@ -66,6 +66,7 @@ public final class ClientSession: @unchecked Sendable {
             socket.send(ServerMessage.pong)
             return .done
         case .send(let request):
+            metrics.messagesReceived.increment()
             // A friendship never changes: the route of the last one sent to stands for it, without a cache lookup.
             if let route = lastRoute, route.friendship == request.friendship {
                 perform { try self.store(request, on: route) }
@@ -77,16 +78,24 @@ public final class ClientSession: @unchecked Sendable {
             }
             return .continueInTask { await self.perform(frame) }
         case .sync(let request):
+            metrics.syncRequests.increment()
             // From the moment the request is read, live frames of the friendships it replays wait for its `synced`.
             feed.beginSync(request.since == nil ? .only(Set(request.cursors.keys)) : .all)
             return .continueInTask { await self.perform(frame) }
         case .history:
+            metrics.historyRequests.increment()
             return .continueInTask { await self.perform(frame) }
         }
     }
 
+    /// Every error frame goes out here, counted by its code.
+    private func sendError(_ error: RequestError) {
+        metrics.errorSent(error.code)
+        socket.send(ServerMessage.error(error))
+    }
+
     private func rateLimited(cid: String?) -> Handling {
-        socket.send(ServerMessage.error(RequestError(.rateLimited, "over \(Int(configuration.rate)) frames per second", cid: cid)))
+        sendError(RequestError(.rateLimited, "over \(Int(context.rate)) frames per second", cid: cid))
         return .done
     }
 
@@ -113,10 +122,10 @@ public final class ClientSession: @unchecked Sendable {
 
     private func answer(_ error: any Error, cid: String?) {
         if let error = error as? RequestError {
-            socket.send(ServerMessage.error(error.carrying(cid)))
+            sendError(error.carrying(cid))
         } else {
             logger.debug("frame failed", metadata: ["error": "\(error)", "user": "\(userID)"])
-            socket.send(ServerMessage.error(RequestError(.unavailable, "the store is unavailable; retry", cid: cid)))
+            sendError(RequestError(.unavailable, "the store is unavailable; retry", cid: cid))
         }
     }
 
@@ -146,17 +155,21 @@ public final class ClientSession: @unchecked Sendable {
         let feed = self.feed
         let cid = request.cid
         let logger = logger
+        let metrics = metrics
         let friendship = route.friendship
         feed.willStore(friendship: friendship)
+        let handedOver = NIODeadline.now()
         conversations.store.store(route, content: request.content, type: request.type, cid: cid) { result in
             switch result {
             case .success(let receipt):
-                RelayMetrics.stored(isNew: receipt.isNew)
+                metrics.storeDuration.recordNanoseconds(Int64(NIODeadline.now().uptimeNanoseconds - handedOver.uptimeNanoseconds))
+                metrics.stored(isNew: receipt.isNew)
                 feed.didStore(StreamID(receipt.id), friendship: friendship)
                 if let cid { socket.send(frame: ServerMessage.ack(cid: cid, id: receipt.id)) }
             case .failure(let error):
                 feed.didStore(nil, friendship: friendship)
                 logger.debug("store failed", metadata: ["error": "\(error)"])
+                metrics.errorSent(.unavailable)
                 socket.send(ServerMessage.error(RequestError(.unavailable, "Redis could not store it; nothing was stored; retry", cid: cid)))
             }
         }

@@ -1,0 +1,108 @@
+import ChatClient
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `/metrics` lists every series from start-up, at zero, labelled with the node, and counts what a scripted scenario
+/// did: the numbers, not just the names.
+@Suite struct MetricsTests {
+    /// The samples of a Prometheus text page, by series (name and labels as written).
+    private func samples(_ cluster: TestCluster, node: Int) async throws -> [String: Double] {
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(cluster.port(node))/metrics")!)
+        var samples: [String: Double] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+
+    static let everySeries = [
+        #"chatrelay_open_sockets{node="node0"}"#,
+        #"chatrelay_users{node="node0"}"#,
+        #"chatrelay_socket_opens_total{node="node0"}"#,
+        #"chatrelay_socket_closes_total{node="node0",reason="client"}"#,
+        #"chatrelay_socket_closes_total{node="node0",reason="heartbeat"}"#,
+        #"chatrelay_socket_closes_total{node="node0",reason="drain"}"#,
+        #"chatrelay_socket_closes_total{node="node0",reason="slow_consumer"}"#,
+        #"chatrelay_socket_closes_total{node="node0",reason="protocol_error"}"#,
+        #"chatrelay_messages_received_total{node="node0"}"#,
+        #"chatrelay_messages_stored_total{node="node0"}"#,
+        #"chatrelay_duplicate_sends_total{node="node0"}"#,
+        #"chatrelay_messages_delivered_total{node="node0"}"#,
+        #"chatrelay_errors_sent_total{node="node0",code="bad_json"}"#,
+        #"chatrelay_errors_sent_total{node="node0",code="rate_limited"}"#,
+        #"chatrelay_store_duration_seconds_count{node="node0"}"#,
+        #"chatrelay_delivery_lag_seconds_count{node="node0"}"#,
+        #"chatrelay_sync_requests_total{node="node0"}"#,
+        #"chatrelay_history_requests_total{node="node0"}"#,
+        #"chatrelay_gap_fills_total{node="node0"}"#,
+        #"chatrelay_gap_fill_messages_total{node="node0"}"#,
+        #"chatrelay_heartbeat_pings_total{node="node0"}"#,
+        #"chatrelay_heartbeat_terminations_total{node="node0"}"#,
+        #"chatrelay_outbound_bytes_total{node="node0"}"#,
+        #"redis_commands_total{node="node0",role="commands"}"#,
+        #"redis_command_failures_total{node="node0",role="commands"}"#,
+        #"redis_command_duration_seconds_count{node="node0",role="commands"}"#,
+        #"redis_reconnects_total{node="node0",role="subscriber"}"#,
+        #"redis_pushes_total{node="node0",role="subscriber"}"#,
+        #"redis_subscriptions{node="node0",role="subscriber"}"#,
+    ]
+
+    @Test func everySeriesIsListedFromStartUpAndCountsAScenario() async throws {
+        let cluster = try await TestCluster.start(nodes: 2) { $0.heartbeat = 0.5 }
+        defer { Task { await cluster.stop() } }
+        let fresh = try await samples(cluster, node: 0)
+        for series in Self.everySeries {
+            #expect(fresh[series] != nil, "\(series) missing at start-up")
+        }
+        #expect(fresh[#"chatrelay_messages_stored_total{node="node0"}"#] == 0)
+
+        let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
+        let a = try await cluster.connect(alice, node: 0)
+        let b = try await cluster.connect(bob, node: 1)
+        for index in 1...3 { a.send(to: friendship, content: "m\(index)", cid: "c\(index)") }
+        #expect(await b.messages(3).count == 3)
+        for _ in 1...3 { #expect(await a.next { $0["op"] as? String == "ack" } != nil) }
+        a.send("{not json")
+        #expect(await a.next { $0["code"] as? String == "bad_json" } != nil)
+        a.send(json: ["op": "history", "friend": friendship])
+        #expect(await a.next { $0["op"] as? String == "history" } != nil)
+        a.send(json: ["op": "sync", "cursors": [friendship: "0-0"]])
+        #expect(await a.next { $0["op"] as? String == "synced" } != nil)
+        // A heartbeat period (0.5 s) and a little more: every socket was pinged.
+        try await Task.sleep(for: .milliseconds(1200))
+        await a.close()
+
+        let sender = try await samples(cluster, node: 0)
+        let ok = try await cluster.eventually { try await samples(cluster, node: 0)[#"chatrelay_open_sockets{node="node0"}"#] == 0 }
+        #expect(ok)
+        let after = try await samples(cluster, node: 0)
+        #expect(after[#"chatrelay_socket_opens_total{node="node0"}"#] == 1)
+        #expect(after[#"chatrelay_socket_closes_total{node="node0",reason="client"}"#] == 1)
+        #expect(after[#"chatrelay_users{node="node0"}"#] == 0)
+        #expect(sender[#"chatrelay_messages_received_total{node="node0"}"#] == 3)
+        #expect(sender[#"chatrelay_messages_stored_total{node="node0"}"#] == 3)
+        #expect(sender[#"chatrelay_store_duration_seconds_count{node="node0"}"#] == 3)
+        #expect(sender[#"chatrelay_errors_sent_total{node="node0",code="bad_json"}"#] == 1)
+        #expect(sender[#"chatrelay_history_requests_total{node="node0"}"#] == 1)
+        #expect(sender[#"chatrelay_sync_requests_total{node="node0"}"#] == 1)
+        #expect((sender[#"chatrelay_heartbeat_pings_total{node="node0"}"#] ?? 0) >= 1)
+        #expect((sender[#"chatrelay_outbound_bytes_total{node="node0"}"#] ?? 0) > 0)
+        #expect((sender[#"redis_commands_total{node="node0",role="commands"}"#] ?? 0) >= 3)
+        // The opening fill of alice's one friendship.
+        #expect(sender[#"chatrelay_gap_fills_total{node="node0"}"#] == 1)
+
+        let receiver = try await samples(cluster, node: 1)
+        #expect(receiver[#"chatrelay_messages_delivered_total{node="node1"}"#] == 3)
+        #expect(receiver[#"chatrelay_delivery_lag_seconds_count{node="node1"}"#] == 3)
+        #expect(receiver[#"chatrelay_users{node="node1"}"#] == 1)
+        #expect(receiver[#"chatrelay_open_sockets{node="node1"}"#] == 1)
+        #expect((receiver[#"redis_pushes_total{node="node1",role="subscriber"}"#] ?? 0) >= 3)
+        // Bob's channel and the broadcast channel.
+        #expect(receiver[#"redis_subscriptions{node="node1",role="subscriber"}"#] == 2)
+    }
+}
