@@ -25,6 +25,27 @@ public struct AdminClient: Sendable {
         try await post("/api/friendships", ["user1": user1, "user2": user2])
     }
 
+    /// One API call: the status and the JSON object answered (empty when the body is not one). Throws only when
+    /// the node cannot be reached.
+    public func call(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> (status: Int, json: [String: Any]) {
+        guard let url = URL(string: baseURL + path) else { throw ChatClientError("not a URL: \(baseURL + path)") }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response): (Data, URLResponse)
+        do {
+            (data, response) = try await URLSession.shared.data(for: request)
+        } catch {
+            throw ChatClientError("cannot reach \(baseURL): \(error.localizedDescription)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+    }
+
     private func post(_ path: String, _ body: [String: String]) async throws -> String {
         guard let url = URL(string: baseURL + path) else { throw ChatClientError("not a URL: \(baseURL + path)") }
         var request = URLRequest(url: url)

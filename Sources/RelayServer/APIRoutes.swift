@@ -53,6 +53,13 @@ struct APIRoutes<Context: RequestContext>: Sendable {
             guard let user = try await conversations.directory.user(id) else { throw APIError.notFound("no user \(id)") }
             return json(["id": user.id, "name": user.name])
         }
+        // Not in the contract: operators (`chatrelay user show NAME`) look users up by name.
+        api.get("usernames/:name") { request, context in
+            try authenticator.requireAdmin(request)
+            let name = try context.parameters.require("name")
+            guard let user = try await conversations.directory.user(named: name) else { throw APIError.notFound("no user named \(name)") }
+            return json(["id": user.id, "name": user.name])
+        }
         api.get("users/:id/friends") { request, context in
             try authenticator.requireAdmin(request)
             let id = try context.parameters.require("id")

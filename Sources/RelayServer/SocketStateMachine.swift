@@ -23,7 +23,7 @@ struct SocketStateMachine {
         case queued
         /// Queued, and the backlog reached the threshold: stop reading from the socket.
         case queuedPauseReading
-        /// This side closed (or the connection ended): nothing it says is acted on any more.
+        /// The connection ended: nothing it says is acted on any more.
         case ignore
     }
 
@@ -117,9 +117,11 @@ struct SocketStateMachine {
 
     // MARK: Inbound messages
 
-    /// A text message arrived; `text` is made only when it must wait.
+    /// A text message arrived; `text` is made only when it must wait. After this side's close a message is still
+    /// handled (a send is stored, though its ack cannot go out; the client resends it with its cid, which stores
+    /// once): a client that sent before it saw the close loses nothing.
     mutating func messageArrived(_ text: () -> String) -> Arrival {
-        guard !isFinished else { return .ignore }
+        guard phase != .ended else { return .ignore }
         guard isBusy else { return .handleNow }
         waiting.append(text())
         guard waiting.count >= Self.readPauseThreshold, !readingPaused else { return .queued }
@@ -137,9 +139,9 @@ struct SocketStateMachine {
         isBusy = false
     }
 
-    /// The next waiting message to handle now, or nil while one is in progress, none waits or the socket is finished.
+    /// The next waiting message to handle now, or nil while one is in progress, none waits or the connection ended.
     mutating func nextWaiting() -> String? {
-        guard !isBusy, !isFinished, !waiting.isEmpty else { return nil }
+        guard !isBusy, phase != .ended, !waiting.isEmpty else { return nil }
         return waiting.removeFirst()
     }
 
@@ -190,7 +192,7 @@ struct SocketStateMachine {
     // MARK: Control
 
     /// This side ends the socket for `reason`: the close to send, or nil when it is finished already (and no close
-    /// frame goes out). What waits to be handled is dropped: the client resends what it has no ack for.
+    /// frame goes out). Messages that wait are still handled (``messageArrived(_:)``).
     mutating func closeRequested(_ reason: SocketEnd) -> Closing? {
         guard !isFinished else { return nil }
         let code = Self.closeCode(for: reason)
@@ -200,7 +202,6 @@ struct SocketStateMachine {
         case .slowConsumer: record(.slowConsumer)
         case .openFailed: record(.protocolError)
         }
-        waiting = []
         defer {
             ready = []
             spare = []

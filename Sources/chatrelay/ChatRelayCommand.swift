@@ -8,7 +8,10 @@ struct ChatRelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatrelay",
         abstract: "A real-time chat relay: stateless nodes sharing one Redis.",
-        subcommands: [ServeCommand.self, TokenCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, TokenCommand.self, BenchCommand.self, UserCommand.self, FriendCommand.self, FriendsCommand.self,
+            HistoryCommand.self, SendCommand.self, ListenCommand.self, BroadcastCommand.self,
+        ]
     )
 
     static func main() async {

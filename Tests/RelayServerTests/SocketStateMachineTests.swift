@@ -134,10 +134,13 @@ import WebSocketWire
         #expect(closing?.framesBefore.count == 2)
         #expect(closing?.answerTimeout == SocketStateMachine.closeTimeout)
         #expect(machine.enqueue(frame("late")) == .nothing)
-        // After its close frame this side sends nothing: no pong, no heartbeat ping, and it acts on no message.
+        // After its close frame this side sends nothing: no pong, no heartbeat ping. A message the client sent before
+        // it saw the close is still handled (stored; its ack cannot go out).
         #expect(machine.pingReceived() == false)
         #expect(machine.pingDue() == false)
-        #expect(machine.messageArrived { "late" } == .ignore)
+        #expect(machine.messageArrived { "late" } == .handleNow)
+        #expect(machine.connectionEnded() == .drain)
+        #expect(machine.messageArrived { "after the end" } == .ignore)
     }
 
     /// A close while a sync's page waits for room: the waiting sync is let go (it finds the socket finished).

@@ -46,6 +46,13 @@ public struct Directory: Sendable {
         return name.string.map { User(id: id, name: $0) }
     }
 
+    /// The user with this name, if any (names are unique).
+    public func user(named name: String) async throws -> User? {
+        guard Self.isValidName(name) else { return nil }
+        guard let id = try await redis.command("GET", .string(keys.username(name))).string else { return nil }
+        return try await user(id)
+    }
+
     /// Creates the friendship, or returns the existing one (`created == false`) if the two are already friends.
     public func createFriendship(_ first: String, _ second: String, id requested: String?) async throws -> (Friendship, created: Bool) {
         for user in [first, second] where !Identifier.isValid(user) {

@@ -1,0 +1,47 @@
+import ArgumentParser
+
+struct FriendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "friend",
+        abstract: "Make two users friends.",
+        subcommands: [Add.self]
+    )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make two users (ids or names) friends.")
+        @OptionGroup var node: NodeOptions
+        @Argument(help: "One user.") var first: String
+        @Argument(help: "The other.") var second: String
+
+        func run() async throws {
+            let (a, b) = (try await node.admin.user(first), try await node.admin.user(second))
+            let (status, json) = try await node.admin.call("POST", "/api/friendships", body: ["user1": a.id, "user2": b.id])
+            guard status == 201 || status == 200, let id = json["id"] as? String else {
+                throw OperatorError("befriending \(a.name) and \(b.name)", status: status, json: json)
+            }
+            if node.json { return JSONLine.print(json) }
+            print("\(a.name) and \(b.name) are friends (\(status == 201 ? "new" : "already")): friendship \(id)")
+        }
+    }
+}
+
+struct FriendsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "friends", abstract: "List a user's friends.")
+    @OptionGroup var node: NodeOptions
+    @Argument(help: "The user's id or name.") var user: String
+
+    func run() async throws {
+        let found = try await node.admin.user(user)
+        let (status, json) = try await node.admin.call("GET", "/api/users/\(found.id)/friends")
+        guard status == 200 else { throw OperatorError("reading \(found.name)'s friends", status: status, json: json) }
+        let friends = json["friends"] as? [[String: Any]] ?? []
+        if node.json { return friends.forEach(JSONLine.print) }
+        guard !friends.isEmpty else { return print("\(found.name) has no friends yet") }
+        for friend in friends {
+            let online = (friend["online"] as? Bool).map { $0 ? "  online" : "  offline" } ?? ""
+            print(
+                "\(friend["name"] as? String ?? "?")  user \(friend["user"] as? String ?? "?")  friendship \(friend["friend"] as? String ?? "?")\(online)"
+            )
+        }
+    }
+}

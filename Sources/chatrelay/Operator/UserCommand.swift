@@ -1,0 +1,35 @@
+import ArgumentParser
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user",
+        abstract: "Add or show users.",
+        subcommands: [Add.self, Show.self]
+    )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user.")
+        @OptionGroup var node: NodeOptions
+        @Argument(help: "The user's name (unique).") var name: String
+        @Option(help: "The id to give the user (default: a new one).") var id: String?
+
+        func run() async throws {
+            var body: [String: Any] = ["name": name]
+            if let id { body["id"] = id }
+            let (status, json) = try await node.admin.call("POST", "/api/users", body: body)
+            guard status == 201, let id = json["id"] as? String else { throw OperatorError("creating \(name)", status: status, json: json) }
+            node.json ? JSONLine.print(json) : print("created user \(name)  id \(id)")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a user, by id or name.")
+        @OptionGroup var node: NodeOptions
+        @Argument(help: "The user's id or name.") var user: String
+
+        func run() async throws {
+            let found = try await node.admin.user(user)
+            node.json ? JSONLine.print(["id": found.id, "name": found.name]) : print("\(found.name)  id \(found.id)")
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import ChatClient
+import Foundation
+import TestSupport
+import Testing
+
+/// `chatrelay user`, `friend`, `friends`, `history`, `send`, `listen` and `broadcast`, run as the operator would
+/// run them (the built binary) against a node: what they print for people and for scripts, and their one-line
+/// errors with a non-zero exit.
+@Suite struct OperatorCommandTests {
+    struct Run {
+        var status: Int32
+        var output: String
+        var errors: String
+        var lines: [String] { output.split(separator: "\n").map(String.init) }
+    }
+
+    /// Runs `chatrelay ARGUMENTS --url NODE` to its end.
+    private func chatrelay(_ arguments: [String], node: Int = 0, cluster: TestCluster) async throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: chatrelayBinary)
+        process.arguments = arguments + ["--url", "http://127.0.0.1:\(cluster.port(node))"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CHATRELAY_ADMIN_TOKEN"] = TestCluster.adminToken
+        process.environment = environment
+        let (output, errors) = (Pipe(), Pipe())
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        ChildProcesses.started(process.processIdentifier)
+        // Waited for off Swift's cooperative threads: blocking them would starve the in-process nodes it talks to.
+        let (outputData, errorData) = await Self.readToEnd(output, errors, of: process)
+        return Run(
+            status: process.terminationStatus,
+            output: String(decoding: outputData, as: UTF8.self),
+            errors: String(decoding: errorData, as: UTF8.self)
+        )
+    }
+
+    @Test func anOperatorSetsUpUsersChatsAndReads() async throws {
+        let cluster = try await TestCluster.start(nodes: 2)
+        defer { Task { await cluster.stop() } }
+
+        let added = try await chatrelay(["user", "add", "ada"], cluster: cluster)
+        #expect(added.status == 0, "\(added.errors)")
+        #expect(added.output.hasPrefix("created user ada  id "))
+        let bob = try await chatrelay(["user", "add", "bob", "--id", "bob-1", "--json"], cluster: cluster)
+        let bobJSON = try JSONSerialization.jsonObject(with: Data(bob.output.utf8)) as? [String: String]
+        #expect(bobJSON == ["id": "bob-1", "name": "bob"])
+
+        // Names stand for ids everywhere.
+        let shown = try await chatrelay(["user", "show", "ada", "--json"], cluster: cluster)
+        let adaID = try #require((try JSONSerialization.jsonObject(with: Data(shown.output.utf8)) as? [String: String])?["id"])
+        #expect(try await chatrelay(["user", "show", adaID], cluster: cluster).output == "ada  id \(adaID)\n")
+        let friends = try await chatrelay(["friend", "add", "ada", "bob"], cluster: cluster)
+        #expect(friends.status == 0 && friends.output.contains("ada and bob are friends (new): friendship "))
+        let again = try await chatrelay(["friend", "add", "bob", "ada"], cluster: cluster)
+        #expect(again.output.contains("(already)"))
+        let list = try await chatrelay(["friends", "bob"], cluster: cluster)
+        #expect(list.output.hasPrefix("ada  user \(adaID)  friendship "))
+        let friendship = try #require(list.output.split(separator: " ").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) })
+
+        // Bob listens on node 1 while ada sends through node 0; the listener prints the message as it comes.
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: chatrelayBinary)
+        listener.arguments = ["listen", "bob", "--url", "http://127.0.0.1:\(cluster.port(1))"]
+        listener.environment = ["CHATRELAY_ADMIN_TOKEN": TestCluster.adminToken]
+        let heard = Pipe()
+        listener.standardOutput = heard
+        listener.standardError = FileHandle.nullDevice
+        try listener.run()
+        ChildProcesses.started(listener.processIdentifier)
+        defer { if listener.isRunning { kill(listener.processIdentifier, SIGKILL) } }
+        #expect(await cluster.eventually { cluster.nodes[1].relay.sockets.count == 1 })
+
+        let sent = try await chatrelay(["send", "--as", "ada", "ada:bob", "hello bob"], cluster: cluster)
+        #expect(sent.status == 0, "\(sent.errors)")
+        let storedID = try #require(sent.output.split(separator: " ").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) })
+        #expect(sent.output == "stored \(storedID)\n")
+        let line = await Self.firstLine(of: heard)
+        #expect(line == "\(storedID)  \(adaID) -> bob-1  hello bob")
+        kill(listener.processIdentifier, SIGINT)
+
+        let history = try await chatrelay(["history", friendship, "--limit", "10"], cluster: cluster)
+        #expect(history.lines == ["\(storedID)  \(adaID) -> bob-1  hello bob"])
+        let historyJSON = try await chatrelay(["history", "bob:ada", "--json"], cluster: cluster)
+        let message = try JSONSerialization.jsonObject(with: Data(historyJSON.output.utf8)) as? [String: Any]
+        #expect(message?["content"] as? String == "hello bob" && message?["id"] as? String == storedID)
+
+        let broadcast = try await chatrelay(["broadcast", "maintenance at noon"], cluster: cluster)
+        #expect(broadcast.status == 0 && broadcast.output == "broadcast accepted\n")
+    }
+
+    /// Mistakes and refusals: one clear line on standard error, a non-zero exit, nothing on standard output.
+    @Test func errorsAreOneLineAndExitNonZero() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        defer { Task { await cluster.stop() } }
+        _ = try await chatrelay(["user", "add", "ada"], cluster: cluster)
+        let cases: [([String], String)] = [
+            (["user", "show", "nobody"], "no user with the id or name nobody"),
+            (["user", "add", "ada"], "HTTP 409"),
+            (["user", "add", "bad name"], "HTTP 400"),
+            (["friend", "add", "ada", "nobody"], "no user with the id or name nobody"),
+            (["history", "ada:ada"], "ada and ada are not friends"),
+            (["send", "--as", "ada", "nofriendship", "hi"], "refused: not_friends"),
+        ]
+        for (arguments, expected) in cases {
+            let run = try await chatrelay(arguments, cluster: cluster)
+            #expect(run.status != 0, "\(arguments)")
+            #expect(run.output.isEmpty, "\(arguments): \(run.output)")
+            let errorLines = run.errors.split(separator: "\n")
+            #expect(errorLines.count == 1 && run.errors.contains(expected), "\(arguments): \(run.errors)")
+        }
+        // A node that is not there.
+        let port = try FreePort.next()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: chatrelayBinary)
+        process.arguments = ["user", "show", "ada", "--url", "http://127.0.0.1:\(port)"]
+        let (output, errors) = (Pipe(), Pipe())
+        process.standardError = errors
+        process.standardOutput = output
+        try process.run()
+        let (_, errorData) = await Self.readToEnd(output, errors, of: process)
+        #expect(process.terminationStatus != 0)
+        #expect(String(decoding: errorData, as: UTF8.self).contains("cannot reach"))
+    }
+
+    /// Both pipes to their ends (concurrently, so neither fills up), then the process's exit, on Dispatch's threads.
+    static func readToEnd(_ output: Pipe, _ errors: Pipe, of process: Process) async -> (Data, Data) {
+        final class Collected: @unchecked Sendable { var errors = Data() }
+        let collected = Collected()
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let group = DispatchGroup()
+                DispatchQueue.global().async(group: group) { collected.errors = errors.fileHandleForReading.readDataToEndOfFile() }
+                let outputData = output.fileHandleForReading.readDataToEndOfFile()
+                group.wait()
+                process.waitUntilExit()
+                continuation.resume(returning: (outputData, collected.errors))
+            }
+        }
+    }
+
+    /// The first line a process writes, or nil within 10 s.
+    private static func firstLine(of pipe: Pipe) async -> String? {
+        let handle = pipe.fileHandleForReading
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var bytes: [UInt8] = []
+                while true {
+                    let chunk = handle.readData(ofLength: 1)
+                    guard let byte = chunk.first else { return continuation.resume(returning: nil) }
+                    if byte == UInt8(ascii: "\n") { return continuation.resume(returning: String(decoding: bytes, as: UTF8.self)) }
+                    bytes.append(byte)
+                }
+            }
+        }
+    }
+}
