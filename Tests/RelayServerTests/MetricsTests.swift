@@ -105,4 +105,23 @@ import FoundationNetworking
         // Bob's channel and the broadcast channel.
         #expect(receiver[#"redis_subscriptions{node="node1",role="subscriber"}"#] == 2)
     }
+
+    /// The shipped dashboard and alert rules name only series a node exports.
+    @Test func theDashboardAndAlertsNameRealSeries() throws {
+        let exported = Set(Self.everySeries.map { String($0.prefix { $0 != "{" }) }.map(Self.baseName))
+        let monitoring = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/monitoring")
+        for file in ["grafana-dashboard.json", "alerts.yaml"] {
+            let text = try String(contentsOf: monitoring.appendingPathComponent(file), encoding: .utf8)
+            let names = text.matches(of: try Regex(#"\b(?:chatrelay|redis)_[a-z_]+"#)).map { String(text[$0.range]) }
+            #expect(!names.isEmpty, "\(file) names no series")
+            for name in names { #expect(exported.contains(Self.baseName(name)), "\(file) names \(name), which no node exports") }
+        }
+    }
+
+    /// A histogram's series without its `_bucket`, `_count` or `_sum`.
+    private static func baseName(_ name: String) -> String {
+        for suffix in ["_bucket", "_count", "_sum"] where name.hasSuffix(suffix) { return String(name.dropLast(suffix.count)) }
+        return name
+    }
 }
