@@ -6,7 +6,7 @@ import NIOWebSocket
 /// between) sees 1006 instead of the close frame.
 public enum WebSocketClosing {
     /// How long a failed connection's peer has to read the close frame and close its side.
-    public static let lingerTime: TimeAmount = .seconds(2)
+    public static let lingerTime: TimeAmount = .seconds(5)
 
     /// On the event loop: answers a peer's close frame with `code` and closes the connection once it is written.
     /// The peer sends nothing after its close, so nothing is left unread.

@@ -53,7 +53,8 @@ import FoundationNetworking
     ]
 
     @Test func everySeriesIsListedFromStartUpAndCountsAScenario() async throws {
-        let cluster = try await TestCluster.start(nodes: 2) { $0.heartbeat = 0.5 }
+        // A heartbeat short enough to ping within the test, long enough that a loaded machine answers in time.
+        let cluster = try await TestCluster.start(nodes: 2) { $0.heartbeat = 3 }
         defer { Task { await cluster.stop() } }
         let fresh = try await samples(cluster, node: 0)
         for series in Self.everySeries {
@@ -73,8 +74,10 @@ import FoundationNetworking
         #expect(await a.next { $0["op"] as? String == "history" } != nil)
         a.send(json: ["op": "sync", "cursors": [friendship: "0-0"]])
         #expect(await a.next { $0["op"] as? String == "synced" } != nil)
-        // A heartbeat period (0.5 s) and a little more: every socket was pinged.
-        try await Task.sleep(for: .milliseconds(1200))
+        let pinged = try await cluster.eventually {
+            (try await samples(cluster, node: 0)[#"chatrelay_heartbeat_pings_total{node="node0"}"#] ?? 0) >= 1
+        }
+        #expect(pinged)
         await a.close()
 
         let sender = try await samples(cluster, node: 0)

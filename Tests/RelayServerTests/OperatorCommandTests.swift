@@ -6,7 +6,7 @@ import Testing
 /// `chatrelay user`, `friend`, `friends`, `history`, `send`, `listen` and `broadcast`, run as the operator would
 /// run them (the built binary) against a node: what they print for people and for scripts, and their one-line
 /// errors with a non-zero exit.
-@Suite struct OperatorCommandTests {
+@Suite(.takesTurns) struct OperatorCommandTests {
     struct Run {
         var status: Int32
         var output: String

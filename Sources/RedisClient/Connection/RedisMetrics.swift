@@ -1,16 +1,4 @@
 import Metrics
-import NIOCore
-
-/// Where a client's series go, and the labels they carry (a relay node adds its id).
-public struct RedisMetricsSettings: Sendable {
-    public var factory: any MetricsFactory
-    public var dimensions: [(String, String)]
-
-    public init(factory: any MetricsFactory = MetricsSystem.factory, dimensions: [(String, String)] = []) {
-        self.factory = factory
-        self.dimensions = dimensions
-    }
-}
 
 /// A client's own series, through swift-metrics, labelled with its role (`commands` or `subscriber`): made when the
 /// client is, so a backend lists them at zero from the start.
@@ -35,12 +23,5 @@ final class RedisMetrics: Sendable {
         pushes = Counter(label: "redis_pushes_total", dimensions: dimensions, factory: factory)
         subscriptions = Meter(label: "redis_subscriptions", dimensions: dimensions, factory: factory)
         subscriptions.set(0)
-    }
-}
-
-extension Timer {
-    /// Records the time from `start` to now.
-    func recordInterval(since start: NIODeadline) {
-        recordNanoseconds(Int64(NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds))
     }
 }
