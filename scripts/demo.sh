@@ -63,6 +63,12 @@ testuser's socket receives it. The history:
   redis-cli -p $REDIS_PORT XRANGE 'chat:history:{$FRIEND}' - +
   curl -s http://127.0.0.1:$PORT_B/api/friendships/$FRIEND/messages
 
+Or with the operator commands (docs/operations.md), from another terminal:
+
+  $BIN listen testuser --url http://127.0.0.1:$PORT_B --admin-token $ADMIN_TOKEN
+  $BIN send --as jeffery jeffery:testuser "hello" --admin-token $ADMIN_TOKEN
+  $BIN history jeffery:testuser --admin-token $ADMIN_TOKEN
+
 Ctrl-C stops everything.
 INFO
 wait
