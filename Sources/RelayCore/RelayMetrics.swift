@@ -74,7 +74,8 @@ public final class RelayMetrics: Sendable {
         socketCloses[reason]!.increment()
     }
 
-    func errorSent(_ code: ErrorCode) {
+    /// An error frame with `code` went to a socket.
+    public func errorSent(_ code: ErrorCode) {
         errorsSent[code]!.increment()
     }
 

@@ -1,3 +1,4 @@
+import ChatProtocol
 import Logging
 import NIOCore
 import RelayCore
@@ -119,6 +120,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     /// A whole message, in one frame or assembled from fragments; `bytes` are valid only during the call.
     private func message(_ context: ChannelHandlerContext, opcode: FrameOpcode, bytes: UnsafeRawBufferPointer) {
         guard opcode == .text else {
+            sockets.metrics.errorSent(.badJSON)
             return socket.send(ServerMessage.error(RequestError(.badJSON, "frames must be JSON text frames, not binary")))
         }
         switch socket.machine.withLock({ $0.messageArrived { String(decoding: bytes, as: UTF8.self) } }) {

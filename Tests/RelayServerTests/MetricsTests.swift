@@ -70,6 +70,8 @@ import FoundationNetworking
         for _ in 1...3 { #expect(await a.next { $0["op"] as? String == "ack" } != nil) }
         a.send("{not json")
         #expect(await a.next { $0["code"] as? String == "bad_json" } != nil)
+        a.send(binary: [1, 2, 3])
+        #expect(await a.next { $0["code"] as? String == "bad_json" } != nil)
         a.send(json: ["op": "history", "friend": friendship])
         #expect(await a.next { $0["op"] as? String == "history" } != nil)
         a.send(json: ["op": "sync", "cursors": [friendship: "0-0"]])
@@ -90,7 +92,8 @@ import FoundationNetworking
         #expect(sender[#"chatrelay_messages_received_total{node="node0"}"#] == 3)
         #expect(sender[#"chatrelay_messages_stored_total{node="node0"}"#] == 3)
         #expect(sender[#"chatrelay_store_duration_seconds_count{node="node0"}"#] == 3)
-        #expect(sender[#"chatrelay_errors_sent_total{node="node0",code="bad_json"}"#] == 1)
+        // The malformed text and the binary frame.
+        #expect(sender[#"chatrelay_errors_sent_total{node="node0",code="bad_json"}"#] == 2)
         #expect(sender[#"chatrelay_history_requests_total{node="node0"}"#] == 1)
         #expect(sender[#"chatrelay_sync_requests_total{node="node0"}"#] == 1)
         #expect((sender[#"chatrelay_heartbeat_pings_total{node="node0"}"#] ?? 0) >= 1)
