@@ -37,22 +37,23 @@ public final class RelayMetrics: Sendable {
         func counter(_ name: String, _ extra: [(String, String)] = []) -> Counter {
             Counter(label: name, dimensions: node + extra, factory: factory)
         }
+        /// One counter per value of `label`, all made now.
+        func counters<Value: RawRepresentable<String> & CaseIterable & Hashable>(_ name: String, by label: String, _: Value.Type) -> [Value: Counter]
+        {
+            Dictionary(uniqueKeysWithValues: Value.allCases.map { ($0, counter(name, [(label, $0.rawValue)])) })
+        }
         func timer(_ name: String) -> Timer {
             Timer(label: name, dimensions: node, preferredDisplayUnit: .seconds, factory: factory)
         }
         openSockets = Meter(label: "chatrelay_open_sockets", dimensions: node, factory: factory)
         users = Meter(label: "chatrelay_users", dimensions: node, factory: factory)
         socketOpens = counter("chatrelay_socket_opens_total")
-        socketCloses = Dictionary(
-            uniqueKeysWithValues: SocketCloseReason.allCases.map { ($0, counter("chatrelay_socket_closes_total", [("reason", $0.rawValue)])) }
-        )
+        socketCloses = counters("chatrelay_socket_closes_total", by: "reason", SocketCloseReason.self)
         messagesReceived = counter("chatrelay_messages_received_total")
         messagesStored = counter("chatrelay_messages_stored_total")
         duplicateSends = counter("chatrelay_duplicate_sends_total")
         messagesDelivered = counter("chatrelay_messages_delivered_total")
-        errorsSent = Dictionary(
-            uniqueKeysWithValues: ErrorCode.allCases.map { ($0, counter("chatrelay_errors_sent_total", [("code", $0.rawValue)])) }
-        )
+        errorsSent = counters("chatrelay_errors_sent_total", by: "code", ErrorCode.self)
         storeDuration = timer("chatrelay_store_duration_seconds")
         deliveryLag = timer("chatrelay_delivery_lag_seconds")
         syncRequests = counter("chatrelay_sync_requests_total")

@@ -205,24 +205,39 @@ import Testing
 
     let entries = [Entry(id: 1, sender: .alice), Entry(id: 2, sender: .thisSocket), Entry(id: 3, sender: .otherDevice)]
 
+    /// Runs every order of `entries`' events and `extra` (each after what `needs` names), on a socket that opened
+    /// first when `opened`: how many orders there were, and those after which the socket did not have every entry
+    /// once, in id order, without its own sends.
+    static func deliveryInEveryOrder(
+        _ entries: [Entry],
+        plus extra: [Event],
+        needs extraNeeds: [Event: [Event]],
+        opened: Bool = false
+    ) -> (count: Int, failures: [String]) {
+        let needs = Self.needs(of: entries).merging(extraNeeds) { $0 + $1 }
+        var failures: [String] = []
+        let count = everyOrder(of: events(of: entries) + extra, needs: needs) { order in
+            var run = Run(entries: entries)
+            if opened {
+                run.apply(.subscribed(1))
+                run.apply(.catchUp(1))
+                run.settle()
+            }
+            for event in order { run.apply(event) }
+            run.settle()
+            if run.received != expected(entries) { failures.append("\(order.map(\.description).joined(separator: " ")) -> \(run.received)") }
+        }
+        return (count, failures)
+    }
+
     /// The socket opens: whatever was stored before its subscription was live comes from its first fill, the rest
     /// live, whatever the order of publishes, replies and fill reads.
     @Test func openingCatchUpInEveryOrder() {
-        var needs = Self.needs(of: entries)
-        needs[.catchUp(1)] = [.subscribed(1)]
-        needs[.fillStep] = [.catchUp(1)]
-        needs[.fillReadAll] = [.fillStep]
-        needs[.fillEnd] = [.fillReadAll]
-        var failures: [String] = []
-        let count = Self.everyOrder(
-            of: Self.events(of: entries) + [.subscribed(1), .catchUp(1), .fillStep, .fillReadAll, .fillEnd],
-            needs: needs
-        ) { order in
-            var run = Run(entries: entries)
-            for event in order { run.apply(event) }
-            run.settle()
-            if run.received != Self.expected(entries) { failures.append("\(order.map(\.description).joined(separator: " ")) -> \(run.received)") }
-        }
+        let (count, failures) = Self.deliveryInEveryOrder(
+            entries,
+            plus: [.subscribed(1), .catchUp(1), .fillStep, .fillReadAll, .fillEnd],
+            needs: [.catchUp(1): [.subscribed(1)], .fillStep: [.catchUp(1)], .fillReadAll: [.fillStep], .fillEnd: [.fillReadAll]]
+        )
         #expect(count > 1000)
         #expect(failures.isEmpty, "\(failures.count) of \(count) orders, first: \(failures.first ?? "")")
     }
@@ -230,24 +245,12 @@ import Testing
     /// The subscriber loses its connection and comes back at any point: what was published meanwhile is lost, and
     /// the catch-up after it brings it, once and in order.
     @Test func lostSubscriberInEveryOrder() {
-        var needs = Self.needs(of: entries)
-        needs[.subscribed(2)] = [.subscriberLost]
-        needs[.catchUp(2)] = [.subscribed(2)]
-        needs[.fillReadAll] = [.catchUp(2)]
-        needs[.fillEnd] = [.fillReadAll]
-        var failures: [String] = []
-        let count = Self.everyOrder(
-            of: Self.events(of: entries) + [.subscriberLost, .subscribed(2), .catchUp(2), .fillReadAll, .fillEnd],
-            needs: needs
-        ) { order in
-            var run = Run(entries: entries)
-            run.apply(.subscribed(1))
-            run.apply(.catchUp(1))
-            run.settle()
-            for event in order { run.apply(event) }
-            run.settle()
-            if run.received != Self.expected(entries) { failures.append("\(order.map(\.description).joined(separator: " ")) -> \(run.received)") }
-        }
+        let (count, failures) = Self.deliveryInEveryOrder(
+            entries,
+            plus: [.subscriberLost, .subscribed(2), .catchUp(2), .fillReadAll, .fillEnd],
+            needs: [.subscribed(2): [.subscriberLost], .catchUp(2): [.subscribed(2)], .fillReadAll: [.catchUp(2)], .fillEnd: [.fillReadAll]],
+            opened: true
+        )
         #expect(count > 1000)
         #expect(failures.isEmpty, "\(failures.count) of \(count) orders, first: \(failures.first ?? "")")
     }
@@ -255,26 +258,14 @@ import Testing
     /// A loss while the opening fill still runs: the fill reads again, and nothing is lost or doubled.
     @Test func lossDuringAFillInEveryOrder() {
         // Two entries: seven more events than entries make for millions of orders with three.
-        let entries = [Entry(id: 1, sender: .thisSocket), Entry(id: 2, sender: .otherDevice)]
-        var needs = Self.needs(of: entries)
-        needs[.catchUp(1)] = [.subscribed(1)]
-        needs[.subscriberLost] = [.catchUp(1)]
-        needs[.subscribed(2)] = [.subscriberLost]
-        needs[.catchUp(2)] = [.subscribed(2)]
-        needs[.fillReadAll] = [.catchUp(1)]
-        needs[.fillEnd] = [.fillReadAll, .catchUp(2)]
-        var failures: [String] = []
-        let count = Self.everyOrder(
-            of: Self.events(of: entries) + [
-                .subscribed(1), .catchUp(1), .subscriberLost, .subscribed(2), .catchUp(2), .fillReadAll, .fillEnd,
-            ],
-            needs: needs
-        ) { order in
-            var run = Run(entries: entries)
-            for event in order { run.apply(event) }
-            run.settle()
-            if run.received != Self.expected(entries) { failures.append("\(order.map(\.description).joined(separator: " ")) -> \(run.received)") }
-        }
+        let (count, failures) = Self.deliveryInEveryOrder(
+            [Entry(id: 1, sender: .thisSocket), Entry(id: 2, sender: .otherDevice)],
+            plus: [.subscribed(1), .catchUp(1), .subscriberLost, .subscribed(2), .catchUp(2), .fillReadAll, .fillEnd],
+            needs: [
+                .catchUp(1): [.subscribed(1)], .subscriberLost: [.catchUp(1)], .subscribed(2): [.subscriberLost],
+                .catchUp(2): [.subscribed(2)], .fillReadAll: [.catchUp(1)], .fillEnd: [.fillReadAll, .catchUp(2)],
+            ]
+        )
         #expect(count > 100)
         #expect(failures.isEmpty, "\(failures.count) of \(count) orders, first: \(failures.first ?? "")")
     }

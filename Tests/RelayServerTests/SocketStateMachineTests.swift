@@ -150,7 +150,9 @@ import WebSocketWire
             machine.waitForCapacity(continuation)
             _ = machine.closeRequested(.draining)
             #expect(machine.isFinished)
-            for waiter in machine.takeCapacityWaiters() { waiter.resume() }
+            let waiters = machine.takeCapacityWaiters()
+            #expect(waiters.count == 1)
+            for waiter in waiters { waiter.resume() }
         }
         #expect(machine.takeCapacityWaiters().isEmpty)
     }

@@ -63,7 +63,7 @@ extension RedisChannelHandler {
             guard case .active(var pending) = state else { return .fail(failure!) }
             let deadline = now + commandTimeout
             // Out of the enum while it changes, so the buffer is not copied.
-            state = .failed(Self.placeholder)
+            state = Self.placeholder
             for command in commands {
                 pending.append(
                     Pending(responder: command.responder, expectedReplies: command.expectedReplies, sentAt: now, deadline: deadline)
@@ -80,7 +80,7 @@ extension RedisChannelHandler {
                 // A reply nobody asked for means the stream is out of step; replies can no longer be matched.
                 return .failAllAndClose(close(RedisClientError(.protocolError, "unexpected reply from \(endpoint): \(reply)")), [])
             }
-            state = .failed(Self.placeholder)
+            state = Self.placeholder
             defer { state = .active(pending) }
             if case .error(let error) = reply {
                 let answered = pending.removeFirst()
@@ -121,6 +121,9 @@ extension RedisChannelHandler {
         }
 
         /// Stands in while the buffer is out of the enum.
-        private static var placeholder: RedisClientError { RedisClientError(.connectionClosed, "") }
+        private static var placeholder: State { .failed(RedisChannelHandler.placeholderError) }
     }
+
+    /// Made once, not per reply (a generic type cannot hold a stored static).
+    fileprivate static let placeholderError = RedisClientError(.connectionClosed, "")
 }

@@ -1,3 +1,4 @@
+import ChatProtocol
 import NIOCore
 
 /// Builds JSON text by appending fields in a fixed order, the way every outbound frame is made.
@@ -15,7 +16,7 @@ public struct JSONWriter {
 
     public mutating func field(_ name: String, _ value: String) {
         key(name)
-        JSONWriter.appendQuoted(value, to: &text)
+        JSONString.appendQuoted(value, to: &text)
     }
 
     public mutating func field(_ name: String, _ value: String?) {
@@ -47,69 +48,18 @@ public struct JSONWriter {
     private mutating func key(_ name: String) {
         if needsComma { text += "," }
         needsComma = true
-        JSONWriter.appendQuoted(name, to: &text)
+        JSONString.appendQuoted(name, to: &text)
         text += ":"
-    }
-
-    public static func quoted(_ value: String) -> String {
-        var out = ""
-        appendQuoted(value, to: &out)
-        return out
     }
 
     /// Writes `value` as a JSON string straight into `buffer`, for frames that never become a `String`.
     public static func writeQuoted(_ value: String, to buffer: inout ByteBuffer) {
-        if needsEscaping(value) {
-            buffer.writeString(quoted(value))
+        if JSONString.needsEscaping(value) {
+            buffer.writeString(JSONString.quoted(value))
         } else {
             buffer.writeInteger(UInt8(ascii: "\""))
             buffer.writeString(value)
             buffer.writeInteger(UInt8(ascii: "\""))
-        }
-    }
-
-    /// A plain loop over the contiguous UTF-8 of native strings: the generic `contains(where:)` was 1.3% of a node.
-    static func needsEscaping(_ value: String) -> Bool {
-        let found = value.utf8.withContiguousStorageIfAvailable { bytes in
-            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
-            return false
-        }
-        return found ?? value.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-    }
-
-    public static func appendQuoted(_ value: String, to out: inout String) {
-        out += "\""
-        // Fast path: nothing to escape, append as it is.
-        if !needsEscaping(value) {
-            out += value
-        } else {
-            appendEscaped(value, to: &out)
-        }
-        out += "\""
-    }
-
-    /// `value` as the inside of a JSON string: itself, without a copy, when nothing needs escaping.
-    static func escaped(_ value: String) -> String {
-        guard needsEscaping(value) else { return value }
-        var out = ""
-        appendEscaped(value, to: &out)
-        return out
-    }
-
-    private static func appendEscaped(_ value: String, to out: inout String) {
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                out.unicodeScalars.append(scalar)
-            }
         }
     }
 }

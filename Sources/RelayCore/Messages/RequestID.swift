@@ -1,3 +1,5 @@
+import ChatProtocol
+
 /// A request id echoed back in answers; clients may use a string or a number.
 public enum RequestID: Sendable, Hashable {
     case string(String)
@@ -5,7 +7,7 @@ public enum RequestID: Sendable, Hashable {
 
     var json: String {
         switch self {
-        case .string(let text): JSONWriter.quoted(text)
+        case .string(let text): JSONString.quoted(text)
         case .number(let value): String(value)
         }
     }

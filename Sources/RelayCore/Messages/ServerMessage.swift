@@ -10,7 +10,7 @@ public enum ServerMessage {
     /// live frame from this head (made once per route), the content and the type, in ``messageBody``'s layout, so
     /// that a live frame and the same message read back from the stream are the same bytes.
     public static func messageHead(friendship: String, from: String, to: String) -> String {
-        let (friendship, from, to) = (JSONWriter.escaped(friendship), JSONWriter.escaped(from), JSONWriter.escaped(to))
+        let (friendship, from, to) = (JSONString.escaped(friendship), JSONString.escaped(from), JSONString.escaped(to))
         // 41: the four field markers, `"friend":"` to `","content":"`.
         let capacity = 41 + friendship.utf8.count + from.utf8.count + to.utf8.count
         return TextAssembler.string(capacity: capacity) { text in
@@ -28,7 +28,7 @@ public enum ServerMessage {
     /// the type. For messages read back from the stream (history, sync, gap fills).
     public static func messageBody(friendship: String, from: String, to: String, content: String, type: String) -> String {
         let head = messageHead(friendship: friendship, from: from, to: to)
-        let (content, type) = (JSONWriter.escaped(content), JSONWriter.escaped(type))
+        let (content, type) = (JSONString.escaped(content), JSONString.escaped(type))
         // 11: `","type":"` and the closing quote.
         return TextAssembler.string(capacity: head.utf8.count + content.utf8.count + type.utf8.count + 11) { text in
             text.append(head)
@@ -47,7 +47,7 @@ public enum ServerMessage {
             content: message.content,
             type: message.type
         )
-        return MessageLayout.idOpen + JSONWriter.escaped(message.id) + MessageLayout.idClose + body + MessageLayout.tsOpen
+        return MessageLayout.idOpen + JSONString.escaped(message.id) + MessageLayout.idClose + body + MessageLayout.tsOpen
             + String(message.timestamp) + MessageLayout.close
     }
 

@@ -41,7 +41,7 @@ public struct MessageStore: Sendable {
     ) {
         // The content goes once when it needs no escaping (the script reads ARGV[4] for the frame then), twice
         // only when its JSON form differs: the whole frame body in every call made commands a quarter longer.
-        let escapedContent = JSONWriter.needsEscaping(content) ? JSONWriter.escaped(content) : ""
+        let escapedContent = JSONString.needsEscaping(content) ? JSONString.escaped(content) : ""
         let now = clock()
         let buckets = cid == nil ? nil : route.cidBuckets(day: now.day, keys: keys)
         // The day after only near midnight, when a node whose clock is ahead may already have written there.
