@@ -4,6 +4,7 @@ public struct Conversations: Sendable {
     public let directory: Directory
     public let store: MessageStore
     public let friendships: FriendshipCache
+    public let readMarks: ReadMarks
     /// The largest content a message (or a broadcast) may have.
     public let maximumContentBytes: Int
 }

@@ -17,6 +17,8 @@ public final class Relay: Sendable {
     public let tokens: TokenAuthority?
     public let logger: Logger
     public let metrics: RelayMetrics
+    /// Who is online, across nodes.
+    public let presence: Presence
     private let registry: SocketRegistry
 
     /// `metricsFactory` receives the node's series and the Redis client's, labelled with the node id.
@@ -43,7 +45,16 @@ public final class Relay: Sendable {
             directory: directory,
             store: store,
             friendships: FriendshipCache(directory: directory),
+            readMarks: ReadMarks(redis: redis, keys: keys),
             maximumContentBytes: configuration.maximumContentBytes
+        )
+        presence = Presence(
+            redis: redis,
+            keys: keys,
+            nodeID: configuration.nodeID,
+            heartbeat: configuration.heartbeat,
+            logger: logger,
+            metrics: metrics
         )
         registry = SocketRegistry(
             keys: keys,
@@ -52,7 +63,8 @@ public final class Relay: Sendable {
             directory: directory,
             logger: logger,
             metrics: metrics,
-            redisMetrics: redisMetrics
+            redisMetrics: redisMetrics,
+            presence: presence
         )
         sockets = Sockets(
             configuration: configuration,
@@ -91,8 +103,8 @@ public final class Relay: Sendable {
     }
 
     /// The node's long-lived parts, for its `ServiceGroup`, in start order (graceful shutdown goes in reverse): the
-    /// command connection, the subscriber with its catch-ups, the heartbeat.
+    /// command connection, the subscriber with its catch-ups, the presence leases, the heartbeat.
     public var services: [any Service] {
-        [redis, registry, sockets.heartbeats]
+        [redis, registry, presence, sockets.heartbeats]
     }
 }

@@ -31,6 +31,14 @@ public final class RelayMetrics: Sendable {
     public let heartbeatTerminations: Counter
     /// Bytes of server frames queued for sockets.
     public let outboundBytes: Counter
+    /// Presence changes this node announced to friends, by `online` (`true`, `false`).
+    private let presenceAnnouncements: [Bool: Counter]
+    /// Dead node instances whose users this node took offline.
+    public let nodesSwept: Counter
+    /// Typing notices relayed to a friend.
+    public let typingRelayed: Counter
+    /// Read marks moved forward (older marks, which are ignored, are not counted).
+    public let readMarksMoved: Counter
 
     public init(nodeID: String, factory: any MetricsFactory = MetricsSystem.factory) {
         let node = [("node", nodeID)]
@@ -63,6 +71,13 @@ public final class RelayMetrics: Sendable {
         heartbeatPings = counter("chatrelay_heartbeat_pings_total")
         heartbeatTerminations = counter("chatrelay_heartbeat_terminations_total")
         outboundBytes = counter("chatrelay_outbound_bytes_total")
+        presenceAnnouncements = [
+            true: counter("chatrelay_presence_announcements_total", [("online", "true")]),
+            false: counter("chatrelay_presence_announcements_total", [("online", "false")]),
+        ]
+        nodesSwept = counter("chatrelay_nodes_swept_total")
+        typingRelayed = counter("chatrelay_typing_relayed_total")
+        readMarksMoved = counter("chatrelay_read_marks_moved_total")
         // Meters start without a value; a gauge at zero is listed.
         openSockets.set(0)
         users.set(0)
@@ -78,6 +93,10 @@ public final class RelayMetrics: Sendable {
     /// An error frame with `code` went to a socket.
     public func errorSent(_ code: ErrorCode) {
         errorsSent[code]!.increment()
+    }
+
+    func presenceAnnounced(online: Bool) {
+        presenceAnnouncements[online]!.increment()
     }
 
     func stored(isNew: Bool) {

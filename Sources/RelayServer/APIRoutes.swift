@@ -10,6 +10,7 @@ struct APIRoutes<Context: RequestContext>: Sendable {
     let conversations: Conversations
     let broadcaster: Broadcaster
     let sockets: Sockets
+    let presence: Presence
     let authenticator: Authenticator
     let metrics: PrometheusCollectorRegistry
 
@@ -48,8 +49,8 @@ struct APIRoutes<Context: RequestContext>: Sendable {
             return json(["id": user.id, "name": user.name], status: .created)
         }
         api.get("users/:id") { request, context in
-            try authenticator.requireAdmin(request)
             let id = try context.parameters.require("id")
+            try await authenticator.requireSelf(id, request)
             guard let user = try await conversations.directory.user(id) else { throw APIError.notFound("no user \(id)") }
             return json(["id": user.id, "name": user.name])
         }
@@ -61,15 +62,22 @@ struct APIRoutes<Context: RequestContext>: Sendable {
             return json(["id": user.id, "name": user.name])
         }
         api.get("users/:id/friends") { request, context in
-            try authenticator.requireAdmin(request)
             let id = try context.parameters.require("id")
+            try await authenticator.requireSelf(id, request)
             guard Identifier.isValid(id) else { throw APIError.badRequest("invalid user id") }
             let friends = try await conversations.directory.friends(of: id)
-            let items = friends.map { entry -> String in
+            // Both reads are pipelined: two round trips for any number of friends.
+            async let online = presence.areOnline(friends.map(\.user.id))
+            async let summaries = conversations.readMarks.summaries(of: id, in: friends.map { ($0.friendship, $0.user.id) })
+            let items = zip(friends, zip(try await online, try await summaries)).map { entry, state -> String in
                 var writer = JSONWriter()
                 writer.field("friend", entry.friendship)
                 writer.field("user", entry.user.id)
                 writer.field("name", entry.user.name)
+                writer.field("online", state.0)
+                writer.nullableField("last", state.1.last)
+                writer.nullableField("read", state.1.read)
+                writer.nullableField("friend_read", state.1.friendRead)
                 return writer.finish()
             }
             return rawJSON(#"{"friends":["# + items.joined(separator: ",") + "]}")

@@ -59,6 +59,16 @@ struct Authenticator: Sendable {
 
     /// History routes: the admin token, or the token of a member of the friendship.
     func requireReader(of friendship: Friendship, _ request: Request) async throws {
+        try await requireAdmin(orOneOf: [friendship.user1, friendship.user2], request, refusal: "not a member of this friendship")
+    }
+
+    /// A user's own routes (themselves, their friends): the admin token, or that user's token, so that a browser
+    /// signed in with a token can list its friends.
+    func requireSelf(_ userID: String, _ request: Request) async throws {
+        try await requireAdmin(orOneOf: [userID], request, refusal: "a user's token reads only that user")
+    }
+
+    private func requireAdmin(orOneOf users: [String], _ request: Request, refusal: String) async throws {
         if mode == .none { return }
         if let adminToken = configuration.adminToken, !adminToken.isEmpty, let presented = Self.bearer(request),
             Self.isAdminToken(presented, adminToken)
@@ -72,6 +82,6 @@ struct Authenticator: Sendable {
         } catch {
             throw APIError.unauthorized(error.description)
         }
-        guard friendship.contains(user) else { throw APIError.forbidden("not a member of this friendship") }
+        guard users.contains(user) else { throw APIError.forbidden(refusal) }
     }
 }

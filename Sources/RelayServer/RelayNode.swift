@@ -37,6 +37,7 @@ public final class RelayNode: Sendable {
             conversations: relay.conversations,
             broadcaster: relay.broadcaster,
             sockets: relay.sockets,
+            presence: relay.presence,
             authenticator: authenticator,
             metrics: metrics
         ).register(on: router)

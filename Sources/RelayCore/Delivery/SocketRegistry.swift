@@ -35,6 +35,8 @@ public final class SocketRegistry: Sendable {
     private let directory: Directory
     let subscriber: RedisSubscriber
     private let feedContext: FeedContext
+    /// Told of each user's first socket here and of their last one leaving.
+    let presence: Presence
     /// One element per reconnect of the subscriber: every socket catches up from the streams.
     private let catchUpsDue: AsyncStream<Void>
 
@@ -47,9 +49,11 @@ public final class SocketRegistry: Sendable {
         directory: Directory,
         logger: Logger,
         metrics: RelayMetrics,
-        redisMetrics: RedisMetricsSettings
+        redisMetrics: RedisMetricsSettings,
+        presence: Presence
     ) {
         self.metrics = metrics
+        self.presence = presence
         self.keys = keys
         self.logger = logger
         self.store = store
@@ -98,7 +102,7 @@ public final class SocketRegistry: Sendable {
         while true {
             let (generation, confirmed) = state.withLockedValue { state in
                 // Adding always subscribes or joins, so there is a subscription to wait for.
-                perform(state.table.add(feed, to: channel), in: &state)!
+                perform(state.table.add(feed, to: channel), for: socket.userID, in: &state)!
             }
             do {
                 try await confirmed.get()
@@ -125,7 +129,7 @@ public final class SocketRegistry: Sendable {
         let channel = keys.deliver(socket.userID)
         let (removed, drains) = state.withLockedValue { state -> (SocketFeed?, [CheckedContinuation<Void, Never>]) in
             guard let (feed, action) = state.table.removeFirst(from: channel, where: { $0.socket === socket }) else { return (nil, []) }
-            perform(action, in: &state)
+            perform(action, for: socket.userID, in: &state)
             guard state.table.memberCount == 0 else { return (feed, []) }
             defer { state.emptyWaiters = [:] }
             return (feed, Array(state.emptyWaiters.values))
@@ -163,11 +167,13 @@ public final class SocketRegistry: Sendable {
         state.withLockedValue { $0.table.allMembers.map(\.socket) }
     }
 
-    /// Carries out one of the table's actions, under the lock, so that Redis hears them in the table's order.
-    /// Returns the subscription a subscribing or joining socket waits for.
+    /// Carries out one of the table's actions for `user`'s channel, under the lock, so that Redis hears them (and the
+    /// presence changes that go with them) in the table's order. Returns the subscription a subscribing or joining
+    /// socket waits for.
     @discardableResult
     private func perform(
         _ action: SubscriptionTable<SocketFeed>.Action,
+        for user: String,
         in state: inout State
     ) -> (generation: UInt64, confirmed: EventLoopFuture<Void>)? {
         switch action {
@@ -175,11 +181,13 @@ public final class SocketRegistry: Sendable {
             metrics.users.increment()
             let confirmed = subscriber.subscribeFuture([channel])
             state.confirmations[generation] = confirmed
+            presence.arrived(user)
             return (generation, confirmed)
         case .join(let generation):
             return (generation, state.confirmations[generation]!)
         case .unsubscribe(let channel, let generation):
             metrics.users.decrement()
+            presence.left(user)
             state.confirmations[generation] = nil
             _ = subscriber.unsubscribeFuture([channel])
             return nil
@@ -204,11 +212,23 @@ public final class SocketRegistry: Sendable {
         }
         let feeds = state.withLockedValue { $0.table.members(of: message.channel) }
         guard let userID = feeds.first?.socket.userID else { return }
+        if isEvent(message.payload) {
+            // Presence, typing and read marks are not messages: no order to keep, nothing to fill.
+            for feed in feeds { feed.socket.send(frame: message.payload) }
+            return
+        }
         // Handed over, not copied: the frame goes out from the payload's own buffer, its header in the room in front.
         let payload = message.payload
         _ = consume message
         guard let frame = PublishedMessage(consume payload, owner: userID) else { return }
         for feed in feeds { feed.deliver(frame) }
+    }
+
+    private static let eventPrefix = Array(#"{"op":"#.utf8)
+
+    /// A frame such as `{"op":"presence",...}` rather than a delivered message (`{"id":...}`).
+    private static func isEvent(_ payload: ByteBuffer) -> Bool {
+        payload.readableBytesView.starts(with: eventPrefix)
     }
 
     /// After each reconnect of the subscriber: every socket reads its friendships' streams from where it is. One user

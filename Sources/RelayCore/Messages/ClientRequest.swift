@@ -4,6 +4,8 @@ public enum ClientRequest: Sendable, Equatable {
     case history(HistoryRequest)
     case sync(SyncRequest)
     case ping(cid: String? = nil)
+    case typing(friendship: String, cid: String? = nil)
+    case read(ReadRequest)
 
     /// The frame's `cid`, which every answer to it carries (an error included), whatever its op.
     public var cid: String? {
@@ -12,6 +14,8 @@ public enum ClientRequest: Sendable, Equatable {
         case .history(let request): request.cid
         case .sync(let request): request.cid
         case .ping(let cid): cid
+        case .typing(_, let cid): cid
+        case .read(let request): request.cid
         }
     }
 }

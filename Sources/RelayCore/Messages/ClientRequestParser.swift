@@ -29,9 +29,7 @@ public struct ClientRequestParser: Sendable {
         case nil, "send"?:
             return .send(try sendRequest(raw))
         case "history"?:
-            guard let friend = raw.friend, Identifier.isValid(friend) else {
-                throw RequestError(.badMessage, "history needs a valid friend id")
-            }
+            let friend = try Self.friendship(raw, for: "history")
             if let before = raw.before, !Identifier.isValidStreamID(before) {
                 throw RequestError(.badMessage, "before must be a stream id such as 1732700000000-0")
             }
@@ -51,9 +49,24 @@ public struct ClientRequestParser: Sendable {
             return .sync(SyncRequest(cursors: cursors, since: raw.since, cid: raw.cid))
         case "ping"?:
             return .ping(cid: raw.cid)
+        case "typing"?:
+            return .typing(friendship: try Self.friendship(raw, for: "typing"), cid: raw.cid)
+        case "read"?:
+            let friendship = try Self.friendship(raw, for: "read")
+            guard let id = raw.id, Identifier.isValidStreamID(id), id.utf8.contains(UInt8(ascii: "-")) else {
+                throw RequestError(.badMessage, "read needs the id of a message, such as 1732700000000-0")
+            }
+            return .read(ReadRequest(friendship: friendship, id: id, cid: raw.cid))
         case let other?:
             throw RequestError(.badMessage, "unknown op \(String(other.prefix(32)).debugDescription)")
         }
+    }
+
+    private static func friendship(_ raw: RawClientRequest, for op: String) throws(RequestError) -> String {
+        guard let friend = raw.friend, Identifier.isValid(friend) else {
+            throw RequestError(.badMessage, "\(op) needs a valid friend id")
+        }
+        return friend
     }
 
     /// The contract's `limit`: absent is the default, over the maximum is the maximum, below 1 is refused. (A

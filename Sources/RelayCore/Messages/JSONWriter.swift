@@ -24,6 +24,12 @@ public struct JSONWriter {
         field(name, value)
     }
 
+    /// Writes `null` for nil, where a field is always present (`field(_:_:)` with an optional leaves it out).
+    public mutating func nullableField(_ name: String, _ value: String?) {
+        guard let value else { return rawField(name, "null") }
+        field(name, value)
+    }
+
     public mutating func field(_ name: String, _ value: Int) {
         key(name)
         text += String(value)

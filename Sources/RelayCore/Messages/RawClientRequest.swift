@@ -12,4 +12,6 @@ struct RawClientRequest {
     var rid: RequestID?
     var cursors: [String: String]?
     var since: String?
+    /// The message a `read` marks.
+    var id: String?
 }

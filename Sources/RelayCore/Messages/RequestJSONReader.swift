@@ -87,6 +87,7 @@ struct RequestJSONReader {
         case "cid": frame.cid = try readOptionalString(key)
         case "before": frame.before = try readOptionalString(key)
         case "since": frame.since = try readOptionalString(key)
+        case "id": frame.id = try readOptionalString(key)
         case "limit":
             switch peek() {
             case UInt8(ascii: "n"): try readNull()

@@ -92,4 +92,31 @@ public enum ServerMessage {
         writer.field("ts", timestamp)
         return writer.finish()
     }
+
+    public static func presence(user: String, online: Bool, timestamp: Int) -> String {
+        var writer = JSONWriter()
+        writer.field("op", "presence")
+        writer.field("user", user)
+        writer.field("online", online)
+        writer.field("ts", timestamp)
+        return writer.finish()
+    }
+
+    public static func typing(friendship: String, user: String, timestamp: Int) -> String {
+        var writer = JSONWriter()
+        writer.field("op", "typing")
+        writer.field("friend", friendship)
+        writer.field("user", user)
+        writer.field("ts", timestamp)
+        return writer.finish()
+    }
+
+    public static func read(friendship: String, user: String, id: String) -> String {
+        var writer = JSONWriter()
+        writer.field("op", "read")
+        writer.field("friend", friendship)
+        writer.field("user", user)
+        writer.field("id", id)
+        return writer.finish()
+    }
 }

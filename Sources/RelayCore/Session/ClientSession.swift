@@ -85,6 +85,14 @@ public final class ClientSession: @unchecked Sendable {
         case .history:
             metrics.historyRequests.increment()
             return .continueInTask { await self.perform(frame) }
+        case .typing(let friendship, let cid):
+            if let known = conversations.friendships.cached(friendship) {
+                perform { try self.relayTyping(in: known, cid: cid) }
+                return .done
+            }
+            return .continueInTask { await self.perform(frame) }
+        case .read:
+            return .continueInTask { await self.perform(frame) }
         }
     }
 
@@ -106,6 +114,8 @@ public final class ClientSession: @unchecked Sendable {
             case .history(let request): try await history(request)
             case .sync(let request): try await sync(request)
             case .ping: socket.send(ServerMessage.pong)
+            case .typing(let friendship, let cid): try relayTyping(in: try await member(of: friendship, cid: cid), cid: cid)
+            case .read(let request): try await markRead(request)
             }
         } catch {
             answer(error, cid: frame.cid)
@@ -172,6 +182,33 @@ public final class ClientSession: @unchecked Sendable {
                 metrics.errorSent(.unavailable)
                 socket.send(ServerMessage.error(RequestError(.unavailable, "Redis could not store it; nothing was stored; retry", cid: cid)))
             }
+        }
+    }
+
+    /// Straight to the friend's channel: nothing is stored, and the friend's sockets on any node get it.
+    private func relayTyping(in friendship: Friendship, cid: String?) throws {
+        guard friendship.contains(userID) else {
+            throw RequestError(.notFriends, "no friendship \(friendship.id) with this user", cid: cid)
+        }
+        let friend = friendship.other(than: userID)
+        let frame = ServerMessage.typing(friendship: friendship.id, user: userID, timestamp: Int(WallClock.milliseconds))
+        metrics.typingRelayed.increment()
+        _ = conversations.store.redis.send(["PUBLISH", .string(conversations.store.keys.deliver(friend)), .string(frame)])
+    }
+
+    private func markRead(_ request: ReadRequest) async throws {
+        let friendship = try await member(of: request.friendship, cid: request.cid)
+        let outcome = try await conversations.readMarks.mark(
+            friendship.id,
+            user: userID,
+            friend: friendship.other(than: userID),
+            id: request.id
+        )
+        switch outcome {
+        case .moved: metrics.readMarksMoved.increment()
+        case .ignored: break
+        case .unknownMessage:
+            throw RequestError(.badMessage, "\(request.id) is no message of friendship \(friendship.id)", cid: request.cid)
         }
     }
 

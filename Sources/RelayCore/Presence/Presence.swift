@@ -1,0 +1,150 @@
+import Logging
+import RedisClient
+import ServiceLifecycle
+import Synchronization
+
+/// Who is online, across nodes: this node's share of it, and the sweeping of nodes that died without saying so.
+///
+/// The registry reports a user's first socket on this node (``arrived(_:)``) and their last one leaving
+/// (``left(_:)``); each is one script in the user's slot (``PresenceScripts``), which announces the change to every
+/// friend when the user's online state changed. Those calls and the renewals are issued under one lock, so that a
+/// renewal never reaches Redis after the user's departure and brings them back.
+///
+/// A service: ``run()`` renews this instance's leases every half heartbeat period (a lease lasts a period and 3 s),
+/// and takes the users of instances whose lease ran out offline. A node killed with `kill -9` therefore has its users
+/// announced offline within 1.5 periods and 3 s, inside the contract's two periods and 5 s.
+public final class Presence: Sendable {
+    private let redis: RedisClient
+    private let keys: RedisKeys
+    /// This process's name in Redis: the node id and a random suffix, so that a restarted node with the same id
+    /// never renews or removes its predecessor's leases.
+    let instance: String
+    private let lease: Duration
+    private let renewal: Duration
+    private let logger: Logger
+    private let metrics: RelayMetrics
+    /// The users with sockets here.
+    private let users = Mutex(Set<String>())
+
+    init(redis: RedisClient, keys: RedisKeys, nodeID: String, heartbeat: Double, logger: Logger, metrics: RelayMetrics) {
+        self.redis = redis
+        self.keys = keys
+        instance = "\(nodeID)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        lease = .milliseconds(Int64(heartbeat * 1000)) + .seconds(3)
+        renewal = .milliseconds(Int64(heartbeat * 500))
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    private var leaseMilliseconds: Int { Int(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000) }
+
+    /// The user's first socket on this node is open.
+    func arrived(_ user: String) {
+        users.withLock { users in
+            users.insert(user)
+            announceHere(user)
+            _ = redis.send(["SADD", .string(keys.nodeUsers(instance)), .string(user)])
+        }
+    }
+
+    /// The user's last socket on this node closed.
+    func left(_ user: String) {
+        users.withLock { users in
+            users.remove(user)
+            announceGone(user, instance: instance)
+            _ = redis.send(["SREM", .string(keys.nodeUsers(instance)), .string(user)])
+        }
+    }
+
+    /// Whether each user holds a live lease now (one pipelined read for all of them).
+    public func areOnline(_ userIDs: [String]) async throws -> [Bool] {
+        let now = Int(WallClock.milliseconds)
+        let counts = userIDs.map { redis.send(["ZCOUNT", .string(keys.presence($0)), .integer(now), "+inf"]) }
+        var result: [Bool] = []
+        for count in counts { result.append((try await count.get().int ?? 0) > 0) }
+        return result
+    }
+
+    /// Called under the lock: the order of these calls is the order Redis sees them in.
+    private func announceHere(_ user: String) {
+        let frame = ServerMessage.presence(user: user, online: true, timestamp: Self.now())
+        redis.evaluate(
+            PresenceScripts.here,
+            keys: [.string(keys.presence(user)), .string(keys.friends(user))],
+            arguments: [.string(instance), .integer(leaseMilliseconds), .integer(2 * leaseMilliseconds), .string(frame), .string(keys.deliverPrefix)]
+        ) { [metrics, logger] result in
+            switch result {
+            case .success(let reply): if reply.int == 1 { metrics.presenceAnnounced(online: true) }
+            case .failure(let error): logger.debug("presence not renewed", metadata: ["user": "\(user)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func announceGone(_ user: String, instance: String) {
+        let frame = ServerMessage.presence(user: user, online: false, timestamp: Self.now())
+        redis.evaluate(
+            PresenceScripts.gone,
+            keys: [.string(keys.presence(user)), .string(keys.friends(user))],
+            arguments: [.string(instance), .string(frame), .string(keys.deliverPrefix)]
+        ) { [metrics, logger] result in
+            switch result {
+            case .success(let reply): if reply.int == 1 { metrics.presenceAnnounced(online: false) }
+            case .failure(let error): logger.debug("presence not removed", metadata: ["user": "\(user)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Renews this instance's leases and sweeps dead instances. Public so that tests drive it without waiting.
+    public func renew() async throws {
+        let dead = try await redis.run(
+            PresenceScripts.nodeLease,
+            keys: [.string(keys.nodes)],
+            arguments: [.string(instance), .integer(leaseMilliseconds)]
+        )
+        let members = users.withLock { users in
+            for user in users { announceHere(user) }
+            return Array(users)
+        }
+        // Re-added every time: a node that stalled past its lease was swept, and its set with it.
+        for chunk in stride(from: 0, to: members.count, by: 1000) {
+            let arguments = members[chunk..<min(chunk + 1000, members.count)].map { RedisArgument.string($0) }
+            _ = redis.send(["SADD", .string(keys.nodeUsers(instance))] + arguments)
+        }
+        for case let other? in (dead.array ?? []).map(\.string) where other != instance {
+            try await sweep(other)
+        }
+    }
+
+    /// Takes the users of a dead instance offline, once: whichever node removes it from the node set does it.
+    private func sweep(_ deadInstance: String) async throws {
+        guard try await redis.command("ZREM", .string(keys.nodes), .string(deadInstance)) == .integer(1) else { return }
+        let usersKey = keys.nodeUsers(deadInstance)
+        let stranded = (try await redis.command("SMEMBERS", .string(usersKey)).array ?? []).compactMap(\.string)
+        logger.info("a node's lease ran out; taking its users offline", metadata: ["instance": "\(deadInstance)", "users": "\(stranded.count)"])
+        metrics.nodesSwept.increment()
+        for user in stranded { announceGone(user, instance: deadInstance) }
+        _ = try await redis.command("DEL", .string(usersKey))
+    }
+
+    private static func now() -> Int { Int(WallClock.milliseconds) }
+}
+
+extension Presence: Service {
+    /// Renews the leases until graceful shutdown, then gives this instance's lease up (its users left as their sockets
+    /// closed in the drain).
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await self.renew()
+                } catch {
+                    self.logger.debug("presence renewal failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: self.renewal)
+            }
+        }
+        for user in users.withLock({ Array($0) }) { left(user) }
+        _ = try? await redis.command("ZREM", .string(keys.nodes), .string(instance))
+        _ = try? await redis.command("DEL", .string(keys.nodeUsers(instance)))
+    }
+}
