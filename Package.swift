@@ -104,6 +104,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            // The browser client and the chat page, compiled into the binary: a node is still one file to deploy.
+            resources: [
+                .embedInCode("Web/index.html"), .embedInCode("Web/app.js"), .embedInCode("Web/style.css"),
+                .embedInCode("Web/chatrelay.js"), .embedInCode("Web/chatrelay.d.ts"),
+            ],
             swiftSettings: swiftSettings
         ),
         // A WebSocket client of the contract, shared by tests, `chatrelay bench` and the CLI.

@@ -50,15 +50,22 @@ cat <<INFO
 
 ChatRelay demo is running: Redis on 127.0.0.1:$REDIS_PORT, nodes on ports $PORT_A and $PORT_B (--auth none).
 
+Open the two chat pages in a browser, one per node, and chat as jeffery and testuser:
+
+  jeffery   http://127.0.0.1:$PORT_A/?user=$JEFFERY
+  testuser  http://127.0.0.1:$PORT_B/?user=$TESTUSER
+
+Their WebSocket URLs, for any other client (websocat, wscat, chatrelay.js):
+
   jeffery   $JEFFERY   ws://127.0.0.1:$PORT_A/ws/$JEFFERY
   testuser  $TESTUSER   ws://127.0.0.1:$PORT_B/ws/$TESTUSER
   friendship $FRIEND
 
-Open both URLs in any WebSocket client (websocat, wscat, a browser console) and paste into jeffery's:
+A frame to paste into jeffery's socket; testuser's receives it:
 
   {"friend":"$FRIEND","from":"$JEFFERY","to":"$TESTUSER","content":"hello","type":"text"}
 
-testuser's socket receives it. The history:
+The history:
 
   redis-cli -p $REDIS_PORT XRANGE 'chat:history:{$FRIEND}' - +
   curl -s http://127.0.0.1:$PORT_B/api/friendships/$FRIEND/messages

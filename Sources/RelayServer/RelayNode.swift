@@ -41,6 +41,7 @@ public final class RelayNode: Sendable {
             authenticator: authenticator,
             metrics: metrics
         ).register(on: router)
+        WebRoutes<RelayRequestContext>().register(on: router)
         let webSocketRoutes = WebSocketRoutes(sockets: relay.sockets, authenticator: authenticator)
         webSocketRoutes.registerRefusals(on: router)
 

@@ -44,6 +44,11 @@ import FoundationNetworking
         #"chatrelay_heartbeat_pings_total{node="node0"}"#,
         #"chatrelay_heartbeat_terminations_total{node="node0"}"#,
         #"chatrelay_outbound_bytes_total{node="node0"}"#,
+        #"chatrelay_presence_announcements_total{node="node0",online="true"}"#,
+        #"chatrelay_presence_announcements_total{node="node0",online="false"}"#,
+        #"chatrelay_nodes_swept_total{node="node0"}"#,
+        #"chatrelay_typing_relayed_total{node="node0"}"#,
+        #"chatrelay_read_marks_moved_total{node="node0"}"#,
         #"redis_commands_total{node="node0",role="commands"}"#,
         #"redis_command_failures_total{node="node0",role="commands"}"#,
         #"redis_command_duration_seconds_count{node="node0",role="commands"}"#,
@@ -66,8 +71,13 @@ import FoundationNetworking
         let a = try await cluster.connect(alice, node: 0)
         let b = try await cluster.connect(bob, node: 1)
         for index in 1...3 { a.send(to: friendship, content: "m\(index)", cid: "c\(index)") }
-        #expect(await b.messages(3).count == 3)
+        let received = await b.messages(3)
+        #expect(received.count == 3)
         for _ in 1...3 { #expect(await a.next { $0["op"] as? String == "ack" } != nil) }
+        b.send(json: ["op": "read", "friend": friendship, "id": received.last?["id"] as? String ?? ""])
+        #expect(await a.next { $0["op"] as? String == "read" } != nil)
+        a.send(json: ["op": "typing", "friend": friendship])
+        #expect(await b.next { $0["op"] as? String == "typing" } != nil)
         a.send("{not json")
         #expect(await a.next { $0["code"] as? String == "bad_json" } != nil)
         a.send(binary: [1, 2, 3])
@@ -89,6 +99,13 @@ import FoundationNetworking
         #expect(after[#"chatrelay_socket_opens_total{node="node0"}"#] == 1)
         #expect(after[#"chatrelay_socket_closes_total{node="node0",reason="client"}"#] == 1)
         #expect(after[#"chatrelay_users{node="node0"}"#] == 0)
+        #expect(sender[#"chatrelay_typing_relayed_total{node="node0"}"#] == 1)
+        // Alice came online and went offline through node 0.
+        let announced = try await cluster.eventually {
+            try await samples(cluster, node: 0)[#"chatrelay_presence_announcements_total{node="node0",online="false"}"#] == 1
+        }
+        #expect(announced)
+        #expect(after[#"chatrelay_presence_announcements_total{node="node0",online="true"}"#] == 1)
         #expect(sender[#"chatrelay_messages_received_total{node="node0"}"#] == 3)
         #expect(sender[#"chatrelay_messages_stored_total{node="node0"}"#] == 3)
         #expect(sender[#"chatrelay_store_duration_seconds_count{node="node0"}"#] == 3)
@@ -106,6 +123,7 @@ import FoundationNetworking
         #expect(receiver[#"chatrelay_messages_delivered_total{node="node1"}"#] == 3)
         #expect(receiver[#"chatrelay_delivery_lag_seconds_count{node="node1"}"#] == 3)
         #expect(receiver[#"chatrelay_users{node="node1"}"#] == 1)
+        #expect(receiver[#"chatrelay_read_marks_moved_total{node="node1"}"#] == 1)
         #expect(receiver[#"chatrelay_open_sockets{node="node1"}"#] == 1)
         #expect((receiver[#"redis_pushes_total{node="node1",role="subscriber"}"#] ?? 0) >= 3)
         // Bob's channel and the broadcast channel.

@@ -57,7 +57,9 @@ import Testing
         #expect(again.output.contains("(already)"))
         let list = try await chatrelay(["friends", "bob"], cluster: cluster)
         #expect(list.output.hasPrefix("ada  user \(adaID)  friendship "))
-        let friendship = try #require(list.output.split(separator: " ").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) })
+        #expect(list.output.hasSuffix("  offline\n"))
+        let words = list.output.split(whereSeparator: \.isWhitespace)
+        let friendship = try #require(words.firstIndex(of: "friendship").map { String(words[$0 + 1]) })
 
         // Bob listens on node 1 while ada sends through node 0; the listener prints the message as it comes.
         let listener = Process()
@@ -76,6 +78,8 @@ import Testing
         #expect(sent.status == 0, "\(sent.errors)")
         let storedID = try #require(sent.output.split(separator: " ").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) })
         #expect(sent.output == "stored \(storedID)\n")
+        // Ada's socket coming online is announced to bob first.
+        #expect(await Self.firstLine(of: heard) == "presence  \(adaID) online")
         let line = await Self.firstLine(of: heard)
         #expect(line == "\(storedID)  \(adaID) -> bob-1  hello bob")
         kill(listener.processIdentifier, SIGINT)

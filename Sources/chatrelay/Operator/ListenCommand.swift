@@ -16,10 +16,8 @@ struct ListenCommand: AsyncParsableCommand {
         let json = node.json
         let connection = try await socket.connect(as: found.id, node: node) { frame in
             var line = frame
-            if !json, let object = try? JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any], object["id"] != nil,
-                object["op"] == nil
-            {
-                line = HistoryCommand.line(object)
+            if !json, let object = try? JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any] {
+                line = Self.line(object) ?? frame
             }
             // Written straight to the descriptor: print's buffer would hold the lines back from a pipe.
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
@@ -27,5 +25,17 @@ struct ListenCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("listening as \(found.name) (\(found.id)); Ctrl-C to stop\n".utf8))
         while !connection.isClosed { try await Task.sleep(for: .milliseconds(200)) }
         throw OperatorError("the node closed the socket (code \(connection.closeCode.map(String.init) ?? "none"))")
+    }
+
+    /// A readable line for messages and the friends' events; nil for other frames, which are printed as they came.
+    static func line(_ frame: [String: Any]) -> String? {
+        let text = { (name: String) in frame[name] as? String ?? "?" }
+        switch frame["op"] as? String {
+        case nil where frame["id"] != nil: return HistoryCommand.line(frame)
+        case "presence"?: return "presence  \(text("user")) \(frame["online"] as? Bool == true ? "online" : "offline")"
+        case "typing"?: return "typing  \(text("user")) in \(text("friend"))"
+        case "read"?: return "read  \(text("user")) read \(text("friend")) up to \(text("id"))"
+        default: return nil
+        }
     }
 }

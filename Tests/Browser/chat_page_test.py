@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""The chat page in headless Chromium: two friends on two nodes chat both ways, see presence, typing and read marks,
+page back through history, and the page whose node is killed reconnects through the other node and shows every
+message once, in order.
+
+Run by BrowserTests.swift, which starts Redis and the two nodes and passes them in the environment:
+CHATRELAY_NODE_A, CHATRELAY_NODE_B (http://127.0.0.1:PORT), CHATRELAY_NODE_A_PID, CHATRELAY_ARTIFACTS (a directory
+for screenshots), CHATRELAY_SCREENSHOT (optional: where to write the README's screenshot).
+Exits non-zero with a message on the first failed check.
+"""
+import json
+import os
+import signal
+import sys
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+NODE_A = os.environ["CHATRELAY_NODE_A"]
+NODE_B = os.environ["CHATRELAY_NODE_B"]
+NODE_A_PID = int(os.environ["CHATRELAY_NODE_A_PID"])
+ARTIFACTS = os.environ["CHATRELAY_ARTIFACTS"]
+WAIT = 20
+
+
+def api(base, method, path, body=None):
+    request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None)
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def browser(width, height, mobile=False):
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    if mobile:
+        # A window cannot be narrower than 500 px; a phone's viewport is emulated instead.
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    return driver
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def wait(driver, condition, message):
+    try:
+        return WebDriverWait(driver, WAIT, poll_frequency=0.1).until(lambda d: condition(d))
+    except Exception as error:
+        raise AssertionError(f"{message} (waited {WAIT} s)") from error
+
+
+def message_ids(driver):
+    return driver.execute_script("return [...document.querySelectorAll('#message-list li[data-id]')].map(li => li.dataset.id)")
+
+
+def message_texts(driver):
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#message-list li')].map(li => li.firstChild.textContent)"
+    )
+
+
+def console_errors(driver):
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def main():
+    jeffery = api(NODE_A, "POST", "/api/users", {"name": "jeffery"})["id"]
+    testuser = api(NODE_A, "POST", "/api/users", {"name": "testuser"})["id"]
+    friendship = api(NODE_A, "POST", "/api/friendships", {"user1": jeffery, "user2": testuser})["id"]
+    ws_a, ws_b = NODE_A.replace("http", "ws") + "/ws", NODE_B.replace("http", "ws") + "/ws"
+
+    desktop = browser(1200, 800)
+    phone = browser(390, 844, mobile=True)
+    try:
+        return run(desktop, phone, jeffery, testuser, friendship, ws_a, ws_b)
+    finally:
+        for driver in (desktop, phone):
+            driver.quit()
+
+
+def run(desktop, phone, jeffery, testuser, friendship, ws_a, ws_b):
+    # Older history first, sent as jeffery by chatrelay.js itself from a page of node A's origin, before any chat
+    # page is open (an open page would receive them live).
+    desktop.get(f"{NODE_A}/")
+    desktop.execute_async_script(
+        """
+        const [friendship, jeffery, testuser, done] = arguments;
+        const { WsRequest } = await import(location.origin + '/chatrelay.js');
+        const seeder = new WsRequest(location.origin.replace('http', 'ws') + '/ws', jeffery);
+        for (let i = 0; i < 45; i++) await seeder.send(friendship, 'old ' + i, testuser);
+        seeder.close();
+        done();
+        """,
+        friendship,
+        jeffery,
+        testuser,
+    )
+
+    # jeffery on node A (B as the fallback), testuser on node B (A as the fallback), each page served by its node.
+    desktop.get(f"{NODE_A}/?user={jeffery}&servers={ws_a},{ws_b}")
+    wait(desktop, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") == "open", "jeffery's page connects")
+
+    phone.get(f"{NODE_B}/?user={testuser}&servers={ws_b},{ws_a}")
+    wait(phone, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") == "open", "testuser's page connects")
+
+    # Presence: each sees the other online in the friends list.
+    friend_dot = "button.friend[data-friend='{}'] .dot"
+    wait(desktop, lambda d: d.find_element(By.CSS_SELECTOR, friend_dot.format(testuser)).get_attribute("data-online") == "true", "jeffery sees testuser online")
+    wait(phone, lambda d: d.find_element(By.CSS_SELECTOR, friend_dot.format(jeffery)).get_attribute("data-online") == "true", "testuser sees jeffery online")
+    # Unread state: testuser has 45 messages from jeffery... (those sent by jeffery are unread for testuser).
+    wait(phone, lambda d: d.find_element(By.CSS_SELECTOR, f"button.friend[data-friend='{jeffery}']").get_attribute("data-unread") == "true", "testuser sees unread messages")
+
+    desktop.find_element(By.CSS_SELECTOR, f"button.friend[data-friend='{testuser}']").click()
+    phone.find_element(By.CSS_SELECTOR, f"button.friend[data-friend='{jeffery}']").click()
+    check(not phone.find_element(By.CSS_SELECTOR, ".friends").is_displayed(), "the phone-sized page shows the chat alone")
+    wait(phone, lambda d: d.find_element(By.CSS_SELECTOR, f"button.friend[data-friend='{jeffery}']").get_attribute("data-unread") == "false", "opening the chat reads it")
+
+    # History: the newest 30 first, then older pages by scrolling up, until the first message.
+    wait(desktop, lambda d: len(message_ids(d)) == 30, "jeffery's page shows the newest 30 messages")
+    check(message_texts(desktop)[-1] == "old 44", f"newest last: {message_texts(desktop)[-3:]}")
+    for _ in range(5):
+        desktop.execute_script("document.getElementById('messages').scrollTop = 0")
+        time.sleep(0.3)
+        if len(message_ids(desktop)) == 45:
+            break
+    wait(desktop, lambda d: len(message_ids(d)) == 45, "scrolling back pages through the whole history")
+    check(message_texts(desktop)[:2] == ["old 0", "old 1"], f"oldest first: {message_texts(desktop)[:3]}")
+
+    # Typing: jeffery types, testuser sees it.
+    text = desktop.find_element(By.ID, "text")
+    text.send_keys("hello testuser")
+    wait(phone, lambda d: "typing" in d.find_element(By.ID, "typing").text, "testuser sees jeffery typing")
+    desktop.find_element(By.ID, "send").click()
+    wait(phone, lambda d: "hello testuser" in message_texts(d), "testuser receives jeffery's message")
+    # testuser has the chat open, so it is read: jeffery's message shows the read mark.
+    wait(desktop, lambda d: d.find_element(By.CSS_SELECTOR, "#message-list li.mine:last-child").get_attribute("data-state") == "read", "jeffery sees the read mark")
+
+    # Both ways, with an emoji.
+    phone.find_element(By.ID, "text").send_keys("hi jeffery")
+    phone.find_element(By.ID, "send").click()
+    phone.find_element(By.CSS_SELECTOR, "[data-emoji='👍']").click()
+    wait(desktop, lambda d: message_texts(d)[-2:] == ["hi jeffery", "👍"], "jeffery receives testuser's messages")
+    check(desktop.find_element(By.CSS_SELECTOR, "#message-list li:last-child").get_attribute("class").find("emoji") >= 0, "an emoji message is shown large")
+
+    errors = console_errors(desktop) + console_errors(phone)
+    check(not errors, f"no console errors: {errors}")
+    desktop.save_screenshot(os.path.join(ARTIFACTS, "jeffery-desktop.png"))
+    phone.save_screenshot(os.path.join(ARTIFACTS, "testuser-phone.png"))
+    if os.environ.get("CHATRELAY_SCREENSHOT"):
+        desktop.save_screenshot(os.environ["CHATRELAY_SCREENSHOT"])
+
+    # Node A dies with jeffery's socket on it: the page reconnects through node B. Meanwhile testuser sends, and
+    # jeffery sends while disconnected (the send waits and goes out after the reconnect, once).
+    os.kill(NODE_A_PID, signal.SIGKILL)
+    wait(desktop, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") != "open", "jeffery's page notices the dead node")
+    for index in range(5):
+        phone.find_element(By.ID, "text").send_keys(f"while you were away {index}")
+        phone.find_element(By.ID, "send").click()
+    desktop.find_element(By.ID, "text").send_keys("sent while reconnecting")
+    desktop.find_element(By.ID, "send").click()
+    wait(desktop, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") == "open", "jeffery's page reconnects through node B")
+    wait(phone, lambda d: "sent while reconnecting" in message_texts(d), "the send made while disconnected arrives")
+    wait(desktop, lambda d: "while you were away 4" in message_texts(d), "messages sent meanwhile arrive")
+    time.sleep(1)
+
+    stored = [m["id"] for m in api(NODE_B, "GET", f"/api/friendships/{friendship}/messages?limit=500")["messages"]]
+    # jeffery paged back through all of it; testuser loaded the newest page only, and everything after it.
+    for name, driver, expected in (("jeffery", desktop, stored), ("testuser", phone, stored[-len(message_ids(phone)) :])):
+        shown = message_ids(driver)
+        check(len(shown) == len(set(shown)), f"{name}'s page shows no message twice: {len(shown)} shown, {len(set(shown))} distinct")
+        check(shown == expected, f"{name}'s page shows every message once, in order: {len(shown)} shown, {len(stored)} stored")
+        pending = driver.find_elements(By.CSS_SELECTOR, "#message-list li:not([data-id])")
+        check(not pending, f"{name}'s page has no unsent message left")
+    # After the kill only the dead node's WebSocket may have failed in the console.
+    errors = [e for e in console_errors(desktop) + console_errors(phone) if "WebSocket connection to" not in e]
+    check(not errors, f"no console errors after the kill: {errors}")
+    desktop.save_screenshot(os.path.join(ARTIFACTS, "jeffery-after-failover.png"))
+    phone.save_screenshot(os.path.join(ARTIFACTS, "testuser-after-failover.png"))
+    print(f"ok: {len(stored)} messages shown once and in order on both pages")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except AssertionError as failure:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        sys.exit(1)
