@@ -162,14 +162,29 @@ def run(desktop, phone, jeffery, testuser, friendship, ws_a, ws_b):
 
     # Node A dies with jeffery's socket on it: the page reconnects through node B. Meanwhile testuser sends, and
     # jeffery sends while disconnected (the send waits and goes out after the reconnect, once).
+    # The page's reconnect is held until jeffery has sent while disconnected: only the send queued and resent after
+    # the reconnect can store that message.
+    desktop.execute_script(
+        """
+        const client = window.chatrelay.client;
+        window.states = [];
+        client.on('state', (state) => window.states.push(state));
+        client._heldConnect = client._connect;
+        client._connect = () => { window.reconnectDue = true; };
+        """
+    )
     os.kill(NODE_A_PID, signal.SIGKILL)
-    wait(desktop, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") != "open", "jeffery's page notices the dead node")
+    wait(desktop, lambda d: d.execute_script("return window.reconnectDue === true"), "jeffery's page notices the dead node")
+    desktop.find_element(By.ID, "text").send_keys("sent while reconnecting")
+    desktop.find_element(By.ID, "send").click()
+    check(desktop.find_element(By.CSS_SELECTOR, "#message-list li:last-child").get_attribute("data-state") == "sending", "a send waits while disconnected")
     for index in range(5):
         phone.find_element(By.ID, "text").send_keys(f"while you were away {index}")
         phone.find_element(By.ID, "send").click()
-    desktop.find_element(By.ID, "text").send_keys("sent while reconnecting")
-    desktop.find_element(By.ID, "send").click()
-    wait(desktop, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") == "open", "jeffery's page reconnects through node B")
+    wait(phone, lambda d: "while you were away 4" in message_texts(d), "testuser's sends are stored")
+    desktop.execute_script("const client = window.chatrelay.client; client._connect = client._heldConnect; client._connect();")
+    wait(desktop, lambda d: d.execute_script("return window.states.join(' ')").endswith("connecting open"), "jeffery's page reconnects")
+    check(desktop.execute_script("return window.chatrelay.client._socket.url").startswith(ws_b), "through node B")
     wait(phone, lambda d: "sent while reconnecting" in message_texts(d), "the send made while disconnected arrives")
     wait(desktop, lambda d: "while you were away 4" in message_texts(d), "messages sent meanwhile arrive")
     time.sleep(1)
@@ -188,7 +203,56 @@ def run(desktop, phone, jeffery, testuser, friendship, ws_a, ws_b):
     desktop.save_screenshot(os.path.join(ARTIFACTS, "jeffery-after-failover.png"))
     phone.save_screenshot(os.path.join(ARTIFACTS, "testuser-after-failover.png"))
     print(f"ok: {len(stored)} messages shown once and in order on both pages")
+    client_library_checks(desktop, jeffery, testuser, friendship)
     return 0
+
+
+def client_library_checks(driver, jeffery, testuser, friendship):
+    """chatrelay.js on its own, on node B: what the page does not show by itself."""
+    driver.get(f"{NODE_B}/")
+    result = driver.execute_async_script(
+        """
+        const [friendship, jeffery, testuser, done] = arguments;
+        const { WsRequest, ChatRelayError } = await import(location.origin + '/chatrelay.js');
+        const url = location.origin.replace('http', 'ws') + '/ws';
+        const result = {};
+        const client = new WsRequest(url, jeffery, { minDelay: 50 });
+        const reported = [];
+        client.on('message', (m) => reported.push(m.content));
+        // Own sends come back in a sync from before them: the client drops them, they were acked.
+        const acks = [];
+        for (const text of ['own 1', 'own 2']) acks.push(await client.send(friendship, text, testuser));
+        result.acksHaveIds = acks.every((ack) => /^[0-9]+-[0-9]+$/.test(ack.id) && ack.ts > 0);
+        await new Promise((resolve) => {
+          client.on('synced', resolve);
+          client._socket.close();
+        });
+        result.ownReplayed = reported.filter((text) => text.startsWith('own')).length;
+        // A refused send rejects with the error frame's code.
+        try {
+          await client.send('no-such-friendship', 'x', testuser);
+          result.refused = 'resolved';
+        } catch (error) {
+          result.refused = error instanceof ChatRelayError ? error.code : String(error);
+        }
+        // History pages back with `before`, oldest first.
+        const newest = await client.history(friendship, { limit: 5 });
+        const older = await client.history(friendship, { limit: 5, before: newest[0].id });
+        result.paged = newest.length === 5 && older.length === 5 && older[4].id < newest[0].id;
+        client.close();
+        result.closedState = client.state;
+        done(result);
+        """,
+        friendship,
+        jeffery,
+        testuser,
+    )
+    check(result["acksHaveIds"], f"acks carry ids: {result}")
+    check(result["ownReplayed"] == 0, f"own sends replayed by a sync are dropped: {result}")
+    check(result["refused"] == "not_friends", f"a refused send rejects with its code: {result}")
+    check(result["paged"], f"history pages back: {result}")
+    check(result["closedState"] == "closed", f"close() ends in the closed state: {result}")
+    print("ok: chatrelay.js drops replayed own sends, rejects refused sends, pages history")
 
 
 if __name__ == "__main__":

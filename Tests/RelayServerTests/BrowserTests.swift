@@ -59,6 +59,7 @@ import FoundationNetworking
         let said = String(decoding: outputData, as: UTF8.self) + String(decoding: errorData, as: UTF8.self)
         #expect(script.terminationStatus == 0, "\(said)")
         #expect(said.contains("shown once and in order on both pages"), "\(said)")
+        #expect(said.contains("ok: chatrelay.js"), "\(said)")
         for name in ["jeffery-desktop.png", "testuser-phone.png", "jeffery-after-failover.png"] {
             #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent(name).path), "\(name)")
         }

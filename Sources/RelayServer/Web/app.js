@@ -344,6 +344,8 @@ function wire() {
 }
 
 wire();
+// For the browser's devtools (and the browser tests): the page's state and its client.
+window.chatrelay = page;
 const who = params.get("token") || params.get("user");
 if (who) {
   signIn(who).catch((error) => {
