@@ -77,6 +77,33 @@ import FoundationNetworking
         _ = a
     }
 
+    /// A node that stalled past its lease is swept by another (its users announced offline); at its next renewal it
+    /// finds itself gone, and lists and announces its users again.
+    @Test func aSweptNodeThatIsStillAliveAnnouncesItsUsersAgain() async throws {
+        let cluster = try await TestCluster.start(nodes: 2)
+        defer { Task { await cluster.stop() } }
+        let (alice, bob, _) = try await cluster.makeFriends("alice", "bob")
+        let b = try await cluster.connect(bob, node: 1)
+        _ = try await cluster.connect(alice, node: 0)
+        #expect(await b.next(where: Self.isPresence(of: alice, online: true)) != nil)
+        let presence = cluster.nodes[0].relay.presence
+        try await presence.renew()
+
+        // What node 1's sweep does to node 0 when node 0's lease ran out.
+        let instance = presence.instance
+        #expect(try await cluster.redis.command("ZSCORE", "chat:nodes", .string(instance)).string != nil)
+        #expect(try await cluster.redis.command("ZREM", "chat:nodes", .string(instance)) == .integer(1))
+        _ = try await cluster.redis.command("ZADD", "chat:nodes", "1", .string(instance))
+        try await cluster.nodes[1].relay.presence.renew()
+        #expect(await b.next(where: Self.isPresence(of: alice, online: false)) != nil)
+        #expect(try await cluster.redis.command("EXISTS", .string("chat:node:{\(instance)}:users")) == .integer(0))
+
+        try await presence.renew()
+        #expect(await b.next(where: Self.isPresence(of: alice, online: true)) != nil)
+        #expect(try await cluster.redis.command("SISMEMBER", .string("chat:node:{\(instance)}:users"), .string(alice)) == .integer(1))
+        #expect(try await Self.friendEntry(cluster, of: bob, friend: alice)?["online"] as? Bool == true)
+    }
+
     /// One script call announces to every friend: a user's presence costs one round trip, not one per friend.
     @Test func aUserWithAThousandFriendsCostsOneScriptCallPerChange() async throws {
         let cluster = try await TestCluster.start(nodes: 2)

@@ -48,15 +48,16 @@ enum PresenceScripts {
         """
     )
 
-    /// Renews the instance's own lease in the node set and returns the instances whose lease ran out (at most 16).
+    /// Renews the instance's own lease in the node set. Returns whether its entry was new (a first renewal, or the
+    /// instance was swept), and the instances whose lease ran out (at most 16).
     ///
     /// KEYS: nodes. ARGV: instance, lease (ms).
     static let nodeLease = RedisScript(
         """
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-        return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 16)
+        local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+        return {added, redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 16)}
         """
     )
 }
