@@ -19,6 +19,7 @@ public final class RedisClient: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "redis"),
         metrics: RedisMetricsSettings = RedisMetricsSettings(),
+        role: String = "commands",
         onStateChange: @escaping @Sendable (RedisConnectionState) -> Void = { _ in }
     ) {
         let scripts = self.scripts
@@ -26,7 +27,7 @@ public final class RedisClient: Sendable {
             configuration: configuration,
             eventLoopGroup: eventLoopGroup,
             logger: logger,
-            metrics: RedisMetrics(metrics, role: "commands"),
+            metrics: RedisMetrics(metrics, role: role),
             prepare: { connection in
                 // A restarted Redis has lost its scripts: load them before anyone sends an EVALSHA here.
                 for loaded in scripts.loadAll(on: connection) { _ = try await loaded.get() }

@@ -11,6 +11,8 @@ public final class Relay: Sendable {
     public let configuration: RelayConfiguration
     public let keys: RedisKeys
     public let redis: RedisClient
+    /// With `--min-replicas`: the stores' own connection, where each store is followed by a `WAIT`.
+    private let writer: RedisClient?
     public let sockets: Sockets
     public let conversations: Conversations
     public let broadcaster: Broadcaster
@@ -39,7 +41,18 @@ public final class Relay: Sendable {
         redisConfiguration.connectTimeout = .milliseconds(Int64(configuration.redisConnectTimeout * 1000))
         redisConfiguration.commandTimeout = .milliseconds(Int64(configuration.redisCommandTimeout * 1000))
         redis = RedisClient(configuration: redisConfiguration, logger: logger, metrics: redisMetrics)
-        let store = MessageStore(redis: redis, keys: keys)
+        if configuration.minimumReplicas > 0 {
+            writer = RedisClient(configuration: redisConfiguration, logger: logger, metrics: redisMetrics, role: "writer")
+        } else {
+            writer = nil
+        }
+        let store = MessageStore(
+            redis: redis,
+            keys: keys,
+            replicaConfirmation: writer.map {
+                ReplicaConfirmation(writer: $0, replicas: configuration.minimumReplicas, timeoutMilliseconds: configuration.replicaWaitMilliseconds)
+            }
+        )
         let directory = Directory(redis: redis, keys: keys)
         conversations = Conversations(
             directory: directory,
@@ -95,6 +108,7 @@ public final class Relay: Sendable {
     public func start() async throws {
         do {
             try await redis.connect()
+            try await writer?.connect()
             try await registry.subscriber.connect()
             try await registry.subscriber.subscribe([keys.broadcast])
         } catch {
@@ -105,6 +119,6 @@ public final class Relay: Sendable {
     /// The node's long-lived parts, for its `ServiceGroup`, in start order (graceful shutdown goes in reverse): the
     /// command connection, the subscriber with its catch-ups, the presence leases, the heartbeat.
     public var services: [any Service] {
-        [redis, registry, presence, sockets.heartbeats]
+        [redis] + (writer.map { [$0] } ?? []) + [registry, presence, sockets.heartbeats]
     }
 }

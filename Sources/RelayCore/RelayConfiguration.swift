@@ -9,6 +9,10 @@ public struct RelayConfiguration: Sendable {
     public var adminToken: String?
     /// Seconds between pings.
     public var heartbeat: Double = 10
+    /// Replicas that must confirm a store (`WAIT`) before its ack; 0 acks once the master stored it.
+    public var minimumReplicas = 0
+    /// How long a store waits for those replicas before it is answered `unavailable`.
+    public var replicaWaitMilliseconds = 1000
     public var nodeID: String = RelayConfiguration.defaultNodeID()
     /// Largest `content` in UTF-8 bytes.
     public var maximumContentBytes: Int = 16 * 1024

@@ -11,6 +11,7 @@ public struct ServeFlags: Sendable {
     public var jwtSecret: String?
     public var adminToken: String?
     public var heartbeat: Double?
+    public var minReplicas: Int?
     public var nodeID: String?
     public var rate: Double?
     public var burst: Double?
@@ -54,6 +55,8 @@ public struct ServeOptions: Sendable {
         relay.adminToken = try text(S.adminToken, flags.adminToken)
         relay.heartbeat = try number(S.heartbeat, flags.heartbeat, Double.init)
         guard relay.heartbeat > 0 else { throw ServeSettingError("--heartbeat must be positive") }
+        relay.minimumReplicas = try number(S.minReplicas, flags.minReplicas, Int.init)
+        guard relay.minimumReplicas >= 0 else { throw ServeSettingError("--min-replicas must be 0 or more") }
         relay.nodeID = try text(S.nodeID, flags.nodeID)!
         relay.rate = try number(S.rate, flags.rate, Double.init)
         relay.burst = try number(S.burst, flags.burst, Double.init)

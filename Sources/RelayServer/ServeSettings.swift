@@ -10,7 +10,7 @@ public enum ServeSettings {
         "redis",
         "CHATRELAY_REDIS_URL",
         default: "redis://127.0.0.1:6379/0",
-        "Redis to use, redis://[:PASSWORD@]HOST:PORT/DB"
+        "Redis to use: redis://[:PASSWORD@]HOST:PORT/DB, or redis-sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/DB#MASTER for the master that these Sentinels name"
     )
     public static let prefix = ServeSetting("prefix", "CHATRELAY_PREFIX", default: "chat", "Prefix of every key and channel")
     public static let auth = ServeSetting("auth", "CHATRELAY_AUTH", default: "jwt", "jwt, or none for local development only")
@@ -22,6 +22,12 @@ public enum ServeSettings {
     )
     public static let adminToken = ServeSetting("admin-token", "CHATRELAY_ADMIN_TOKEN", default: nil, "Bearer token of the admin API")
     public static let heartbeat = ServeSetting("heartbeat", "CHATRELAY_HEARTBEAT", default: "10", "Seconds between pings")
+    public static let minReplicas = ServeSetting(
+        "min-replicas",
+        "CHATRELAY_MIN_REPLICAS",
+        default: "0",
+        "Replicas that must have a message before it is acked; when they do not confirm within 1 s the send is answered unavailable (it may be stored; a retry with the same cid is safe)"
+    )
     public static let nodeID = ServeSetting(
         "node-id",
         "CHATRELAY_NODE_ID",
@@ -59,7 +65,7 @@ public enum ServeSettings {
     )
 
     public static let all: [ServeSetting] = [
-        host, port, redis, prefix, auth, jwtSecret, adminToken, heartbeat, nodeID, rate, burst, maxContent, maxFrame, maxQueue,
+        host, port, redis, prefix, auth, jwtSecret, adminToken, heartbeat, minReplicas, nodeID, rate, burst, maxContent, maxFrame, maxQueue,
         maxQueueBytes, threads, logLevel,
     ]
 

@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong(S.jwtSecret.flag), help: .init(S.jwtSecret.help)) var jwtSecret: String?
     @Option(name: .customLong(S.adminToken.flag), help: .init(S.adminToken.help)) var adminToken: String?
     @Option(name: .customLong(S.heartbeat.flag), help: .init(S.heartbeat.help)) var heartbeat: Double?
+    @Option(name: .customLong(S.minReplicas.flag), help: .init(S.minReplicas.help)) var minReplicas: Int?
     @Option(name: .customLong(S.nodeID.flag), help: .init(S.nodeID.help)) var nodeID: String?
     @Option(name: .customLong(S.rate.flag), help: .init(S.rate.help)) var rate: Double?
     @Option(name: .customLong(S.burst.flag), help: .init(S.burst.help)) var burst: Double?
@@ -39,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         (flags.jwtSecret, flags.adminToken, flags.heartbeat, flags.nodeID) = (jwtSecret, adminToken, heartbeat, nodeID)
         (flags.rate, flags.burst, flags.maxContent, flags.maxFrame) = (rate, burst, maxContent, maxFrame)
         (flags.maxQueue, flags.maxQueueBytes, flags.threads, flags.logLevel) = (maxQueue, maxQueueBytes, threads, logLevel)
+        flags.minReplicas = minReplicas
         return flags
     }
 

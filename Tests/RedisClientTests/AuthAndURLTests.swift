@@ -37,4 +37,29 @@ import Testing
         #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis://host:99999") }
         #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis://host/x") }
     }
+
+    @Test func sentinelURLParsing() throws {
+        let sentinel = try RedisConfiguration(url: "redis-sentinel://:secret@10.0.0.1:26380,sentinel-b,10.0.0.3:26381/2#chat")
+        #expect(sentinel.sentinel?.masterName == "chat")
+        #expect(
+            sentinel.sentinel?.sentinels == [
+                RedisEndpoint(host: "10.0.0.1", port: 26380), RedisEndpoint(host: "sentinel-b", port: 26379),
+                RedisEndpoint(host: "10.0.0.3", port: 26381),
+            ]
+        )
+        #expect(sentinel.password == "secret" && sentinel.database == 2)
+        #expect(sentinel.redactedURL == "redis-sentinel://:***@10.0.0.1:26380,sentinel-b:26379,10.0.0.3:26381/2#chat")
+        #expect(try RedisConfiguration(url: "redis://localhost").sentinel == nil)
+        for refused in [
+            "redis-sentinel://host:26379/0", "redis-sentinel://host:26379/0#", "redis-sentinel://host,,other/0#chat",
+            "redis-sentinel://host:0/0#chat",
+        ] {
+            #expect(throws: RedisClientError.self, "\(refused)") { try RedisConfiguration(url: refused) }
+        }
+        #expect {
+            try RedisConfiguration(url: "redis-cluster://a:7000,b:7001")
+        } throws: { error in
+            (error as? RedisClientError)?.detail.contains("not supported yet") == true
+        }
+    }
 }

@@ -29,13 +29,16 @@ final class TestCluster: @unchecked Sendable {
         self.configuration = configuration
     }
 
+    /// `redis`: a server the test made (a master with replicas, say); else one is started with `redisArguments`.
     static func start(
         nodes count: Int = 2,
         auth: AuthMode = .none,
+        redis given: RedisServer? = nil,
         redisArguments: [String] = [],
         configure: (inout RelayConfiguration) -> Void = { _ in }
     ) async throws -> TestCluster {
-        let redis = try await RedisServer(arguments: redisArguments)
+        let redis: RedisServer
+        if let given { redis = given } else { redis = try await RedisServer(arguments: redisArguments) }
         var configuration = RelayConfiguration()
         configuration.redisURL = redis.url
         configuration.auth = auth

@@ -73,6 +73,12 @@ public final class RedisServer: @unchecked Sendable {
         kill()
     }
 
+    /// Sends `signal` to the server: `SIGSTOP` freezes it without closing its connections, `SIGCONT` resumes it.
+    public func send(signal: Int32) {
+        guard let process = lock.withLock({ self.process }) else { return }
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
     /// Runs one command on a fresh connection; for test set-up and assertions.
     public func command(_ arguments: RedisArgument...) async throws -> RedisReply {
         try await command(arguments)

@@ -8,13 +8,22 @@ import ServiceLifecycle
 ///
 /// `prepare` runs on every new connection before it counts as connected; the subscriber restores its
 /// subscriptions there, so a reconnected subscriber reports ready only once they are live again.
+///
+/// With Sentinels (``RedisConfiguration/sentinel``), every connection asks them for the master first and checks that
+/// the server's `ROLE` is `master`; while connected, the keeper asks them again every ``sentinelCheckInterval`` and
+/// leaves a server they no longer name (Sentinel's `+switch-master` events can be missed, and a demoted master keeps
+/// its connections until it is reconfigured).
 final class ConnectionKeeper: Sendable {
     typealias Prepare = @Sendable (RedisConnection) async throws -> Void
 
     private struct Inner {
         var state: RedisConnectionState = .connecting
         var connection: RedisConnection?
+        /// The server connected to, when Sentinels named it.
+        var master: RedisEndpoint?
     }
+
+    static let sentinelCheckInterval: Duration = .seconds(1)
 
     let configuration: RedisConfiguration
     private let eventLoopGroup: any EventLoopGroup
@@ -24,6 +33,7 @@ final class ConnectionKeeper: Sendable {
     private let onStateChange: @Sendable (RedisConnectionState) -> Void
     let metrics: RedisMetrics
     private let inner = NIOLockedValueBox(Inner())
+    private let sentinel: SentinelResolver?
 
     init(
         configuration: RedisConfiguration,
@@ -41,6 +51,9 @@ final class ConnectionKeeper: Sendable {
         self.onPush = onPush
         self.prepare = prepare
         self.onStateChange = onStateChange
+        sentinel = configuration.sentinel.map {
+            SentinelResolver(settings: $0, connectTimeout: configuration.connectTimeout, logger: logger, metrics: metrics)
+        }
     }
 
     var state: RedisConnectionState { inner.withLockedValue { $0.state } }
@@ -73,6 +86,7 @@ final class ConnectionKeeper: Sendable {
     func shutdown() async {
         let connection = markShutdown()
         await connection?.close()
+        await sentinel?.close()
         onStateChange(.shutdown)
     }
 
@@ -102,7 +116,11 @@ final class ConnectionKeeper: Sendable {
             case .shutdown:
                 return
             case .connected:
-                try? await connection?.closeFuture.get()
+                if let sentinel, let connection {
+                    await followMaster(sentinel, connection)
+                } else {
+                    try? await connection?.closeFuture.get()
+                }
             case .connecting, .reconnecting:
                 attempts += 1
                 do {
@@ -119,15 +137,43 @@ final class ConnectionKeeper: Sendable {
         }
     }
 
+    /// While the connection lives, asks the Sentinels every second which server is the master, and closes the
+    /// connection when it is another (the reconnect then goes to the new one).
+    private func followMaster(_ sentinel: SentinelResolver, _ connection: RedisConnection) async {
+        while connection.channel.isActive, !Task.isCancelled {
+            // Looked at every tenth of the interval: a dropped connection is reconnected without waiting for the check.
+            for _ in 0..<10 where connection.channel.isActive {
+                try? await Task.sleep(for: Self.sentinelCheckInterval / 10)
+            }
+            guard connection.channel.isActive, !Task.isCancelled else { return }
+            let current = inner.withLockedValue { $0.master }
+            guard let named = try? await sentinel.masterAddress(on: connection.eventLoop), named != current else { continue }
+            logger.info(
+                "Sentinel names a new master; reconnecting",
+                metadata: ["master": "\(sentinel.settings.masterName)", "from": "\(current.map(String.init(describing:)) ?? "?")", "to": "\(named)"]
+            )
+            metrics.masterChanges.increment()
+            await connection.close()
+            return
+        }
+    }
+
     private func establish() async throws -> RedisConnection {
+        var target = configuration
+        if let sentinel {
+            let master = try await sentinel.masterAddress(on: eventLoopGroup.any())
+            target.host = master.host
+            target.port = master.port
+        }
         let connection = try await RedisConnection.connect(
-            configuration: configuration,
+            configuration: target,
             eventLoop: eventLoopGroup.any(),
             logger: logger,
             metrics: metrics,
             onPush: onPush
         )
         do {
+            if sentinel != nil { try await Self.requireMaster(connection) }
             try await prepare(connection)
         } catch {
             await connection.close()
@@ -137,6 +183,7 @@ final class ConnectionKeeper: Sendable {
             guard inner.state != .shutdown else { return false }
             inner.state = .connected
             inner.connection = connection
+            inner.master = sentinel == nil ? nil : RedisEndpoint(host: target.host, port: target.port)
             return true
         }
         guard accepted else {
@@ -146,6 +193,15 @@ final class ConnectionKeeper: Sendable {
         onStateChange(.connected)
         connection.closeFuture.whenComplete { [self] _ in connectionClosed(connection) }
         return connection
+    }
+
+    /// The Sentinel client protocol's check: a server that Sentinels named may not be the master yet (or any more).
+    private static func requireMaster(_ connection: RedisConnection) async throws {
+        let role = try await connection.command("ROLE").array?.first?.string
+        guard role == "master" else {
+            let endpoint = "\(connection.configuration.host):\(connection.configuration.port)"
+            throw RedisClientError(.connectFailed, "\(endpoint) is a \(role ?? "server of unknown role"), not the master")
+        }
     }
 
     private func connectionClosed(_ connection: RedisConnection) {

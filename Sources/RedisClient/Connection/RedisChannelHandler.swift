@@ -18,6 +18,9 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var context: ChannelHandlerContext?
     private var timeoutCheck: Scheduled<Void>?
     private let metrics: RedisMetrics
+    /// With Sentinels: a `READONLY` reply means the server was demoted, so the connection goes (its reconnect asks
+    /// the Sentinels again).
+    private let leavesReadOnlyServer: Bool
 
     /// Set once the connection is unusable; later commands fail with it at once.
     var failure: RedisClientError? { machine.failure }
@@ -27,9 +30,11 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         commandTimeout: TimeAmount,
         pushPayloadHeadroom: Int,
         metrics: RedisMetrics,
+        leavesReadOnlyServer: Bool = false,
         onPush: RedisPushHandler?
     ) throws(RedisClientError) {
         self.metrics = metrics
+        self.leavesReadOnlyServer = leavesReadOnlyServer
         self.pushPayloadHeadroom = pushPayloadHeadroom
         decoder = try RedisReplyDecoder()
         self.endpoint = endpoint
@@ -102,6 +107,10 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
             metrics.roundTrip.recordInterval(since: sentAt)
             metrics.failures.increment()
             responder.fail(error)
+            if leavesReadOnlyServer, error.code == "READONLY" {
+                metrics.masterChanges.increment()
+                context?.close(promise: nil)
+            }
         case .nothing:
             break
         case .failAllAndClose(let error, let responders):

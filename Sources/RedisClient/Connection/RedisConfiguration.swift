@@ -1,9 +1,13 @@
 import NIOCore
 
-/// Where and how to connect, usually parsed from `redis://[user:password@]host:port[/db]`.
+/// Where and how to connect, usually parsed from `redis://[user:password@]host:port[/db]`, or from
+/// `redis-sentinel://[user:password@]host:port[,host:port...][/db]#master` for a master that Sentinels name.
 public struct RedisConfiguration: Sendable, Hashable {
+    /// The server; with ``sentinel``, the master last resolved (each connection asks the Sentinels again).
     public var host: String
     public var port: Int
+    /// Set for a `redis-sentinel://` URL: the master is looked up through these Sentinels on every connection.
+    public var sentinel: RedisSentinelSettings?
     public var username: String?
     public var password: String?
     public var database: Int
@@ -43,14 +47,28 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.clientName = clientName
     }
 
-    /// Parses `redis://[user:password@]host[:port][/db]`; a password alone is `redis://:password@host`.
+    /// Parses `redis://[user:password@]host[:port][/db]` (a password alone is `redis://:password@host`) and
+    /// `redis-sentinel://[user:password@]host[:port][,host[:port]...][/db]#master` (Sentinels on port 26379 unless
+    /// given; the credentials and the database are the master's).
     public init(url: String) throws(RedisClientError) {
         self.init()
-        let scheme = "redis://"
-        guard url.hasPrefix(scheme) else {
-            throw RedisClientError(.invalidURL, "\(url): expected redis://[user:password@]host:port[/db]")
+        let isSentinel = url.hasPrefix(Self.sentinelScheme)
+        guard isSentinel || url.hasPrefix(Self.scheme) else {
+            let expected = "redis://[user:password@]host:port[/db] or redis-sentinel://host:port[,host:port...][/db]#master"
+            if url.hasPrefix("redis-cluster://") {
+                throw RedisClientError(.invalidURL, "\(url): Redis Cluster is not supported yet; expected \(expected)")
+            }
+            throw RedisClientError(.invalidURL, "\(url): expected \(expected)")
         }
-        var rest = Substring(url.dropFirst(scheme.count))
+        var rest = Substring(url.dropFirst(isSentinel ? Self.sentinelScheme.count : Self.scheme.count))
+        var masterName: String?
+        if isSentinel {
+            guard let hash = rest.lastIndex(of: "#"), hash < rest.index(before: rest.endIndex) else {
+                throw RedisClientError(.invalidURL, "\(url): name the master after #, as in redis-sentinel://host:26379/0#mymaster")
+            }
+            masterName = Self.percentDecoded(rest[rest.index(after: hash)...])
+            rest = rest[..<hash]
+        }
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
@@ -73,6 +91,26 @@ public struct RedisConfiguration: Sendable, Hashable {
                 database = db
             }
         }
+        if let masterName {
+            let sentinels = try authority.split(separator: ",", omittingEmptySubsequences: false).map {
+                (part) throws(RedisClientError) in try Self.endpoint(part, defaultPort: 26379, in: url)
+            }
+            sentinel = RedisSentinelSettings(sentinels: sentinels, masterName: masterName)
+            host = sentinels[0].host
+            port = sentinels[0].port
+        } else {
+            let endpoint = try Self.endpoint(authority, defaultPort: 6379, in: url)
+            host = endpoint.host
+            port = endpoint.port
+        }
+    }
+
+    private static let scheme = "redis://"
+    private static let sentinelScheme = "redis-sentinel://"
+
+    private static func endpoint(_ authority: Substring, defaultPort: Int, in url: String) throws(RedisClientError) -> RedisEndpoint {
+        var authority = authority
+        var port = defaultPort
         if let colon = authority.lastIndex(of: ":") {
             guard let number = Int(authority[authority.index(after: colon)...]), (1...65535).contains(number) else {
                 throw RedisClientError(.invalidURL, "\(url): the port must be a number from 1 to 65535")
@@ -81,7 +119,7 @@ public struct RedisConfiguration: Sendable, Hashable {
             authority = authority[..<colon]
         }
         guard !authority.isEmpty else { throw RedisClientError(.invalidURL, "\(url): no host") }
-        host = String(authority)
+        return RedisEndpoint(host: String(authority), port: port)
     }
 
     /// The URL without the password, for logs and error messages.
@@ -89,6 +127,10 @@ public struct RedisConfiguration: Sendable, Hashable {
         var credentials = ""
         if username != nil || password != nil {
             credentials = "\(username ?? "")\(password == nil ? "" : ":***")@"
+        }
+        if let sentinel {
+            let sentinels = sentinel.sentinels.map(\.description).joined(separator: ",")
+            return "redis-sentinel://\(credentials)\(sentinels)/\(database)#\(sentinel.masterName)"
         }
         return "redis://\(credentials)\(host):\(port)/\(database)"
     }

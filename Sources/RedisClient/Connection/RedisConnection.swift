@@ -76,6 +76,7 @@ public final class RedisConnection: Sendable {
                             commandTimeout: configuration.commandTimeout,
                             pushPayloadHeadroom: configuration.pushPayloadHeadroom,
                             metrics: metrics,
+                            leavesReadOnlyServer: configuration.sentinel != nil,
                             onPush: onPush
                         )
                         try channel.pipeline.syncOperations.addHandler(handler)

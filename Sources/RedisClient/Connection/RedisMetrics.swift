@@ -12,6 +12,9 @@ final class RedisMetrics: Sendable {
     let pushes: Counter
     /// Channels the subscriber is subscribed to (or will be, once reconnected).
     let subscriptions: Meter
+    /// Times the connection left a server that stopped being the master (a Sentinel named another, or it answered
+    /// `READONLY`).
+    let masterChanges: Counter
 
     init(_ settings: RedisMetricsSettings, role: String) {
         let dimensions = settings.dimensions + [("role", role)]
@@ -22,6 +25,7 @@ final class RedisMetrics: Sendable {
         reconnects = Counter(label: "redis_reconnects_total", dimensions: dimensions, factory: factory)
         pushes = Counter(label: "redis_pushes_total", dimensions: dimensions, factory: factory)
         subscriptions = Meter(label: "redis_subscriptions", dimensions: dimensions, factory: factory)
+        masterChanges = Counter(label: "redis_master_changes_total", dimensions: dimensions, factory: factory)
         subscriptions.set(0)
     }
 }

@@ -175,6 +175,15 @@ public final class ClientSession: @unchecked Sendable {
                 metrics.storeDuration.recordNanoseconds(Int64(NIODeadline.now().uptimeNanoseconds - handedOver.uptimeNanoseconds))
                 metrics.stored(isNew: receipt.isNew)
                 feed.didStore(StreamID(receipt.id), friendship: friendship)
+                guard receipt.replicated else {
+                    metrics.errorSent(.unavailable)
+                    let error = RequestError(
+                        .unavailable,
+                        "fewer replicas than --min-replicas confirmed it; it may be stored; retry with the same cid",
+                        cid: cid
+                    )
+                    return socket.send(ServerMessage.error(error))
+                }
                 if let cid { socket.send(frame: ServerMessage.ack(cid: cid, id: receipt.id)) }
             case .failure(let error):
                 feed.didStore(nil, friendship: friendship)

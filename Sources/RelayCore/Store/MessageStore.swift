@@ -11,11 +11,23 @@ public struct MessageStore: Sendable {
     /// The UTC day (days since 1970) whose cid records a send writes, and whether the next midnight is less than a
     /// minute away; a parameter so that tests can move days.
     let clock: @Sendable () -> StoreClock
+    /// With `--min-replicas`: the stores' own connection, and the replicas each store waits for.
+    let replicaConfirmation: ReplicaConfirmation?
 
     public init(redis: RedisClient, keys: RedisKeys, clock: @escaping @Sendable () -> StoreClock = StoreClock.now) {
+        self.init(redis: redis, keys: keys, clock: clock, replicaConfirmation: nil)
+    }
+
+    init(
+        redis: RedisClient,
+        keys: RedisKeys,
+        clock: @escaping @Sendable () -> StoreClock = StoreClock.now,
+        replicaConfirmation: ReplicaConfirmation?
+    ) {
         self.redis = redis
         self.keys = keys
         self.clock = clock
+        self.replicaConfirmation = replicaConfirmation
     }
 
     public func route(in friendship: Friendship, from sender: String) -> StoreRoute {
@@ -63,17 +75,22 @@ public struct MessageStore: Sendable {
         let setsExpiry = buckets?.setsExpiry == true
         call.append(.string(setsExpiry ? "1" : ""))
         call.append(.string(escapedContent))
-        redis.evaluate(call) { result in
-            completion(
-                result.flatMap { reply in
-                    guard let parts = reply.array, parts.count == 2, let id = parts[0].string, let fresh = parts[1].int else {
-                        return .failure(RedisClientError(.unexpectedReply, "store script answered \(reply)"))
-                    }
-                    // Stored, so the script set the bucket's expiry (a duplicate returns before storing).
-                    if setsExpiry, fresh == 1 { route.expirySet(day: now.day) }
-                    return .success(StoreReceipt(id: id, isNew: fresh == 1))
+        let confirmation = replicaConfirmation
+        (confirmation?.writer ?? redis).evaluate(call) { result in
+            let receipt = result.flatMap { reply -> Result<StoreReceipt, any Error> in
+                guard let parts = reply.array, parts.count == 2, let id = parts[0].string, let fresh = parts[1].int else {
+                    return .failure(RedisClientError(.unexpectedReply, "store script answered \(reply)"))
                 }
-            )
+                // Stored, so the script set the bucket's expiry (a duplicate returns before storing).
+                if setsExpiry, fresh == 1 { route.expirySet(day: now.day) }
+                return .success(StoreReceipt(id: id, isNew: fresh == 1))
+            }
+            guard let confirmation, case .success(let stored) = receipt else { return completion(receipt) }
+            confirmation.confirm { confirmed in
+                var receipt = stored
+                receipt.replicated = confirmed
+                completion(.success(receipt))
+            }
         }
     }
 
