@@ -1,0 +1,218 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// Commands to a Redis Cluster: each goes to the primary that serves its key's slot, over one pipelined connection
+/// per primary (a ``RedisClient`` each).
+///
+/// The slot map comes from `CLUSTER SHARDS`, asked of several nodes (``refresh()``). A `MOVED` patches the map for
+/// its slot, is followed at once, and asks for one full refresh (coalesced: callers share a refresh in flight). An
+/// `ASK` is followed once with `ASKING`, the map untouched. `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` and `MASTERDOWN` are
+/// retried with backoff. A command goes out again only after an answer that proves it did not run (those errors);
+/// after a lost connection its fate is unknown and the caller decides (the relay's sends carry a cid for that).
+///
+/// A service: ``run()`` keeps every node's connection and refreshes the map every ``refreshInterval``.
+public final class RedisClusterClient: Sendable {
+    private struct State {
+        var topology: ClusterTopology?
+        var clients: [RedisEndpoint: RedisClient] = [:]
+        var refreshing: Task<ClusterTopology, any Error>?
+    }
+
+    /// The seed nodes and every connection's settings (its host and port are replaced per node).
+    public let seeds: [RedisEndpoint]
+    private let template: RedisConfiguration
+    private let logger: Logger
+    private let metrics: RedisMetricsSettings
+    private let state = Mutex(State())
+    private let newClients: (stream: AsyncStream<RedisClient>, continuation: AsyncStream<RedisClient>.Continuation)
+    public static let refreshInterval: Duration = .seconds(30)
+    /// Redirects followed for one command before it fails.
+    public static let maximumRedirects = 5
+    /// Retries of `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` and `MASTERDOWN`, 50 ms doubling.
+    public static let maximumBusyRetries = 6
+    private static let busyCodes: Set<String> = ["TRYAGAIN", "CLUSTERDOWN", "LOADING", "MASTERDOWN"]
+
+    public init(
+        seeds: [RedisEndpoint],
+        configuration: RedisConfiguration,
+        logger: Logger = Logger(label: "redis-cluster"),
+        metrics: RedisMetricsSettings = RedisMetricsSettings()
+    ) {
+        self.seeds = seeds
+        template = configuration
+        self.logger = logger
+        self.metrics = metrics
+        newClients = AsyncStream.makeStream(of: RedisClient.self)
+    }
+
+    /// The map as last read.
+    public var topology: ClusterTopology? { state.withLock { $0.topology } }
+
+    /// Reads the map for the first time and connects to every primary; throws when no seed answers.
+    public func connect() async throws {
+        let topology = try await refresh()
+        for shard in topology.shards { _ = try await client(for: shard.primary) }
+    }
+
+    /// Runs `arguments` on the primary of `key`'s slot.
+    public func command(key: String, _ arguments: [RedisArgument]) async throws -> RedisReply {
+        try await route(HashSlot(key: key)) { client, asking in
+            if asking { _ = client.send(["ASKING"]) }
+            return try await client.command(arguments)
+        }
+    }
+
+    /// Runs `script` on the primary of its first key's slot (every key must share that slot).
+    public func run(_ script: RedisScript, keys: [String], arguments: [RedisArgument] = []) async throws -> RedisReply {
+        let keyArguments = keys.map { RedisArgument.string($0) }
+        return try await route(HashSlot(key: keys.first ?? "")) { client, asking in
+            guard asking else { return try await client.run(script, keys: keyArguments, arguments: arguments) }
+            // ASKING covers the next command only: the whole script goes with it, not a SCRIPT LOAD and an EVALSHA.
+            _ = client.send(["ASKING"])
+            return try await client.command(["EVAL", .string(script.source), .integer(keys.count)] + keyArguments + arguments)
+        }
+    }
+
+    private func route(_ slot: HashSlot, _ body: (RedisClient, _ asking: Bool) async throws -> RedisReply) async throws -> RedisReply {
+        var redirects = 0
+        var busyRetries = 0
+        var asked: RedisEndpoint?
+        while true {
+            let endpoint: RedisEndpoint
+            if let asked {
+                endpoint = asked
+            } else if let owner = state.withLock({ $0.topology?.primary(for: slot) }) {
+                endpoint = owner
+            } else {
+                guard let owner = try await refresh().primary(for: slot) else {
+                    throw RedisClientError(.notConnected, "no primary of the cluster serves slot \(slot)")
+                }
+                endpoint = owner
+            }
+            do {
+                let client = try await client(for: endpoint)
+                return try await body(client, asked != nil)
+            } catch let error as RedisServerError {
+                if let redirect = ClusterRedirect(error) {
+                    redirects += 1
+                    guard redirects <= Self.maximumRedirects else { throw error }
+                    switch redirect {
+                    case .moved(let movedSlot, let target):
+                        state.withLock { $0.topology?.move(movedSlot, to: target) }
+                        asked = nil
+                        refreshSoon()
+                    case .ask(_, let target):
+                        asked = target
+                    }
+                    continue
+                }
+                guard Self.busyCodes.contains(error.code), busyRetries < Self.maximumBusyRetries else { throw error }
+                try await Task.sleep(for: .milliseconds(50 << busyRetries))
+                busyRetries += 1
+                asked = nil
+            } catch let error as RedisClientError where error.kind == .notConnected || error.kind == .connectFailed {
+                // The node is gone, or not yet reconnected: the map may be stale. The command never went out.
+                refreshSoon()
+                guard busyRetries < Self.maximumBusyRetries else { throw error }
+                try await Task.sleep(for: .milliseconds(50 << busyRetries))
+                busyRetries += 1
+                asked = nil
+            }
+        }
+    }
+
+    /// The client of the node at `endpoint`, connected the first time it is asked for.
+    private func client(for endpoint: RedisEndpoint) async throws -> RedisClient {
+        if let known = state.withLock({ $0.clients[endpoint] }) { return known }
+        var configuration = template
+        configuration.host = endpoint.host
+        configuration.port = endpoint.port
+        let client = RedisClient(configuration: configuration, logger: logger, metrics: metrics, role: "cluster")
+        try await client.connect()
+        let (kept, isNew) = state.withLock { state -> (RedisClient, Bool) in
+            if let raced = state.clients[endpoint] { return (raced, false) }
+            state.clients[endpoint] = client
+            return (client, true)
+        }
+        if isNew { newClients.continuation.yield(client) } else { await client.shutdown() }
+        return kept
+    }
+
+    /// Reads the map again, sharing a read already in flight.
+    @discardableResult
+    public func refresh() async throws -> ClusterTopology {
+        let task = state.withLock { state -> Task<ClusterTopology, any Error> in
+            if let running = state.refreshing { return running }
+            let known = state.topology.map { $0.shards.map(\.primary) } ?? []
+            let task = Task { try await self.discover(asking: known + self.seeds) }
+            state.refreshing = task
+            return task
+        }
+        defer { state.withLock { if $0.refreshing == task { $0.refreshing = nil } } }
+        let topology = try await task.value
+        let changed = state.withLock { state -> Bool in
+            defer { state.topology = topology }
+            return state.topology != topology
+        }
+        if changed { logger.info("cluster slot map read", metadata: ["primaries": "\(topology.shards.map(\.primary))"]) }
+        return topology
+    }
+
+    private func refreshSoon() {
+        Task { _ = try? await self.refresh() }
+    }
+
+    /// Asks the nodes in turn until two agree on a map that serves every slot (or only one answers at all).
+    private func discover(asking candidates: [RedisEndpoint]) async throws -> ClusterTopology {
+        var seen: [ClusterTopology] = []
+        var failures: [String] = []
+        var asked = Set<RedisEndpoint>()
+        for endpoint in candidates where asked.insert(endpoint).inserted {
+            do {
+                var configuration = template
+                configuration.host = endpoint.host
+                configuration.port = endpoint.port
+                configuration.clientName = nil
+                let connection = try await RedisConnection.connect(
+                    configuration: configuration,
+                    eventLoop: MultiThreadedEventLoopGroup.singleton.any()
+                )
+                defer { Task { await connection.close() } }
+                let topology = try ClusterTopology(shardsReply: try await connection.command("CLUSTER", "SHARDS"))
+                guard topology.coversEverySlot else {
+                    failures.append("\(endpoint): not every slot is served")
+                    continue
+                }
+                if seen.contains(topology) { return topology }
+                seen.append(topology)
+            } catch {
+                failures.append("\(endpoint): \(error)")
+            }
+        }
+        if let only = seen.first { return only }
+        throw RedisClientError(.connectFailed, "no cluster node gave a slot map: " + failures.joined(separator: "; "))
+    }
+}
+
+extension RedisClusterClient: Service {
+    /// Keeps every node's connection and refreshes the map every ``refreshInterval``, until graceful shutdown.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: Self.refreshInterval)
+                        _ = try? await self.refresh()
+                    }
+                }
+                self.newClients.continuation.finish()
+            }
+            for await client in newClients.stream {
+                group.addTask { try? await client.run() }
+            }
+        }
+    }
+}
