@@ -84,6 +84,7 @@ public final class Relay: Sendable {
             registry: registry,
             conversations: conversations,
             redis: redis,
+            writer: writer,
             logger: logger,
             metrics: metrics
         )

@@ -14,6 +14,8 @@ public final class Sockets: Sendable {
     let registry: SocketRegistry
     private let sessionContext: SessionContext
     private let redis: RedisClient
+    /// With `--min-replicas`, the stores' own connection.
+    private let writer: RedisClient?
     private let draining = NIOLockedValueBox(false)
 
     init(
@@ -21,6 +23,7 @@ public final class Sockets: Sendable {
         registry: SocketRegistry,
         conversations: Conversations,
         redis: RedisClient,
+        writer: RedisClient?,
         logger: Logger,
         metrics: RelayMetrics
     ) {
@@ -29,6 +32,7 @@ public final class Sockets: Sendable {
         self.registry = registry
         sessionContext = SessionContext(conversations: conversations, configuration: configuration, logger: logger, metrics: metrics)
         self.redis = redis
+        self.writer = writer
         self.logger = logger
         heartbeats = HeartbeatMonitor(period: configuration.heartbeat, metrics: metrics)
     }
@@ -38,9 +42,9 @@ public final class Sockets: Sendable {
     /// True once ``drain(grace:)`` began: sockets still opening are told to go away (1001), not that the node failed.
     public var isDraining: Bool { draining.withLockedValue { $0 } }
 
-    /// Ready while commands go out and the subscriptions are live.
+    /// Ready while commands (and stores) go out and the subscriptions are live.
     public var isReady: Bool {
-        redis.state == .connected && registry.subscriber.state == .connected
+        redis.state == .connected && registry.subscriber.state == .connected && (writer?.state ?? .connected) == .connected
     }
 
     /// Redis's clock now, as a stream position. Read it before answering a WebSocket upgrade and pass it to

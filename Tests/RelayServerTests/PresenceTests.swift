@@ -23,17 +23,19 @@ import FoundationNetworking
         let cluster = try await TestCluster.start(nodes: 2)
         defer { Task { await cluster.stop() } }
         let (alice, bob, _) = try await cluster.makeFriends("alice", "bob")
-        let b = try await cluster.connect(bob, node: 1)
+        let b = try await cluster.connectOpen(bob, node: 1)
         #expect(try await Self.friendEntry(cluster, of: bob, friend: alice)?["online"] as? Bool == false)
 
-        let phone = try await cluster.connect(alice, node: 0)
+        let phone = try await cluster.connectOpen(alice, node: 0)
         let online = await b.next(where: Self.isPresence(of: alice, online: true))
         #expect(online != nil)
         #expect((online?["ts"] as? Int ?? 0) > 1_700_000_000_000)
         #expect(try await Self.friendEntry(cluster, of: bob, friend: alice, node: 1)?["online"] as? Bool == true)
 
         // A second device on the other node, and the first one leaving: alice stays online, nobody is told.
-        let laptop = try await cluster.connect(alice, node: 1)
+        // Open (its presence sent) before the phone closes: otherwise the phone's close could reach Redis first, and
+        // alice would rightly be offline for a moment.
+        let laptop = try await cluster.connectOpen(alice, node: 1)
         await phone.close()
         #expect(await b.next(where: { $0["op"] as? String == "presence" }, timeout: .seconds(1)) == nil)
         #expect(try await Self.friendEntry(cluster, of: bob, friend: alice)?["online"] as? Bool == true)
@@ -56,7 +58,7 @@ import FoundationNetworking
             arguments: ["--redis", cluster.redis.url, "--auth", "none", "--heartbeat", "\(Int(heartbeat))", "--node-id", "doomed"],
             port: port
         )
-        let b = try await cluster.connect(bob, node: 0)
+        let b = try await cluster.connectOpen(bob, node: 0)
         var a: ChatConnection?
         for _ in 0..<200 where a == nil {
             a = try? await ChatConnection.connect(url: "ws://127.0.0.1:\(port)/ws/\(alice)")
@@ -83,8 +85,8 @@ import FoundationNetworking
         let cluster = try await TestCluster.start(nodes: 2)
         defer { Task { await cluster.stop() } }
         let (alice, bob, _) = try await cluster.makeFriends("alice", "bob")
-        let b = try await cluster.connect(bob, node: 1)
-        _ = try await cluster.connect(alice, node: 0)
+        let b = try await cluster.connectOpen(bob, node: 1)
+        _ = try await cluster.connectOpen(alice, node: 0)
         #expect(await b.next(where: Self.isPresence(of: alice, online: true)) != nil)
         let presence = cluster.nodes[0].relay.presence
         try await presence.renew()
@@ -117,10 +119,10 @@ import FoundationNetworking
         _ = try await cluster.http("POST", "/api/friendships", body: ["user1": hub, "user2": last])
         #expect(try await cluster.redis.command("HLEN", .string("chat:friends:{\(hub)}")) == .integer(1000))
 
-        let f = try await cluster.connect(first, node: 0)
-        let l = try await cluster.connect(last, node: 1)
+        let f = try await cluster.connectOpen(first, node: 0)
+        let l = try await cluster.connectOpen(last, node: 1)
         let before = try await Self.commandCalls(cluster.redis)
-        let h = try await cluster.connect(hub, node: 0)
+        let h = try await cluster.connectOpen(hub, node: 0)
         #expect(await f.next(where: Self.isPresence(of: hub, online: true)) != nil)
         #expect(await l.next(where: Self.isPresence(of: hub, online: true)) != nil)
         let afterOnline = try await Self.commandCalls(cluster.redis)

@@ -96,6 +96,17 @@ final class TestCluster: @unchecked Sendable {
         return try await ChatConnection.connect(url: url, readFrames: readFrames)
     }
 
+    /// ``connect(_:node:readFrames:)``, then a ping answered: the socket is open, its user's channel subscribed, so
+    /// it receives what is published from now on (presence, typing and read frames are not caught up later).
+    func connectOpen(_ user: String, node: Int) async throws -> ChatConnection {
+        let connection = try await connect(user, node: node)
+        connection.send(json: ["op": "ping"])
+        guard await connection.next(where: { $0["op"] as? String == "pong" }, timeout: .seconds(20)) != nil else {
+            throw TestSupportError("\(user)'s socket on node \(node) did not open")
+        }
+        return connection
+    }
+
     func token(for user: String, ttl: TimeInterval = 3600) async throws -> String {
         try await TokenAuthority(secret: Self.jwtSecret).issue(userID: user, ttl: ttl)
     }

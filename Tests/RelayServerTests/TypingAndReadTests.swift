@@ -10,9 +10,9 @@ import Testing
         defer { Task { await cluster.stop() } }
         let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
         let (_, _, strangers) = try await cluster.makeFriends("carol", "dave")
-        let bobs = [try await cluster.connect(bob, node: 1), try await cluster.connect(bob, node: 0)]
-        let a = try await cluster.connect(alice, node: 0)
-        let aliceElsewhere = try await cluster.connect(alice, node: 1)
+        let bobs = [try await cluster.connectOpen(bob, node: 1), try await cluster.connectOpen(bob, node: 0)]
+        let a = try await cluster.connectOpen(alice, node: 0)
+        let aliceElsewhere = try await cluster.connectOpen(alice, node: 1)
 
         a.send(json: ["op": "typing", "friend": friendship])
         for socket in bobs {
@@ -41,7 +41,7 @@ import Testing
         }
         defer { Task { await cluster.stop() } }
         let (alice, _, friendship) = try await cluster.makeFriends("alice", "bob")
-        let a = try await cluster.connect(alice, node: 0)
+        let a = try await cluster.connectOpen(alice, node: 0)
         for _ in 0..<5 { a.send(json: ["op": "typing", "friend": friendship]) }
         #expect(await a.next(where: { $0["op"] as? String == "error" })?["code"] as? String == "rate_limited")
     }
@@ -50,9 +50,9 @@ import Testing
         let cluster = try await TestCluster.start(nodes: 2)
         defer { Task { await cluster.stop() } }
         let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
-        let a = try await cluster.connect(alice, node: 0)
-        let b = try await cluster.connect(bob, node: 1)
-        let bobElsewhere = try await cluster.connect(bob, node: 0)
+        let a = try await cluster.connectOpen(alice, node: 0)
+        let b = try await cluster.connectOpen(bob, node: 1)
+        let bobElsewhere = try await cluster.connectOpen(bob, node: 0)
         var ids: [String] = []
         for index in 0..<3 {
             a.send(to: friendship, content: "m\(index)", cid: "c\(index)")

@@ -12,10 +12,12 @@ public final class RedisClusterServers: @unchecked Sendable {
     public init(primaries: Int = 3, replicasPerPrimary: Int = 1) async throws {
         var servers: [RedisServer] = []
         for _ in 0..<(primaries * (1 + replicasPerPrimary)) {
+            // The bus port is named too: by default it is the port plus 10,000, inside the kernel's ephemeral range,
+            // where a parallel test's outgoing connection may hold it.
             servers.append(
                 try await RedisServer(arguments: [
                     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000",
-                    "--cluster-require-full-coverage", "no",
+                    "--cluster-require-full-coverage", "no", "--cluster-port", "\(try FreePort.next())",
                 ])
             )
         }

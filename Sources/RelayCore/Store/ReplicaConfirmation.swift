@@ -31,9 +31,7 @@ final class ReplicaConfirmation: Sendable {
             return waits.count == 1
         }
         guard first else { return }
-        // Replies are handled on an event loop; a caller elsewhere gets its own WAIT at once.
-        let later = MultiThreadedEventLoopGroup.currentEventLoop.map { loop in { (work: @escaping @Sendable () -> Void) in loop.execute(work) } }
-        (later ?? { $0() }) { [self] in
+        let sendWait: @Sendable () -> Void = { [self] in
             let waits = pending.withLockedValue { waits in
                 defer { waits = [] }
                 return waits
@@ -43,5 +41,8 @@ final class ReplicaConfirmation: Sendable {
                 for wait in waits { wait(confirmed) }
             }
         }
+        // Replies are handled on an event loop: the WAIT goes out once the read's other replies joined it. A caller
+        // elsewhere gets its WAIT at once.
+        if let loop = MultiThreadedEventLoopGroup.currentEventLoop { loop.execute(sendWait) } else { sendWait() }
     }
 }
