@@ -57,6 +57,8 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         guard let context else {
             return fail(commands.map(\.responder), RedisClientError(.connectionClosed, "connection to \(endpoint) closed"))
         }
+        // Only commands answered by pushes: nothing to wait for.
+        guard !commands.isEmpty else { return context.writeAndFlush(NIOAny(bytes), promise: nil) }
         switch machine.sent(commands, now: .now()) {
         case .write(let checkAt):
             context.writeAndFlush(NIOAny(bytes), promise: nil)

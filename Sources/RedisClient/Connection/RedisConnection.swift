@@ -141,13 +141,17 @@ public final class RedisConnection: Sendable {
         send(arguments, expectedReplies: 1, responder: .callback(callback))
     }
 
+    /// `expectedReplies` 0: a command whose answers come as pushes (a sharded subscriber's `SUNSUBSCRIBE`); it
+    /// succeeds once queued.
     private func send(_ arguments: [RedisArgument], expectedReplies: Int, responder: RedisResponder) {
         let mustSchedule = outbox.withLockedValue { box -> Bool? in
             guard !box.closed else { return nil }
+            let wasEmpty = box.bytes.readableBytes == 0
             RedisCommandEncoder.encode(arguments, into: &box.bytes)
-            box.commands.append((responder, expectedReplies))
-            return box.commands.count == 1
+            if expectedReplies > 0 { box.commands.append((responder, expectedReplies)) }
+            return wasEmpty
         }
+        if expectedReplies == 0, mustSchedule != nil { responder.succeed(.null) }
         switch mustSchedule {
         case nil:
             responder.fail(RedisClientError(.connectionClosed, "connection to \(configuration.redactedURL) is closed"))
@@ -182,7 +186,7 @@ public final class RedisConnection: Sendable {
             box.commands = []
             return taken
         }
-        guard !commands.isEmpty else { return }
+        guard bytes.readableBytes > 0 else { return }
         handler.value.write(bytes, commands: commands)
     }
 }

@@ -11,6 +11,12 @@ import ServiceLifecycle
 /// catch up on whatever was published while it was away (pub/sub itself keeps nothing).
 ///
 /// Messages reach `onMessage` on the connection's event loop, in publish order per channel: keep the handler short.
+///
+/// In sharded mode a cluster node ends subscriptions by itself when their slot moves (an unasked `sunsubscribe`):
+/// `onServerUnsubscribe` hears of each channel this subscriber still wants, so that its owner can subscribe it on the
+/// slot's new node and catch up on what it missed. (The subscriber's own `SUNSUBSCRIBE` is not waited for: its
+/// confirmations come the same way, and are told apart by the channel no longer being wanted. A channel unsubscribed
+/// and subscribed again at once may be reported once too many; subscribing it again is harmless.)
 public final class RedisSubscriber: Sendable {
     /// `SUBSCRIBE` on a single Redis, `SSUBSCRIBE` (sharded pub/sub, Redis 7) where channels live in cluster slots.
     public enum Mode: Sendable {
@@ -38,6 +44,7 @@ public final class RedisSubscriber: Sendable {
         logger: Logger = Logger(label: "redis.pubsub"),
         metrics: RedisMetricsSettings = RedisMetricsSettings(),
         onStateChange: @escaping @Sendable (RedisConnectionState) -> Void = { _ in },
+        onServerUnsubscribe: @escaping @Sendable (String) -> Void = { _ in },
         onMessage: @escaping RedisPushHandler
     ) {
         let interest = NIOLockedValueBox(Interest())
@@ -48,7 +55,10 @@ public final class RedisSubscriber: Sendable {
             eventLoopGroup: eventLoopGroup,
             logger: logger,
             metrics: RedisMetrics(metrics, role: "subscriber"),
-            onPush: onMessage,
+            onPush: { message in
+                guard message.kind == .shardedUnsubscribe else { return onMessage(message) }
+                if interest.withLockedValue({ $0.channels.contains(message.channel) }) { onServerUnsubscribe(message.channel) }
+            },
             prepare: { connection in
                 // Sending under the lock keeps the order of (un)subscribes on the wire the order of the calls.
                 let restored = interest.withLockedValue { interest -> EventLoopFuture<RedisReply>? in
@@ -134,7 +144,9 @@ public final class RedisSubscriber: Sendable {
             update(&interest.channels)
             keeper.metrics.subscriptions.increment(by: Double(interest.channels.count - before))
             guard keeper.state != .shutdown, let connection = interest.connection else { return nil }
-            return connection.send([command] + channels.map { .string($0) }, expectedReplies: channels.count)
+            // SUNSUBSCRIBE's confirmations arrive as pushes (see the type's notes): nothing to wait for.
+            let confirmations = command == Mode.sharded.unsubscribe ? 0 : channels.count
+            return connection.send([command] + channels.map { .string($0) }, expectedReplies: confirmations)
         }
         if let sent { return sent }
         let error = RedisClientError(
