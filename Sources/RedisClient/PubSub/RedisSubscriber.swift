@@ -125,6 +125,16 @@ public final class RedisSubscriber: Sendable {
         _ = try await change(channels, command: mode.unsubscribe) { $0.subtract(channels) }.get()
     }
 
+    /// Drops channels the server already unsubscribed (a moved slot), without a command: they are not subscribed
+    /// again on reconnect.
+    public func forget(_ channels: [String]) {
+        interest.withLockedValue { interest in
+            let before = interest.channels.count
+            interest.channels.subtract(channels)
+            keeper.metrics.subscriptions.increment(by: Double(interest.channels.count - before))
+        }
+    }
+
     /// ``subscribe(_:)`` without suspending: calls made one after the other reach Redis in that order.
     public func subscribeFuture(_ channels: [String]) -> EventLoopFuture<Void> {
         change(channels, command: mode.subscribe) { $0.formUnion(channels) }.map { _ in }

@@ -31,6 +31,8 @@ public final class Presence: Sendable {
     private let metrics: RelayMetrics
     /// The users with sockets here.
     private let users = Mutex(Set<String>())
+    /// Ticks since the users' leases were last renewed.
+    private let ticksSinceUserRenewal = Mutex(0)
 
     init(redis: RedisClient, keys: RedisKeys, nodeID: String, heartbeat: Double, logger: Logger, metrics: RelayMetrics) {
         self.redis = redis
@@ -42,9 +44,6 @@ public final class Presence: Sendable {
         self.logger = logger
         self.metrics = metrics
     }
-
-    /// Ticks since the users' leases were last renewed.
-    private let ticksSinceUserRenewal = Mutex(0)
 
     /// The user's first socket on this node is open.
     func arrived(_ user: String) {

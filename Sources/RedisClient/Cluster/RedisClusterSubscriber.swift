@@ -1,0 +1,184 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Sharded pub/sub across a Redis Cluster: each channel subscribed (`SSUBSCRIBE`, one channel a command) on the
+/// primary that serves its slot, through one ``RedisSubscriber`` per primary.
+///
+/// A channel whose slot moves is moved with it: the old node's unasked `sunsubscribe` (or a `MOVED` answer to the
+/// subscription) makes the map be read again and the channel subscribed on its new owner. Whatever was published in
+/// between was missed, and so was anything published while a node's subscriber reconnected: `onResubscribed` names
+/// those channels once they are live again, for their owner to catch up from durable storage.
+public final class RedisClusterSubscriber: Sendable {
+    private struct State {
+        /// Each wanted channel, and the node it is subscribed on.
+        var homes: [String: RedisEndpoint] = [:]
+        var subscribers: [RedisEndpoint: RedisSubscriber] = [:]
+    }
+
+    private let cluster: RedisClusterClient
+    private let template: RedisConfiguration
+    private let logger: Logger
+    private let metrics: RedisMetricsSettings
+    private let onMessage: RedisPushHandler
+    private let onResubscribed: @Sendable ([String]) -> Void
+    private let state = Mutex(State())
+    private let newSubscribers = AsyncStream.makeStream(of: RedisSubscriber.self)
+    /// Times a subscription is re-homed after `MOVED` before it fails.
+    static let maximumMoves = 5
+
+    /// `cluster` provides the slot map (and reads it again when it is stale); `configuration` every connection's
+    /// settings, its host and port replaced per node.
+    public init(
+        cluster: RedisClusterClient,
+        configuration: RedisConfiguration,
+        logger: Logger = Logger(label: "redis-cluster.pubsub"),
+        metrics: RedisMetricsSettings = RedisMetricsSettings(),
+        onResubscribed: @escaping @Sendable ([String]) -> Void,
+        onMessage: @escaping RedisPushHandler
+    ) {
+        self.cluster = cluster
+        template = configuration
+        self.logger = logger
+        self.metrics = metrics
+        self.onMessage = onMessage
+        self.onResubscribed = onResubscribed
+    }
+
+    /// The wanted channels, and where each is subscribed.
+    public var homes: [String: RedisEndpoint] { state.withLock { $0.homes } }
+
+    /// Subscribes `channel` on the primary of its slot; returns once that node confirmed it.
+    public func subscribe(_ channel: String) async throws {
+        var moves = 0
+        while true {
+            guard let node = try await owner(of: channel) else {
+                throw RedisClientError(.notConnected, "no primary serves the slot of \(channel)")
+            }
+            let subscriber = try await subscriber(for: node)
+            state.withLock { $0.homes[channel] = node }
+            do {
+                try await subscriber.subscribe([channel])
+                return
+            } catch let error as RedisServerError where ClusterRedirect(error) != nil && moves < Self.maximumMoves {
+                subscriber.forget([channel])
+                moves += 1
+                try await cluster.refresh()
+            }
+        }
+    }
+
+    public func unsubscribe(_ channel: String) async throws {
+        let subscriber = state.withLock { state in
+            state.homes.removeValue(forKey: channel).flatMap { state.subscribers[$0] }
+        }
+        try await subscriber?.unsubscribe([channel])
+    }
+
+    private func owner(of channel: String) async throws -> RedisEndpoint? {
+        if let known = cluster.topology?.primary(for: HashSlot(key: channel)) { return known }
+        return try await cluster.refresh().primary(for: HashSlot(key: channel))
+    }
+
+    private func subscriber(for node: RedisEndpoint) async throws -> RedisSubscriber {
+        if let known = state.withLock({ $0.subscribers[node] }) { return known }
+        var configuration = template
+        configuration.host = node.host
+        configuration.port = node.port
+        let hasConnected = Mutex(false)
+        let subscriber = RedisSubscriber(
+            configuration: configuration,
+            mode: .sharded,
+            logger: logger,
+            metrics: metrics,
+            onStateChange: { [self] connectionState in
+                if connectionState == .reconnecting {
+                    // The node may be gone for good (a failover): once the map is read again, its channels whose
+                    // slots another primary serves now move there.
+                    Task { await rehomeAll(leaving: node) }
+                    return
+                }
+                guard connectionState == .connected else { return }
+                // After a reconnect every channel of this node is subscribed again, with a gap behind it.
+                let reconnected = hasConnected.withLock { seen in
+                    defer { seen = true }
+                    return seen
+                }
+                guard reconnected else { return }
+                let channels = state.withLock { $0.homes.filter { $0.value == node }.map(\.key) }
+                if !channels.isEmpty { onResubscribed(channels) }
+            },
+            onServerUnsubscribe: { [self] channel in rehome(channel, leaving: node) },
+            onMessage: onMessage
+        )
+        try await subscriber.connect()
+        let (kept, isNew) = state.withLock { state -> (RedisSubscriber, Bool) in
+            if let raced = state.subscribers[node] { return (raced, false) }
+            state.subscribers[node] = subscriber
+            return (subscriber, true)
+        }
+        if isNew { newSubscribers.continuation.yield(subscriber) } else { await subscriber.shutdown() }
+        return kept
+    }
+
+    /// After `node`'s subscriber lost its connection: moves every channel whose slot another primary serves now,
+    /// reading the map until it names a new owner or the node is back (a failover takes a few seconds).
+    private func rehomeAll(leaving node: RedisEndpoint) async {
+        for attempt in 0..<20 {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(500)) }
+            guard let topology = try? await cluster.refresh() else { continue }
+            let (moved, subscriber) = state.withLock { state in
+                (state.homes.filter { $0.value == node && topology.primary(for: HashSlot(key: $0.key)) != node }.map(\.key), state.subscribers[node])
+            }
+            if !moved.isEmpty {
+                subscriber?.forget(moved)
+                logger.info(
+                    "a primary is gone; subscribing its channels on their new nodes",
+                    metadata: ["from": "\(node)", "channels": "\(moved.count)"]
+                )
+                var live: [String] = []
+                for channel in moved where (try? await subscribe(channel)) != nil { live.append(channel) }
+                if !live.isEmpty { onResubscribed(live) }
+                return
+            }
+            if subscriber?.state == .connected { return }
+        }
+    }
+
+    /// The node no longer serves the channel's slot: subscribe it where the slot went, then report the gap.
+    private func rehome(_ channel: String, leaving node: RedisEndpoint) {
+        let subscriber = state.withLock { state -> RedisSubscriber? in
+            guard state.homes[channel] == node else { return nil }
+            return state.subscribers[node]
+        }
+        guard let subscriber else { return }
+        subscriber.forget([channel])
+        logger.info("a subscribed slot moved; subscribing on its new node", metadata: ["channel": "\(channel)", "from": "\(node)"])
+        Task {
+            do {
+                try await cluster.refresh()
+                try await subscribe(channel)
+                onResubscribed([channel])
+            } catch {
+                logger.warning("a moved channel could not be subscribed again", metadata: ["channel": "\(channel)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+extension RedisClusterSubscriber: Service {
+    /// Keeps every node's subscriber connection until graceful shutdown.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                }
+                self.newSubscribers.continuation.finish()
+            }
+            for await subscriber in newSubscribers.stream {
+                group.addTask { try? await subscriber.run() }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import NIOConcurrencyHelpers
+import RedisClient
+import TestSupport
+import Testing
+
+/// Sharded pub/sub across a real cluster: each channel on its slot's primary, and moved with its slot.
+@Suite(.takesTurns) struct RedisClusterSubscriberTests {
+    @Test func channelsLiveOnTheirSlotsPrimaryAndFollowAMovedSlot() async throws {
+        let cluster = try await RedisClusterServers()
+        let client = RedisClusterClient(
+            seeds: [RedisEndpoint(host: "127.0.0.1", port: cluster.servers[0].port)],
+            configuration: cluster.servers[0].configuration
+        )
+        try await client.connect()
+        let received = NIOLockedValueBox<[String]>([])
+        let resubscribed = NIOLockedValueBox<[String]>([])
+        let subscriber = RedisClusterSubscriber(
+            cluster: client,
+            configuration: cluster.servers[0].configuration,
+            onResubscribed: { channels in resubscribed.withLockedValue { $0 += channels } },
+            onMessage: { message in received.withLockedValue { $0.append("\(message.channel) \(String(buffer: message.payload))") } }
+        )
+        let channels = (0..<30).map { "chat:deliver:{u\($0)}" }
+        for channel in channels { try await subscriber.subscribe(channel) }
+        let topology = try #require(client.topology)
+        #expect(Set(subscriber.homes.values) == Set(topology.shards.map(\.primary)), "every primary holds some")
+        for channel in channels { #expect(subscriber.homes[channel] == topology.primary(for: HashSlot(key: channel))) }
+        for channel in channels { _ = try await client.command(key: channel, ["SPUBLISH", .string(channel), "one"]) }
+        #expect(try await Self.eventually { received.withLockedValue { Set($0) } == Set(channels.map { "\($0) one" }) })
+
+        // The slot of one subscribed channel moves to another primary.
+        let moving = channels[0]
+        let from = try #require(topology.primary(for: HashSlot(key: moving)))
+        let to = try #require(topology.shards.map(\.primary).first { $0 != from })
+        let toID = try #require(try await cluster.server(at: to)!.command("CLUSTER", "MYID").string)
+        let slot = RedisArgument.integer(Int(HashSlot(key: moving).rawValue))
+        for node in cluster.servers { _ = try? await node.command("CLUSTER", "SETSLOT", slot, "NODE", .string(toID)) }
+        #expect(try await Self.eventually { resubscribed.withLockedValue { $0 } == [moving] })
+        #expect(subscriber.homes[moving] == to)
+        _ = try await client.command(key: moving, ["SPUBLISH", .string(moving), "after the move"])
+        #expect(try await Self.eventually { received.withLockedValue { $0.last } == "\(moving) after the move" })
+    }
+
+    /// A primary killed: its replica takes over (cluster-node-timeout 3 s), and its channels move there.
+    @Test func aKilledPrimarysChannelsMoveToItsSuccessor() async throws {
+        let cluster = try await RedisClusterServers()
+        let client = RedisClusterClient(
+            seeds: cluster.servers.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) },
+            configuration: cluster.servers[0].configuration
+        )
+        try await client.connect()
+        let received = NIOLockedValueBox<[String]>([])
+        let resubscribed = NIOLockedValueBox<[String]>([])
+        let subscriber = RedisClusterSubscriber(
+            cluster: client,
+            configuration: cluster.servers[0].configuration,
+            onResubscribed: { channels in resubscribed.withLockedValue { $0 += channels } },
+            onMessage: { message in received.withLockedValue { $0.append("\(message.channel) \(String(buffer: message.payload))") } }
+        )
+        let channels = (0..<30).map { "chat:deliver:{u\($0)}" }
+        for channel in channels { try await subscriber.subscribe(channel) }
+        let topology = try #require(client.topology)
+        let victim = topology.shards[0].primary
+        let orphans = channels.filter { subscriber.homes[$0] == victim }
+        #expect(!orphans.isEmpty)
+
+        cluster.server(at: victim)!.kill()
+        #expect(try await Self.eventually(seconds: 30) { Set(resubscribed.withLockedValue { $0 }) == Set(orphans) })
+        for channel in orphans {
+            #expect(subscriber.homes[channel] != victim)
+            var published = false
+            for _ in 0..<20 where !published {
+                published = (try? await client.command(key: channel, ["SPUBLISH", .string(channel), "after"])) != nil
+                if !published { try await Task.sleep(for: .milliseconds(500)) }
+            }
+            #expect(published)
+        }
+        #expect(try await Self.eventually { Set(received.withLockedValue { $0 }).isSuperset(of: orphans.map { "\($0) after" }) })
+    }
+
+    private static func eventually(seconds: Double = 10, _ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<Int(seconds * 20) {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+}
