@@ -6,23 +6,36 @@ import Testing
 
 /// Sharded pub/sub across a real cluster: each channel on its slot's primary, and moved with its slot.
 @Suite(.takesTurns) struct RedisClusterSubscriberTests {
-    @Test func channelsLiveOnTheirSlotsPrimaryAndFollowAMovedSlot() async throws {
-        let cluster = try await RedisClusterServers()
-        let client = RedisClusterClient(
-            seeds: [RedisEndpoint(host: "127.0.0.1", port: cluster.servers[0].port)],
-            configuration: cluster.servers[0].configuration
-        )
-        try await client.connect()
-        let received = NIOLockedValueBox<[String]>([])
-        let resubscribed = NIOLockedValueBox<[String]>([])
-        let subscriber = RedisClusterSubscriber(
-            cluster: client,
-            configuration: cluster.servers[0].configuration,
-            onResubscribed: { channels in resubscribed.withLockedValue { $0 += channels } },
-            onMessage: { message in received.withLockedValue { $0.append("\(message.channel) \(String(buffer: message.payload))") } }
-        )
+    /// A cluster, a client of it, and a subscriber of 30 channels spread over its primaries, with what it heard.
+    struct Fixture {
+        let cluster: RedisClusterServers
+        let client: RedisClusterClient
+        let subscriber: RedisClusterSubscriber
         let channels = (0..<30).map { "chat:deliver:{u\($0)}" }
-        for channel in channels { try await subscriber.subscribe(channel) }
+        /// `CHANNEL PAYLOAD` of each message, and the channels reported as resubscribed.
+        let received: NIOLockedValueBox<[String]>
+        let resubscribed: NIOLockedValueBox<[String]>
+
+        static func make() async throws -> Fixture {
+            let cluster = try await RedisClusterServers()
+            let client = try await RedisClusterClientTests.client(cluster)
+            let (received, resubscribed) = (NIOLockedValueBox<[String]>([]), NIOLockedValueBox<[String]>([]))
+            let subscriber = RedisClusterSubscriber(
+                cluster: client,
+                configuration: cluster.servers[0].configuration,
+                onResubscribed: { channels in resubscribed.withLockedValue { $0 += channels } },
+                onMessage: { message in received.withLockedValue { $0.append("\(message.channel) \(String(buffer: message.payload))") } }
+            )
+            let fixture = Fixture(cluster: cluster, client: client, subscriber: subscriber, received: received, resubscribed: resubscribed)
+            for channel in fixture.channels { try await subscriber.subscribe(channel) }
+            return fixture
+        }
+    }
+
+    @Test func channelsLiveOnTheirSlotsPrimaryAndFollowAMovedSlot() async throws {
+        let fixture = try await Fixture.make()
+        let (cluster, client, subscriber, channels) = (fixture.cluster, fixture.client, fixture.subscriber, fixture.channels)
+        let (received, resubscribed) = (fixture.received, fixture.resubscribed)
         let topology = try #require(client.topology)
         #expect(Set(subscriber.homes.values) == Set(topology.shards.map(\.primary)), "every primary holds some")
         for channel in channels { #expect(subscriber.homes[channel] == topology.primary(for: HashSlot(key: channel))) }
@@ -44,22 +57,9 @@ import Testing
 
     /// A primary killed: its replica takes over (cluster-node-timeout 3 s), and its channels move there.
     @Test func aKilledPrimarysChannelsMoveToItsSuccessor() async throws {
-        let cluster = try await RedisClusterServers()
-        let client = RedisClusterClient(
-            seeds: cluster.servers.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) },
-            configuration: cluster.servers[0].configuration
-        )
-        try await client.connect()
-        let received = NIOLockedValueBox<[String]>([])
-        let resubscribed = NIOLockedValueBox<[String]>([])
-        let subscriber = RedisClusterSubscriber(
-            cluster: client,
-            configuration: cluster.servers[0].configuration,
-            onResubscribed: { channels in resubscribed.withLockedValue { $0 += channels } },
-            onMessage: { message in received.withLockedValue { $0.append("\(message.channel) \(String(buffer: message.payload))") } }
-        )
-        let channels = (0..<30).map { "chat:deliver:{u\($0)}" }
-        for channel in channels { try await subscriber.subscribe(channel) }
+        let fixture = try await Fixture.make()
+        let (cluster, client, subscriber, channels) = (fixture.cluster, fixture.client, fixture.subscriber, fixture.channels)
+        let (received, resubscribed) = (fixture.received, fixture.resubscribed)
         let topology = try #require(client.topology)
         let victim = topology.shards[0].primary
         let orphans = channels.filter { subscriber.homes[$0] == victim }

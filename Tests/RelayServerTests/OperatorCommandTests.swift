@@ -7,32 +7,14 @@ import Testing
 /// run them (the built binary) against a node: what they print for people and for scripts, and their one-line
 /// errors with a non-zero exit.
 @Suite(.takesTurns) struct OperatorCommandTests {
-    struct Run {
-        var status: Int32
-        var output: String
-        var errors: String
-        var lines: [String] { output.split(separator: "\n").map(String.init) }
-    }
-
     /// Runs `chatrelay ARGUMENTS --url NODE` to its end.
-    private func chatrelay(_ arguments: [String], node: Int = 0, cluster: TestCluster) async throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chatrelayBinary)
-        process.arguments = arguments + ["--url", "http://127.0.0.1:\(cluster.port(node))"]
+    private func chatrelay(_ arguments: [String], node: Int = 0, cluster: TestCluster) async throws -> ProgramRun {
         var environment = ProcessInfo.processInfo.environment
         environment["CHATRELAY_ADMIN_TOKEN"] = TestCluster.adminToken
-        process.environment = environment
-        let (output, errors) = (Pipe(), Pipe())
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        ChildProcesses.started(process.processIdentifier)
-        // Waited for off Swift's cooperative threads: blocking them would starve the in-process nodes it talks to.
-        let (outputData, errorData) = await Self.readToEnd(output, errors, of: process)
-        return Run(
-            status: process.terminationStatus,
-            output: String(decoding: outputData, as: UTF8.self),
-            errors: String(decoding: errorData, as: UTF8.self)
+        return try await ProgramRun.run(
+            chatrelayBinary,
+            arguments + ["--url", "http://127.0.0.1:\(cluster.port(node))"],
+            environment: environment
         )
     }
 
@@ -116,32 +98,9 @@ import Testing
         }
         // A node that is not there.
         let port = try FreePort.next()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chatrelayBinary)
-        process.arguments = ["user", "show", "ada", "--url", "http://127.0.0.1:\(port)"]
-        let (output, errors) = (Pipe(), Pipe())
-        process.standardError = errors
-        process.standardOutput = output
-        try process.run()
-        let (_, errorData) = await Self.readToEnd(output, errors, of: process)
-        #expect(process.terminationStatus != 0)
-        #expect(String(decoding: errorData, as: UTF8.self).contains("cannot reach"))
-    }
-
-    /// Both pipes to their ends (concurrently, so neither fills up), then the process's exit, on Dispatch's threads.
-    static func readToEnd(_ output: Pipe, _ errors: Pipe, of process: Process) async -> (Data, Data) {
-        final class Collected: @unchecked Sendable { var errors = Data() }
-        let collected = Collected()
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let group = DispatchGroup()
-                DispatchQueue.global().async(group: group) { collected.errors = errors.fileHandleForReading.readDataToEndOfFile() }
-                let outputData = output.fileHandleForReading.readDataToEndOfFile()
-                group.wait()
-                process.waitUntilExit()
-                continuation.resume(returning: (outputData, collected.errors))
-            }
-        }
+        let absent = try await ProgramRun.run(chatrelayBinary, ["user", "show", "ada", "--url", "http://127.0.0.1:\(port)"])
+        #expect(absent.status != 0)
+        #expect(absent.errors.contains("cannot reach"))
     }
 
     /// The first line a process writes, or nil within 10 s.
@@ -159,4 +118,8 @@ import Testing
             }
         }
     }
+}
+
+extension ProgramRun {
+    var lines: [String] { output.split(separator: "\n").map(String.init) }
 }

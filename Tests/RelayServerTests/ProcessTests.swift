@@ -38,6 +38,18 @@ final class RelayProcess: @unchecked Sendable {
         return process.isRunning ? nil : process.terminationStatus
     }
 
+    /// Waits until `/readyz` answers 200, up to `seconds`.
+    func becomesReady(within seconds: Double = 30) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/readyz")!)
+            request.timeoutInterval = 1
+            if ((try? await URLSession.shared.data(for: request))?.1 as? HTTPURLResponse)?.statusCode == 200 { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
     var standardError: String {
         String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
     }
@@ -68,14 +80,7 @@ final class RelayProcess: @unchecked Sendable {
         let redis = try await RedisServer()
         let port = try FreePort.next()
         let node = try RelayProcess(arguments: ["--redis", redis.url, "--auth", "none", "--admin-token", "adm"], port: port)
-        var ready = false
-        for _ in 0..<200 where !ready {
-            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/readyz")!)
-            request.timeoutInterval = 1
-            ready = ((try? await URLSession.shared.data(for: request))?.1 as? HTTPURLResponse)?.statusCode == 200
-            if !ready { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        #expect(ready)
+        #expect(try await node.becomesReady())
         let sockets = [
             try await ChatConnection.connect(url: "ws://127.0.0.1:\(port)/ws/alice"),
             try await ChatConnection.connect(url: "ws://127.0.0.1:\(port)/ws/bob"),

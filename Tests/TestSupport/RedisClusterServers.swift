@@ -22,11 +22,11 @@ public final class RedisClusterServers: @unchecked Sendable {
             )
         }
         self.servers = servers
-        let created = try await Self.run(
+        let created = try await ProgramRun.run(
             "/usr/bin/redis-cli",
             ["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "\(replicasPerPrimary)", "--cluster-yes"]
         )
-        guard created.status == 0 else { throw TestSupportError("redis-cli --cluster create failed: \(created.output)") }
+        guard created.status == 0 else { throw TestSupportError("redis-cli --cluster create failed: \(created.said)") }
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if try await isSettled(primaries: primaries, replicas: replicasPerPrimary) { return }
@@ -50,23 +50,5 @@ public final class RedisClusterServers: @unchecked Sendable {
     /// The server listening on `endpoint`'s port.
     public func server(at endpoint: RedisEndpoint) -> RedisServer? {
         servers.first { $0.port == endpoint.port }
-    }
-
-    /// Runs a program to its end on a Dispatch thread (not one of Swift's cooperative threads).
-    public static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-            }
-        }
     }
 }

@@ -17,7 +17,6 @@ import Synchronization
 public final class RedisClusterClient: Sendable {
     private struct State {
         var topology: ClusterTopology?
-        var clients: [RedisEndpoint: RedisClient] = [:]
         var refreshing: Task<ClusterTopology, any Error>?
     }
 
@@ -27,7 +26,7 @@ public final class RedisClusterClient: Sendable {
     private let logger: Logger
     private let metrics: RedisMetricsSettings
     private let state = Mutex(State())
-    private let newClients: (stream: AsyncStream<RedisClient>, continuation: AsyncStream<RedisClient>.Continuation)
+    private let nodes = ClusterNodeConnections<RedisClient>()
     public static let refreshInterval: Duration = .seconds(30)
     /// Redirects followed for one command before it fails.
     public static let maximumRedirects = 5
@@ -45,7 +44,6 @@ public final class RedisClusterClient: Sendable {
         template = configuration
         self.logger = logger
         self.metrics = metrics
-        newClients = AsyncStream.makeStream(of: RedisClient.self)
     }
 
     /// The map as last read.
@@ -126,19 +124,9 @@ public final class RedisClusterClient: Sendable {
 
     /// The client of the node at `endpoint`, connected the first time it is asked for.
     private func client(for endpoint: RedisEndpoint) async throws -> RedisClient {
-        if let known = state.withLock({ $0.clients[endpoint] }) { return known }
-        var configuration = template
-        configuration.host = endpoint.host
-        configuration.port = endpoint.port
-        let client = RedisClient(configuration: configuration, logger: logger, metrics: metrics, role: "cluster")
-        try await client.connect()
-        let (kept, isNew) = state.withLock { state -> (RedisClient, Bool) in
-            if let raced = state.clients[endpoint] { return (raced, false) }
-            state.clients[endpoint] = client
-            return (client, true)
+        try await nodes.connection(for: endpoint) {
+            RedisClient(configuration: template.at(endpoint), logger: logger, metrics: metrics, role: "cluster")
         }
-        if isNew { newClients.continuation.yield(client) } else { await client.shutdown() }
-        return kept
     }
 
     /// Reads the map again, sharing a read already in flight.
@@ -172,9 +160,7 @@ public final class RedisClusterClient: Sendable {
         var asked = Set<RedisEndpoint>()
         for endpoint in candidates where asked.insert(endpoint).inserted {
             do {
-                var configuration = template
-                configuration.host = endpoint.host
-                configuration.port = endpoint.port
+                var configuration = template.at(endpoint)
                 configuration.clientName = nil
                 let connection = try await RedisConnection.connect(
                     configuration: configuration,
@@ -200,18 +186,10 @@ public final class RedisClusterClient: Sendable {
 extension RedisClusterClient: Service {
     /// Keeps every node's connection and refreshes the map every ``refreshInterval``, until graceful shutdown.
     public func run() async throws {
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                await cancelWhenGracefulShutdown {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: Self.refreshInterval)
-                        _ = try? await self.refresh()
-                    }
-                }
-                self.newClients.continuation.finish()
-            }
-            for await client in newClients.stream {
-                group.addTask { try? await client.run() }
+        await nodes.run {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.refreshInterval)
+                _ = try? await self.refresh()
             }
         }
     }

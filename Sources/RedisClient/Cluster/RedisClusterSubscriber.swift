@@ -13,7 +13,6 @@ public final class RedisClusterSubscriber: Sendable {
     private struct State {
         /// Each wanted channel, and the node it is subscribed on.
         var homes: [String: RedisEndpoint] = [:]
-        var subscribers: [RedisEndpoint: RedisSubscriber] = [:]
     }
 
     private let cluster: RedisClusterClient
@@ -23,7 +22,7 @@ public final class RedisClusterSubscriber: Sendable {
     private let onMessage: RedisPushHandler
     private let onResubscribed: @Sendable ([String]) -> Void
     private let state = Mutex(State())
-    private let newSubscribers = AsyncStream.makeStream(of: RedisSubscriber.self)
+    private let nodes = ClusterNodeConnections<RedisSubscriber>()
     /// Times a subscription is re-homed after `MOVED` before it fails.
     static let maximumMoves = 5
 
@@ -49,12 +48,16 @@ public final class RedisClusterSubscriber: Sendable {
     public var homes: [String: RedisEndpoint] { state.withLock { $0.homes } }
 
     /// Subscribes `channel` on the primary of its slot; returns once that node confirmed it.
+    ///
+    /// A `MOVED` answer is followed to the node it names: while a slot moves, the nodes asked for the map may not
+    /// all know yet.
     public func subscribe(_ channel: String) async throws {
         var moves = 0
+        var named: RedisEndpoint?
         while true {
-            guard let node = try await owner(of: channel) else {
-                throw RedisClientError(.notConnected, "no primary serves the slot of \(channel)")
-            }
+            var node = named
+            if node == nil { node = try await owner(of: channel) }
+            guard let node else { throw RedisClientError(.notConnected, "no primary serves the slot of \(channel)") }
             let subscriber = try await subscriber(for: node)
             state.withLock { $0.homes[channel] = node }
             do {
@@ -63,16 +66,15 @@ public final class RedisClusterSubscriber: Sendable {
             } catch let error as RedisServerError where ClusterRedirect(error) != nil && moves < Self.maximumMoves {
                 subscriber.forget([channel])
                 moves += 1
-                try await cluster.refresh()
+                named = ClusterRedirect(error)?.endpoint
+                _ = try? await cluster.refresh()
             }
         }
     }
 
     public func unsubscribe(_ channel: String) async throws {
-        let subscriber = state.withLock { state in
-            state.homes.removeValue(forKey: channel).flatMap { state.subscribers[$0] }
-        }
-        try await subscriber?.unsubscribe([channel])
+        let home = state.withLock { $0.homes.removeValue(forKey: channel) }
+        try await home.flatMap(nodes.existing)?.unsubscribe([channel])
     }
 
     private func owner(of channel: String) async throws -> RedisEndpoint? {
@@ -81,13 +83,13 @@ public final class RedisClusterSubscriber: Sendable {
     }
 
     private func subscriber(for node: RedisEndpoint) async throws -> RedisSubscriber {
-        if let known = state.withLock({ $0.subscribers[node] }) { return known }
-        var configuration = template
-        configuration.host = node.host
-        configuration.port = node.port
+        try await nodes.connection(for: node) { makeSubscriber(for: node) }
+    }
+
+    private func makeSubscriber(for node: RedisEndpoint) -> RedisSubscriber {
         let hasConnected = Mutex(false)
-        let subscriber = RedisSubscriber(
-            configuration: configuration,
+        return RedisSubscriber(
+            configuration: template.at(node),
             mode: .sharded,
             logger: logger,
             metrics: metrics,
@@ -111,14 +113,6 @@ public final class RedisClusterSubscriber: Sendable {
             onServerUnsubscribe: { [self] channel in rehome(channel, leaving: node) },
             onMessage: onMessage
         )
-        try await subscriber.connect()
-        let (kept, isNew) = state.withLock { state -> (RedisSubscriber, Bool) in
-            if let raced = state.subscribers[node] { return (raced, false) }
-            state.subscribers[node] = subscriber
-            return (subscriber, true)
-        }
-        if isNew { newSubscribers.continuation.yield(subscriber) } else { await subscriber.shutdown() }
-        return kept
     }
 
     /// After `node`'s subscriber lost its connection: moves every channel whose slot another primary serves now,
@@ -127,9 +121,10 @@ public final class RedisClusterSubscriber: Sendable {
         for attempt in 0..<20 {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(500)) }
             guard let topology = try? await cluster.refresh() else { continue }
-            let (moved, subscriber) = state.withLock { state in
-                (state.homes.filter { $0.value == node && topology.primary(for: HashSlot(key: $0.key)) != node }.map(\.key), state.subscribers[node])
+            let moved = state.withLock { state in
+                state.homes.filter { $0.value == node && topology.primary(for: HashSlot(key: $0.key)) != node }.map(\.key)
             }
+            let subscriber = nodes.existing(node)
             if !moved.isEmpty {
                 subscriber?.forget(moved)
                 logger.info(
@@ -147,11 +142,7 @@ public final class RedisClusterSubscriber: Sendable {
 
     /// The node no longer serves the channel's slot: subscribe it where the slot went, then report the gap.
     private func rehome(_ channel: String, leaving node: RedisEndpoint) {
-        let subscriber = state.withLock { state -> RedisSubscriber? in
-            guard state.homes[channel] == node else { return nil }
-            return state.subscribers[node]
-        }
-        guard let subscriber else { return }
+        guard state.withLock({ $0.homes[channel] == node }), let subscriber = nodes.existing(node) else { return }
         subscriber.forget([channel])
         logger.info("a subscribed slot moved; subscribing on its new node", metadata: ["channel": "\(channel)", "from": "\(node)"])
         Task {
@@ -169,16 +160,8 @@ public final class RedisClusterSubscriber: Sendable {
 extension RedisClusterSubscriber: Service {
     /// Keeps every node's subscriber connection until graceful shutdown.
     public func run() async throws {
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                await cancelWhenGracefulShutdown {
-                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-                }
-                self.newSubscribers.continuation.finish()
-            }
-            for await subscriber in newSubscribers.stream {
-                group.addTask { try? await subscriber.run() }
-            }
+        await nodes.run {
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
         }
     }
 }

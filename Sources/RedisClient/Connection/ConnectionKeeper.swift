@@ -160,11 +160,7 @@ final class ConnectionKeeper: Sendable {
 
     private func establish() async throws -> RedisConnection {
         var target = configuration
-        if let sentinel {
-            let master = try await sentinel.masterAddress(on: eventLoopGroup.any())
-            target.host = master.host
-            target.port = master.port
-        }
+        if let sentinel { target = configuration.at(try await sentinel.masterAddress(on: eventLoopGroup.any())) }
         let connection = try await RedisConnection.connect(
             configuration: target,
             eventLoop: eventLoopGroup.any(),

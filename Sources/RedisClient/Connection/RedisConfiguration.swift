@@ -122,6 +122,14 @@ public struct RedisConfiguration: Sendable, Hashable {
         return RedisEndpoint(host: String(authority), port: port)
     }
 
+    /// The same settings for the server at `endpoint` (a cluster node, the master a Sentinel named).
+    public func at(_ endpoint: RedisEndpoint) -> RedisConfiguration {
+        var configuration = self
+        configuration.host = endpoint.host
+        configuration.port = endpoint.port
+        return configuration
+    }
+
     /// The URL without the password, for logs and error messages.
     public var redactedURL: String {
         var credentials = ""

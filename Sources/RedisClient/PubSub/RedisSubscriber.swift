@@ -25,6 +25,9 @@ public final class RedisSubscriber: Sendable {
 
         var subscribe: RedisArgument { self == .classic ? "SUBSCRIBE" : "SSUBSCRIBE" }
         var unsubscribe: RedisArgument { self == .classic ? "UNSUBSCRIBE" : "SUNSUBSCRIBE" }
+        /// Replies an unsubscribe of `count` channels waits for: none in sharded mode, where its confirmations
+        /// arrive as pushes (see the type's notes).
+        func unsubscribeReplies(_ count: Int) -> Int { self == .classic ? count : 0 }
     }
 
     private struct Interest {
@@ -117,12 +120,12 @@ public final class RedisSubscriber: Sendable {
     /// call ``unsubscribe(_:)`` to drop them.
     public func subscribe(_ channels: [String]) async throws {
         guard !channels.isEmpty else { return }
-        _ = try await change(channels, command: mode.subscribe) { $0.formUnion(channels) }.get()
+        _ = try await change(channels, command: mode.subscribe, replies: channels.count) { $0.formUnion(channels) }.get()
     }
 
     public func unsubscribe(_ channels: [String]) async throws {
         guard !channels.isEmpty else { return }
-        _ = try await change(channels, command: mode.unsubscribe) { $0.subtract(channels) }.get()
+        _ = try await change(channels, command: mode.unsubscribe, replies: mode.unsubscribeReplies(channels.count)) { $0.subtract(channels) }.get()
     }
 
     /// Drops channels the server already unsubscribed (a moved slot), without a command: they are not subscribed
@@ -137,16 +140,17 @@ public final class RedisSubscriber: Sendable {
 
     /// ``subscribe(_:)`` without suspending: calls made one after the other reach Redis in that order.
     public func subscribeFuture(_ channels: [String]) -> EventLoopFuture<Void> {
-        change(channels, command: mode.subscribe) { $0.formUnion(channels) }.map { _ in }
+        change(channels, command: mode.subscribe, replies: channels.count) { $0.formUnion(channels) }.map { _ in }
     }
 
     public func unsubscribeFuture(_ channels: [String]) -> EventLoopFuture<Void> {
-        change(channels, command: mode.unsubscribe) { $0.subtract(channels) }.map { _ in }
+        change(channels, command: mode.unsubscribe, replies: mode.unsubscribeReplies(channels.count)) { $0.subtract(channels) }.map { _ in }
     }
 
     private func change(
         _ channels: [String],
         command: RedisArgument,
+        replies: Int,
         update: (inout Set<String>) -> Void
     ) -> EventLoopFuture<RedisReply> {
         let sent = interest.withLockedValue { interest -> EventLoopFuture<RedisReply>? in
@@ -154,9 +158,7 @@ public final class RedisSubscriber: Sendable {
             update(&interest.channels)
             keeper.metrics.subscriptions.increment(by: Double(interest.channels.count - before))
             guard keeper.state != .shutdown, let connection = interest.connection else { return nil }
-            // SUNSUBSCRIBE's confirmations arrive as pushes (see the type's notes): nothing to wait for.
-            let confirmations = command == Mode.sharded.unsubscribe ? 0 : channels.count
-            return connection.send([command] + channels.map { .string($0) }, expectedReplies: confirmations)
+            return connection.send([command] + channels.map { .string($0) }, expectedReplies: replies)
         }
         if let sent { return sent }
         let error = RedisClientError(

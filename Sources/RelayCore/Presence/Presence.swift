@@ -74,29 +74,24 @@ public final class Presence: Sendable {
 
     /// Called under the lock: the order of these calls is the order Redis sees them in.
     private func announceHere(_ user: String) {
-        let frame = ServerMessage.presence(user: user, online: true, timestamp: Self.now())
-        redis.evaluate(
-            PresenceScripts.here,
-            keys: [.string(keys.presence(user)), .string(keys.friends(user))],
-            arguments: [.string(instance), .integer(userLease), .integer(2 * userLease), .string(frame), .string(keys.deliverPrefix)]
-        ) { [metrics, logger] result in
-            switch result {
-            case .success(let reply): if reply.int == 1 { metrics.presenceAnnounced(online: true) }
-            case .failure(let error): logger.debug("presence not renewed", metadata: ["user": "\(user)", "error": "\(error)"])
-            }
-        }
+        announce(user, online: true, instance: instance, extra: [.integer(userLease), .integer(2 * userLease)])
     }
 
     private func announceGone(_ user: String, instance: String) {
-        let frame = ServerMessage.presence(user: user, online: false, timestamp: Self.now())
+        announce(user, online: false, instance: instance)
+    }
+
+    /// Runs ``PresenceScripts/here`` or ``PresenceScripts/gone``, which share their keys and first arguments.
+    private func announce(_ user: String, online: Bool, instance: String, extra: [RedisArgument] = []) {
+        let frame = ServerMessage.presence(user: user, online: online, timestamp: Self.now())
         redis.evaluate(
-            PresenceScripts.gone,
+            online ? PresenceScripts.here : PresenceScripts.gone,
             keys: [.string(keys.presence(user)), .string(keys.friends(user))],
-            arguments: [.string(instance), .string(frame), .string(keys.deliverPrefix)]
+            arguments: [.string(instance), .string(frame), .string(keys.deliverPrefix)] + extra
         ) { [metrics, logger] result in
             switch result {
-            case .success(let reply): if reply.int == 1 { metrics.presenceAnnounced(online: false) }
-            case .failure(let error): logger.debug("presence not removed", metadata: ["user": "\(user)", "error": "\(error)"])
+            case .success(let reply): if reply.int == 1 { metrics.presenceAnnounced(online: online) }
+            case .failure(let error): logger.debug("presence not written", metadata: ["user": "\(user)", "online": "\(online)", "error": "\(error)"])
             }
         }
     }

@@ -11,19 +11,19 @@ enum PresenceScripts {
     /// The instance holds sockets of the user (its first one opened, or its lease is renewed). Publishes the online
     /// frame to every friend when no live lease was there before. Returns 1 when it announced.
     ///
-    /// KEYS: presence, friends. ARGV: instance, lease (ms), keep (ms), online frame, deliver channel prefix.
+    /// KEYS: presence, friends. ARGV: instance, online frame, deliver channel prefix, lease (ms), keep (ms).
     static let here = RedisScript(
         """
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
         local wasOnline = redis.call('ZCARD', KEYS[1]) > 0
-        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
         local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-        redis.call('PEXPIREAT', KEYS[1], tonumber(last[2]) + tonumber(ARGV[3]))
+        redis.call('PEXPIREAT', KEYS[1], tonumber(last[2]) + tonumber(ARGV[5]))
         if wasOnline then return 0 end
         for _, friend in ipairs(redis.call('HKEYS', KEYS[2])) do
-          redis.call('PUBLISH', ARGV[5] .. friend .. '}', ARGV[4])
+          redis.call('PUBLISH', ARGV[3] .. friend .. '}', ARGV[2])
         end
         return 1
         """
