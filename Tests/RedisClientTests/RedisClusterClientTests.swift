@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RedisClient
 import TestSupport
 import Testing
@@ -7,7 +8,7 @@ import Testing
 @Suite(.takesTurns) struct RedisClusterClientTests {
     static func client(_ cluster: RedisClusterServers) async throws -> RedisClusterClient {
         let seeds = cluster.servers.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) }
-        let client = RedisClusterClient(seeds: seeds, configuration: cluster.servers[0].configuration)
+        let client = RedisClusterClient(seeds: seeds, configuration: cluster.servers[0].configuration, logger: quietLogger)
         try await client.connect()
         return client
     }
@@ -63,3 +64,10 @@ import Testing
         #expect(try await target.command("GET", .string(key)).string == "after")
     }
 }
+
+/// Errors only: the cluster tests kill nodes on purpose, and their reconnect warnings are expected.
+let quietLogger: Logger = {
+    var logger = Logger(label: "test.redis-cluster")
+    logger.logLevel = .error
+    return logger
+}()

@@ -23,6 +23,7 @@ import Testing
             let subscriber = RedisClusterSubscriber(
                 cluster: client,
                 configuration: cluster.servers[0].configuration,
+                logger: quietLogger,
                 onResubscribed: { channels in resubscribed.withLockedValue { $0 += channels } },
                 onMessage: { message in received.withLockedValue { $0.append("\(message.channel) \(String(buffer: message.payload))") } }
             )
