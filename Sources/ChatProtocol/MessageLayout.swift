@@ -15,6 +15,9 @@ public enum MessageLayout {
     public static let typeClose = #"""#
     public static let tsOpen = #","ts":"#
     public static let close = "}"
+    /// On a Redis Cluster a live frame ends with the friendship's previous id instead: `...,"ts":MS,"prev":"ID"}`.
+    public static let prevOpen = #","prev":""#
+    public static let prevClose = #""}"#
 
     /// `text` as a Lua string literal, for the store script. The pieces hold no quote or backslash of Lua's.
     public static func lua(_ text: String) -> String {

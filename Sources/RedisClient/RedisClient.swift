@@ -72,14 +72,8 @@ public final class RedisClient: Sendable {
     private var notConnected: RedisClientError {
         RedisClientError(keeper.state == .shutdown ? .shutdown : .notConnected, "not connected to \(keeper.configuration.redactedURL)")
     }
-
-    public func command(_ arguments: [RedisArgument]) async throws -> RedisReply {
-        try await send(arguments).get()
-    }
-
-    public func command(_ arguments: RedisArgument...) async throws -> RedisReply {
-        try await send(arguments).get()
-    }
 }
+
+extension RedisClient: RedisCommands {}
 
 extension RedisClient: Service {}

@@ -3,11 +3,11 @@ import RedisClient
 
 /// Publishes to every open socket on every node.
 public struct Broadcaster: Sendable {
-    let redis: RedisClient
+    let publisher: Publisher
     let keys: RedisKeys
 
     public func broadcast(content: String, type: String) async throws {
         let frame = ServerMessage.broadcast(content: content, type: type, timestamp: Int(Date().timeIntervalSince1970 * 1000))
-        _ = try await redis.command("PUBLISH", .string(keys.broadcast), .string(frame))
+        try await publisher.publishAndWait(.string(frame), to: keys.broadcast)
     }
 }

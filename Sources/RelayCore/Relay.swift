@@ -10,9 +10,9 @@ import ServiceLifecycle
 public final class Relay: Sendable {
     public let configuration: RelayConfiguration
     public let keys: RedisKeys
-    public let redis: RedisClient
-    /// With `--min-replicas`: the stores' own connection, where each store is followed by a `WAIT`.
-    private let writer: RedisClient?
+    /// Commands to Redis, routed by key on a cluster.
+    public var redis: any RedisCommands { backend.commands }
+    let backend: RedisBackend
     public let sockets: Sockets
     public let conversations: Conversations
     public let broadcaster: Broadcaster
@@ -40,29 +40,34 @@ public final class Relay: Sendable {
         redisConfiguration.pushPayloadHeadroom = FrameBuffer.headerRoom
         redisConfiguration.connectTimeout = .milliseconds(Int64(configuration.redisConnectTimeout * 1000))
         redisConfiguration.commandTimeout = .milliseconds(Int64(configuration.redisCommandTimeout * 1000))
-        redis = RedisClient(configuration: redisConfiguration, logger: logger, metrics: redisMetrics)
-        if configuration.minimumReplicas > 0 {
-            writer = RedisClient(configuration: redisConfiguration, logger: logger, metrics: redisMetrics, role: "writer")
-        } else {
-            writer = nil
-        }
+        let backend = RedisBackend(
+            configuration: redisConfiguration,
+            separateWriter: configuration.minimumReplicas > 0,
+            logger: logger,
+            metrics: redisMetrics
+        )
+        self.backend = backend
+        let redis = backend.commands
+        let publisher = backend.publisher
         let store = MessageStore(
             redis: redis,
             keys: keys,
-            replicaConfirmation: writer.map {
-                ReplicaConfirmation(writer: $0, replicas: configuration.minimumReplicas, timeoutMilliseconds: configuration.replicaWaitMilliseconds)
-            }
+            publisher: publisher,
+            writer: backend.writer,
+            replicaConfirmation: configuration.minimumReplicas > 0
+                ? ReplicaConfirmation(replicas: configuration.minimumReplicas, timeoutMilliseconds: configuration.replicaWaitMilliseconds) : nil
         )
         let directory = Directory(redis: redis, keys: keys)
         conversations = Conversations(
             directory: directory,
             store: store,
             friendships: FriendshipCache(directory: directory),
-            readMarks: ReadMarks(redis: redis, keys: keys),
+            readMarks: ReadMarks(redis: redis, keys: keys, publisher: publisher),
             maximumContentBytes: configuration.maximumContentBytes
         )
         presence = Presence(
             redis: redis,
+            publisher: publisher,
             keys: keys,
             nodeID: configuration.nodeID,
             heartbeat: configuration.heartbeat,
@@ -71,24 +76,23 @@ public final class Relay: Sendable {
         )
         registry = SocketRegistry(
             keys: keys,
-            redis: redisConfiguration,
             store: store,
             directory: directory,
             logger: logger,
             metrics: metrics,
-            redisMetrics: redisMetrics,
-            presence: presence
+            presence: presence,
+            clockSkewAllowance: backend.isCluster ? Self.clusterClockSkewAllowance : 0,
+            makeSubscriber: { backend.makeSubscriber(logger: logger, metrics: redisMetrics, events: $0) }
         )
         sockets = Sockets(
             configuration: configuration,
             registry: registry,
             conversations: conversations,
-            redis: redis,
-            writer: writer,
+            backend: backend,
             logger: logger,
             metrics: metrics
         )
-        broadcaster = Broadcaster(redis: redis, keys: keys)
+        broadcaster = Broadcaster(publisher: publisher, keys: keys)
         switch configuration.auth {
         case .jwt:
             guard let secret = configuration.jwtSecret, !secret.isEmpty else {
@@ -108,18 +112,25 @@ public final class Relay: Sendable {
     /// connections are kept by ``services``.
     public func start() async throws {
         do {
-            try await redis.connect()
-            try await writer?.connect()
+            try await backend.connect()
             try await registry.subscriber.connect()
-            try await registry.subscriber.subscribe([keys.broadcast])
+            try await registry.subscriber.subscribe(keys.broadcast).get()
         } catch {
-            throw RelayStartError("cannot reach Redis at \(redis.configuration.redactedURL): \(error)")
+            throw RelayStartError("cannot reach Redis at \(backend.redactedURL): \(error)")
         }
     }
+
+    /// The Redis the node uses, without its password.
+    public var redactedRedisURL: String { backend.redactedURL }
+
+    /// On a cluster a socket's baseline comes from one primary's clock and its streams' ids from others': how far
+    /// those clocks may disagree. A socket opening receives messages stored up to this long before it, rather than
+    /// miss one a slower clock dated before it.
+    static let clusterClockSkewAllowance: UInt64 = 1000
 
     /// The node's long-lived parts, for its `ServiceGroup`, in start order (graceful shutdown goes in reverse): the
     /// command connection, the subscriber with its catch-ups, the presence leases, the heartbeat.
     public var services: [any Service] {
-        [redis] + (writer.map { [$0] } ?? []) + [registry, presence, sockets.heartbeats]
+        backend.services + [registry, presence, sockets.heartbeats]
     }
 }

@@ -13,17 +13,14 @@ public final class Sockets: Sendable {
     public let metrics: RelayMetrics
     let registry: SocketRegistry
     private let sessionContext: SessionContext
-    private let redis: RedisClient
-    /// With `--min-replicas`, the stores' own connection.
-    private let writer: RedisClient?
+    private let backend: RedisBackend
     private let draining = NIOLockedValueBox(false)
 
     init(
         configuration: RelayConfiguration,
         registry: SocketRegistry,
         conversations: Conversations,
-        redis: RedisClient,
-        writer: RedisClient?,
+        backend: RedisBackend,
         logger: Logger,
         metrics: RelayMetrics
     ) {
@@ -31,8 +28,7 @@ public final class Sockets: Sendable {
         self.configuration = configuration
         self.registry = registry
         sessionContext = SessionContext(conversations: conversations, configuration: configuration, logger: logger, metrics: metrics)
-        self.redis = redis
-        self.writer = writer
+        self.backend = backend
         self.logger = logger
         heartbeats = HeartbeatMonitor(period: configuration.heartbeat, metrics: metrics)
     }
@@ -44,7 +40,7 @@ public final class Sockets: Sendable {
 
     /// Ready while commands (and stores) go out and the subscriptions are live.
     public var isReady: Bool {
-        redis.state == .connected && registry.subscriber.state == .connected && (writer?.state ?? .connected) == .connected
+        backend.isReady && registry.subscriber.isLive
     }
 
     /// Redis's clock now, as a stream position. Read it before answering a WebSocket upgrade and pass it to

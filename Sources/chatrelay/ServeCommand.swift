@@ -87,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         let listeningLogger = logger
         try await node.run(gracefulShutdownSignals: [.sigterm, .sigint]) { port in
             let logger = listeningLogger
-            logger.notice("listening", metadata: ["host": "\(host)", "port": "\(port)", "redis": "\(relay.redis.configuration.redactedURL)"])
+            logger.notice("listening", metadata: ["host": "\(host)", "port": "\(port)", "redis": "\(relay.redactedRedisURL)"])
         }
     }
 }

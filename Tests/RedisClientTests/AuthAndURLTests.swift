@@ -56,10 +56,17 @@ import Testing
         ] {
             #expect(throws: RedisClientError.self, "\(refused)") { try RedisConfiguration(url: refused) }
         }
-        #expect {
-            try RedisConfiguration(url: "redis-cluster://a:7000,b:7001")
-        } throws: { error in
-            (error as? RedisClientError)?.detail.contains("not supported yet") == true
+        let cluster = try RedisConfiguration(url: "redis-cluster://:secret@a:7000,b,10.0.0.3:7002")
+        #expect(
+            cluster.clusterSeeds == [
+                RedisEndpoint(host: "a", port: 7000), RedisEndpoint(host: "b", port: 6379), RedisEndpoint(host: "10.0.0.3", port: 7002),
+            ]
+        )
+        #expect(cluster.password == "secret" && cluster.sentinel == nil)
+        #expect(cluster.redactedURL == "redis-cluster://:***@a:7000,b:6379,10.0.0.3:7002")
+        #expect(try RedisConfiguration(url: "redis://localhost").clusterSeeds == nil)
+        for refused in ["redis-cluster://a:7000/1", "redis-cluster://a,,b", "redis-cluster://a:70000"] {
+            #expect(throws: RedisClientError.self, "\(refused)") { try RedisConfiguration(url: refused) }
         }
     }
 }

@@ -25,6 +25,7 @@ public final class RedisClusterClient: Sendable {
     private let template: RedisConfiguration
     private let logger: Logger
     private let metrics: RedisMetricsSettings
+    private let role: String
     private let state = Mutex(State())
     private let nodes = ClusterNodeConnections<RedisClient>()
     public static let refreshInterval: Duration = .seconds(30)
@@ -38,9 +39,11 @@ public final class RedisClusterClient: Sendable {
         seeds: [RedisEndpoint],
         configuration: RedisConfiguration,
         logger: Logger = Logger(label: "redis-cluster"),
-        metrics: RedisMetricsSettings = RedisMetricsSettings()
+        metrics: RedisMetricsSettings = RedisMetricsSettings(),
+        role: String = "cluster"
     ) {
         self.seeds = seeds
+        self.role = role
         template = configuration
         self.logger = logger
         self.metrics = metrics
@@ -48,6 +51,12 @@ public final class RedisClusterClient: Sendable {
 
     /// The map as last read.
     public var topology: ClusterTopology? { state.withLock { $0.topology } }
+
+    /// Every primary of the map has a connected client: every slot can be written now.
+    public var isReady: Bool {
+        guard let topology else { return false }
+        return topology.shards.allSatisfy { nodes.existing($0.primary)?.state == .connected }
+    }
 
     /// Reads the map for the first time and connects to every primary; throws when no seed answers.
     public func connect() async throws {
@@ -65,16 +74,38 @@ public final class RedisClusterClient: Sendable {
 
     /// Runs `script` on the primary of its first key's slot (every key must share that slot).
     public func run(_ script: RedisScript, keys: [String], arguments: [RedisArgument] = []) async throws -> RedisReply {
-        let keyArguments = keys.map { RedisArgument.string($0) }
-        return try await route(HashSlot(key: keys.first ?? "")) { client, asking in
-            guard asking else { return try await client.run(script, keys: keyArguments, arguments: arguments) }
+        var call = RedisScriptCall(script, keys: keys.count, arguments: arguments.count)
+        for key in keys { call.append(.string(key)) }
+        for argument in arguments { call.append(argument) }
+        return try await evaluateRouted(call).reply
+    }
+
+    /// Runs the call on its slot's primary through ``route(_:_:)``; returns the reply and the node's client.
+    private func evaluateRouted(_ call: RedisScriptCall) async throws -> (reply: RedisReply, node: RedisClient) {
+        try await route(RoutingKey.slot(of: call.command)) { client, asking in
+            guard asking else {
+                let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: RedisReply.self)
+                client.evaluate(call) { result, _ in promise.completeWith(result) }
+                return (try await promise.futureResult.get(), client)
+            }
             // ASKING covers the next command only: the whole script goes with it, not a SCRIPT LOAD and an EVALSHA.
             _ = client.send(["ASKING"])
-            return try await client.command(["EVAL", .string(script.source), .integer(keys.count)] + keyArguments + arguments)
+            var eval = call.command
+            eval[0] = "EVAL"
+            eval[1] = .string(call.script.source)
+            return (try await client.command(eval), client)
         }
     }
 
-    private func route(_ slot: HashSlot, _ body: (RedisClient, _ asking: Bool) async throws -> RedisReply) async throws -> RedisReply {
+    /// The connected client of the primary serving `slot` (any primary for nil), if the map names one: the hot path
+    /// sends there without suspending.
+    private func readyClient(for slot: HashSlot?) -> RedisClient? {
+        let owner = state.withLock { state in slot.flatMap { state.topology?.primary(for: $0) } ?? state.topology?.shards.first?.primary }
+        guard let owner, let client = nodes.existing(owner), client.state == .connected else { return nil }
+        return client
+    }
+
+    private func route<Result>(_ slot: HashSlot?, _ body: (RedisClient, _ asking: Bool) async throws -> Result) async throws -> Result {
         var redirects = 0
         var busyRetries = 0
         var asked: RedisEndpoint?
@@ -82,11 +113,11 @@ public final class RedisClusterClient: Sendable {
             let endpoint: RedisEndpoint
             if let asked {
                 endpoint = asked
-            } else if let owner = state.withLock({ $0.topology?.primary(for: slot) }) {
+            } else if let owner = state.withLock({ Self.owner(of: slot, in: $0.topology) }) {
                 endpoint = owner
             } else {
-                guard let owner = try await refresh().primary(for: slot) else {
-                    throw RedisClientError(.notConnected, "no primary of the cluster serves slot \(slot)")
+                guard let owner = Self.owner(of: slot, in: try await refresh()) else {
+                    throw RedisClientError(.notConnected, "no primary of the cluster serves slot \(slot.map(\.description) ?? "any")")
                 }
                 endpoint = owner
             }
@@ -122,10 +153,25 @@ public final class RedisClusterClient: Sendable {
         }
     }
 
+    private static func owner(of slot: HashSlot?, in topology: ClusterTopology?) -> RedisEndpoint? {
+        guard let slot else { return topology?.shards.first?.primary }
+        return topology?.primary(for: slot)
+    }
+
+    /// Whether a failed command may go again through ``route(_:_:)``: a redirect, a cluster busy with a change, or a
+    /// node not connected (the command never went out).
+    private static func needsRouting(_ error: any Error) -> Bool {
+        switch error {
+        case let error as RedisServerError: ClusterRedirect(error) != nil || busyCodes.contains(error.code)
+        case let error as RedisClientError: error.kind == .notConnected || error.kind == .connectFailed
+        default: false
+        }
+    }
+
     /// The client of the node at `endpoint`, connected the first time it is asked for.
     private func client(for endpoint: RedisEndpoint) async throws -> RedisClient {
         try await nodes.connection(for: endpoint) {
-            RedisClient(configuration: template.at(endpoint), logger: logger, metrics: metrics, role: "cluster")
+            RedisClient(configuration: template.at(endpoint), logger: logger, metrics: metrics, role: role)
         }
     }
 
@@ -180,6 +226,58 @@ public final class RedisClusterClient: Sendable {
         }
         if let only = seen.first { return only }
         throw RedisClientError(.connectFailed, "no cluster node gave a slot map: " + failures.joined(separator: "; "))
+    }
+}
+
+extension RedisClusterClient: RedisCommands {
+    /// Sends the command to the primary of its first key's slot (``RoutingKey``), straight away while the map names a
+    /// connected node; redirects, a busy cluster and a missing connection go through the retrying route.
+    public func send(_ arguments: [RedisArgument], then callback: @escaping RedisReplyCallback) {
+        let slot = RoutingKey.slot(of: arguments)
+        let slowly: @Sendable () -> Void = {
+            Task {
+                do {
+                    callback(
+                        .success(
+                            try await self.route(slot) { client, asking in
+                                if asking { _ = client.send(["ASKING"]) }
+                                return try await client.command(arguments)
+                            }
+                        )
+                    )
+                } catch {
+                    callback(.failure(error))
+                }
+            }
+        }
+        guard let client = readyClient(for: slot) else { return slowly() }
+        client.send(arguments) { result in
+            if case .failure(let error) = result, Self.needsRouting(error) { return slowly() }
+            callback(result)
+        }
+    }
+
+    public func evaluate(
+        _ call: consuming RedisScriptCall,
+        then callback: @escaping @Sendable (Result<RedisReply, any Error>, RedisClient?) -> Void
+    ) {
+        let call = call
+        let slot = RoutingKey.slot(of: call.command)
+        let slowly: @Sendable () -> Void = {
+            Task {
+                do {
+                    let (reply, client) = try await self.evaluateRouted(call)
+                    callback(.success(reply), client)
+                } catch {
+                    callback(.failure(error), nil)
+                }
+            }
+        }
+        guard let client = readyClient(for: slot) else { return slowly() }
+        client.evaluate(call) { result, node in
+            if case .failure(let error) = result, Self.needsRouting(error) { return slowly() }
+            callback(result, node)
+        }
     }
 }
 

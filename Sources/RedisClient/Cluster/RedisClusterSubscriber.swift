@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -7,8 +9,9 @@ import Synchronization
 ///
 /// A channel whose slot moves is moved with it: the old node's unasked `sunsubscribe` (or a `MOVED` answer to the
 /// subscription) makes the map be read again and the channel subscribed on its new owner. Whatever was published in
-/// between was missed, and so was anything published while a node's subscriber reconnected: `onResubscribed` names
-/// those channels once they are live again, for their owner to catch up from durable storage.
+/// between was missed, and so was anything published while a node's subscriber reconnected: `onInterrupted` names
+/// the channels as they stop being live, and `onResubscribed` once they are live again, for their owner to hold live
+/// messages meanwhile and catch up from durable storage.
 public final class RedisClusterSubscriber: Sendable {
     private struct State {
         /// Each wanted channel, and the node it is subscribed on.
@@ -21,6 +24,7 @@ public final class RedisClusterSubscriber: Sendable {
     private let metrics: RedisMetricsSettings
     private let onMessage: RedisPushHandler
     private let onResubscribed: @Sendable ([String]) -> Void
+    private let onInterrupted: @Sendable ([String]) -> Void
     private let state = Mutex(State())
     private let nodes = ClusterNodeConnections<RedisSubscriber>()
     /// Times a subscription is re-homed after `MOVED` before it fails.
@@ -33,6 +37,7 @@ public final class RedisClusterSubscriber: Sendable {
         configuration: RedisConfiguration,
         logger: Logger = Logger(label: "redis-cluster.pubsub"),
         metrics: RedisMetricsSettings = RedisMetricsSettings(),
+        onInterrupted: @escaping @Sendable ([String]) -> Void = { _ in },
         onResubscribed: @escaping @Sendable ([String]) -> Void,
         onMessage: @escaping RedisPushHandler
     ) {
@@ -42,6 +47,7 @@ public final class RedisClusterSubscriber: Sendable {
         self.metrics = metrics
         self.onMessage = onMessage
         self.onResubscribed = onResubscribed
+        self.onInterrupted = onInterrupted
     }
 
     /// The wanted channels, and where each is subscribed.
@@ -73,8 +79,40 @@ public final class RedisClusterSubscriber: Sendable {
     }
 
     public func unsubscribe(_ channel: String) async throws {
+        try await unsubscribeFuture(channel).get()
+    }
+
+    /// ``subscribe(_:)`` without suspending while the map names the channel's node and its subscriber exists: calls
+    /// made one after the other then reach Redis in that order. Otherwise (and after a `MOVED`) it goes the long way.
+    public func subscribeFuture(_ channel: String) -> EventLoopFuture<Void> {
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let slowly = { () -> EventLoopFuture<Void> in
+            let promise = loop.makePromise(of: Void.self)
+            promise.completeWithTask { try await self.subscribe(channel) }
+            return promise.futureResult
+        }
+        guard let node = cluster.topology?.primary(for: HashSlot(key: channel)), let subscriber = nodes.existing(node) else {
+            return slowly()
+        }
+        state.withLock { $0.homes[channel] = node }
+        return subscriber.subscribeFuture([channel]).flatMapError { error in
+            guard (error as? RedisServerError).flatMap(ClusterRedirect.init) != nil else { return loop.makeFailedFuture(error) }
+            subscriber.forget([channel])
+            return slowly()
+        }
+    }
+
+    /// Unsubscribes `channel` on the node it is subscribed on.
+    public func unsubscribeFuture(_ channel: String) -> EventLoopFuture<Void> {
         let home = state.withLock { $0.homes.removeValue(forKey: channel) }
-        try await home.flatMap(nodes.existing)?.unsubscribe([channel])
+        guard let subscriber = home.flatMap(nodes.existing) else { return MultiThreadedEventLoopGroup.singleton.any().makeSucceededVoidFuture() }
+        return subscriber.unsubscribeFuture([channel])
+    }
+
+    /// Connected to every primary that has subscriptions here.
+    public var isLive: Bool {
+        let used = Set(state.withLock { $0.homes.values })
+        return used.allSatisfy { nodes.existing($0)?.state == .connected }
     }
 
     private func owner(of channel: String) async throws -> RedisEndpoint? {
@@ -95,6 +133,8 @@ public final class RedisClusterSubscriber: Sendable {
             metrics: metrics,
             onStateChange: { [self] connectionState in
                 if connectionState == .reconnecting {
+                    let channels = state.withLock { $0.homes.filter { $0.value == node }.map(\.key) }
+                    if !channels.isEmpty { onInterrupted(channels) }
                     // The node may be gone for good (a failover): once the map is read again, its channels whose
                     // slots another primary serves now move there.
                     Task { await rehomeAll(leaving: node) }
@@ -144,6 +184,7 @@ public final class RedisClusterSubscriber: Sendable {
     private func rehome(_ channel: String, leaving node: RedisEndpoint) {
         guard state.withLock({ $0.homes[channel] == node }), let subscriber = nodes.existing(node) else { return }
         subscriber.forget([channel])
+        onInterrupted([channel])
         logger.info("a subscribed slot moved; subscribing on its new node", metadata: ["channel": "\(channel)", "from": "\(node)"])
         Task {
             do {

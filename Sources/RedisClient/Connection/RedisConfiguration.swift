@@ -1,13 +1,16 @@
 import NIOCore
 
 /// Where and how to connect, usually parsed from `redis://[user:password@]host:port[/db]`, or from
-/// `redis-sentinel://[user:password@]host:port[,host:port...][/db]#master` for a master that Sentinels name.
+/// `redis-sentinel://[user:password@]host:port[,host:port...][/db]#master` for a master that Sentinels name, or from
+/// `redis-cluster://[user:password@]host:port[,host:port...]` for a Redis Cluster.
 public struct RedisConfiguration: Sendable, Hashable {
     /// The server; with ``sentinel``, the master last resolved (each connection asks the Sentinels again).
     public var host: String
     public var port: Int
     /// Set for a `redis-sentinel://` URL: the master is looked up through these Sentinels on every connection.
     public var sentinel: RedisSentinelSettings?
+    /// Set for a `redis-cluster://` URL: nodes to read the cluster's slot map from (``RedisClusterClient``).
+    public var clusterSeeds: [RedisEndpoint]?
     public var username: String?
     public var password: String?
     public var database: Int
@@ -49,18 +52,19 @@ public struct RedisConfiguration: Sendable, Hashable {
 
     /// Parses `redis://[user:password@]host[:port][/db]` (a password alone is `redis://:password@host`) and
     /// `redis-sentinel://[user:password@]host[:port][,host[:port]...][/db]#master` (Sentinels on port 26379 unless
-    /// given; the credentials and the database are the master's).
+    /// given; the credentials and the database are the master's), and
+    /// `redis-cluster://[user:password@]host[:port][,host[:port]...]` (seed nodes; a cluster has database 0 only).
     public init(url: String) throws(RedisClientError) {
         self.init()
         let isSentinel = url.hasPrefix(Self.sentinelScheme)
-        guard isSentinel || url.hasPrefix(Self.scheme) else {
-            let expected = "redis://[user:password@]host:port[/db] or redis-sentinel://host:port[,host:port...][/db]#master"
-            if url.hasPrefix("redis-cluster://") {
-                throw RedisClientError(.invalidURL, "\(url): Redis Cluster is not supported yet; expected \(expected)")
-            }
+        let isCluster = url.hasPrefix(Self.clusterScheme)
+        guard isSentinel || isCluster || url.hasPrefix(Self.scheme) else {
+            let expected =
+                "redis://[user:password@]host:port[/db], redis-cluster://host:port[,host:port...] or redis-sentinel://host:port[,host:port...][/db]#master"
             throw RedisClientError(.invalidURL, "\(url): expected \(expected)")
         }
-        var rest = Substring(url.dropFirst(isSentinel ? Self.sentinelScheme.count : Self.scheme.count))
+        let schemeLength = isSentinel ? Self.sentinelScheme.count : isCluster ? Self.clusterScheme.count : Self.scheme.count
+        var rest = Substring(url.dropFirst(schemeLength))
         var masterName: String?
         if isSentinel {
             guard let hash = rest.lastIndex(of: "#"), hash < rest.index(before: rest.endIndex) else {
@@ -91,7 +95,15 @@ public struct RedisConfiguration: Sendable, Hashable {
                 database = db
             }
         }
-        if let masterName {
+        if isCluster {
+            guard database == 0 else { throw RedisClientError(.invalidURL, "\(url): a Redis Cluster has database 0 only") }
+            let seeds = try authority.split(separator: ",", omittingEmptySubsequences: false).map {
+                (part) throws(RedisClientError) in try Self.endpoint(part, defaultPort: 6379, in: url)
+            }
+            clusterSeeds = seeds
+            host = seeds[0].host
+            port = seeds[0].port
+        } else if let masterName {
             let sentinels = try authority.split(separator: ",", omittingEmptySubsequences: false).map {
                 (part) throws(RedisClientError) in try Self.endpoint(part, defaultPort: 26379, in: url)
             }
@@ -107,6 +119,7 @@ public struct RedisConfiguration: Sendable, Hashable {
 
     private static let scheme = "redis://"
     private static let sentinelScheme = "redis-sentinel://"
+    private static let clusterScheme = "redis-cluster://"
 
     private static func endpoint(_ authority: Substring, defaultPort: Int, in url: String) throws(RedisClientError) -> RedisEndpoint {
         var authority = authority
@@ -135,6 +148,9 @@ public struct RedisConfiguration: Sendable, Hashable {
         var credentials = ""
         if username != nil || password != nil {
             credentials = "\(username ?? "")\(password == nil ? "" : ":***")@"
+        }
+        if let clusterSeeds {
+            return "redis-cluster://\(credentials)" + clusterSeeds.map(\.description).joined(separator: ",")
         }
         if let sentinel {
             let sentinels = sentinel.sentinels.map(\.description).joined(separator: ",")

@@ -21,6 +21,9 @@ struct DeliveryMachine {
         case send
         /// Too many frames held for a socket that cannot take them: close it as a slow consumer.
         case closeSlowConsumer
+        /// A live frame names a previous entry the socket has not reached (on a cluster, where storing and publishing
+        /// are two steps): read the friendship from ``readPosition(of:)`` as a catch-up's fill does.
+        case fill(String)
     }
 
     /// How a fill's end leaves its friendship.
@@ -167,9 +170,18 @@ struct DeliveryMachine {
         catchUpDue || syncing?.covers(friendship) == true
     }
 
-    /// Sends `frame` now if nothing holds it, else keeps it in id order among the held ones.
+    /// Sends `frame` now if nothing holds it, else keeps it in id order among the held ones. A live frame behind
+    /// a gap waits for a fill.
     private mutating func offer(_ frame: PublishedMessage, read: Bool) -> Action {
         guard !isClosed else { return .nothing }
+        if !read, let previous = frame.previous, friendships[frame.friendship, default: FriendshipDelivery(last: openedAfter)].misses(previous) {
+            heldCount += friendships[frame.friendship]!.hold(frame) ? 1 : 0
+            guard heldCount <= Self.maximumHeld else {
+                close()
+                return .closeSlowConsumer
+            }
+            return friendships[frame.friendship]!.startFill() ? .fill(frame.friendship) : .nothing
+        }
         let due = outgoing.count
         let holdsWhole = isHeldWhole(frame.friendship)
         // Mutated in place in the dictionary: a copy would make every held append copy the whole array.
@@ -236,7 +248,7 @@ extension FriendshipDelivery {
     }
 
     /// Starts a fill of this friendship (true), or asks the running one to read again (false).
-    fileprivate mutating func startFill() -> Bool {
+    mutating func startFill() -> Bool {
         guard filledThrough == nil else {
             readAgain = true
             return false

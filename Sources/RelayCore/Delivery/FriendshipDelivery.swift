@@ -66,6 +66,12 @@ struct FriendshipDelivery {
         frame.isOwn && inFlight > 0 && frame.id > repliedThrough && frame.id > last && !sentHere.contains(frame.id)
     }
 
+    /// `previous` is an entry this socket has neither received, nor sent itself, nor a running fill read: a message
+    /// is missing before the frame that names it.
+    func misses(_ previous: StreamID) -> Bool {
+        previous > readPosition && !sentHere.contains(previous)
+    }
+
     /// Puts `frame` among the held ones by its id, unless it is there already. True when it was added.
     mutating func hold(_ frame: PublishedMessage) -> Bool {
         if let lastHeld = held.last, lastHeld.id >= frame.id {

@@ -21,6 +21,9 @@ struct PublishedMessage: Sendable {
     var isOwn: Bool
     /// Read from the stream by a gap fill, not published live.
     var fromFill = false
+    /// On a cluster, the friendship's entry before this one (``MessageLayout/prevOpen``): a socket that has not
+    /// reached it misses a message and reads the stream first.
+    var previous: StreamID?
 
     /// Nil for anything not shaped like a published message. `owner` is the user of the channel it came on.
     init?(_ payload: consuming ByteBuffer, owner: String) {
@@ -28,6 +31,7 @@ struct PublishedMessage: Sendable {
         id = fields.id
         friendship = fields.friendship
         isOwn = fields.isOwn
+        previous = fields.previous
         bytes = payload
     }
 
@@ -45,7 +49,10 @@ struct PublishedMessage: Sendable {
     }
 
     /// Scans the raw bytes: through `ByteBufferView` this was 6% of a saturated node.
-    private static func fields(of payload: ByteBuffer, owner: String) -> (id: StreamID, friendship: String, isOwn: Bool)? {
+    private static func fields(
+        of payload: ByteBuffer,
+        owner: String
+    ) -> (id: StreamID, friendship: String, isOwn: Bool, previous: StreamID?)? {
         payload.withUnsafeReadableBytes { bytes in
             guard bytes.last == UInt8(ascii: "}") else { return nil }
             var cursor = 0
@@ -56,8 +63,18 @@ struct PublishedMessage: Sendable {
             else { return nil }
             let friendship = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[friendshipRange]), as: UTF8.self)
             let isOwn = owner.utf8.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[fromRange]))
-            return (id, friendship, isOwn)
+            return (id, friendship, isOwn, previous(in: bytes))
         }
+    }
+
+    /// The id in a closing `,"prev":"ID"}`; the content lies before it, so what ends the frame cannot be content.
+    private static func previous(in bytes: UnsafeRawBufferPointer) -> StreamID? {
+        let end = bytes.count - 2
+        guard end > prevMarker.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        var open = end - 1
+        while open > 0, bytes[open] != UInt8(ascii: "\"") { open -= 1 }
+        guard matches(prevMarker, in: bytes, at: open + 1 - prevMarker.count) else { return nil }
+        return StreamID(utf8: UnsafeRawBufferPointer(rebasing: bytes[(open + 1)..<end]))
     }
 
     // Built once: the profile had these arrays allocated for every published frame. Each value is read up to its
@@ -65,6 +82,7 @@ struct PublishedMessage: Sendable {
     private static let idMarker = Array(MessageLayout.idOpen.utf8)
     private static let friendMarker = Array((MessageLayout.idClose + MessageLayout.friendOpen).utf8.dropFirst())
     private static let fromMarker = Array(MessageLayout.fromOpen.utf8.dropFirst())
+    private static let prevMarker = Array(MessageLayout.prevOpen.utf8)
 
     /// Reads `marker` then a value up to the next quote, at `cursor`; returns where the value is.
     private static func field(_ marker: [UInt8], in bytes: UnsafeRawBufferPointer, at cursor: inout Int) -> Range<Int>? {

@@ -135,6 +135,8 @@ final class SocketFeed: Sendable {
             return
         case .closeSlowConsumer:
             socket.close(.slowConsumer)
+        case .fill(let friendship):
+            Task { await fill(friendship) }
         case .send:
             while !batch.isEmpty {
                 for frame in batch { socket.send(frame: frame.bytes) }

@@ -33,58 +33,52 @@ public final class SocketRegistry: Sendable {
     private let logger: Logger
     private let store: MessageStore
     private let directory: Directory
-    let subscriber: RedisSubscriber
+    let subscriber: any DeliverySubscriber
     private let feedContext: FeedContext
     /// Told of each user's first socket here and of their last one leaving.
     let presence: Presence
-    /// One element per reconnect of the subscriber: every socket catches up from the streams.
-    private let catchUpsDue: AsyncStream<Void>
+    /// One element per resumed subscription (nil: all of them): their sockets catch up from the streams.
+    private let catchUpsDue: AsyncStream<[String]?>
 
     private let metrics: RelayMetrics
+    /// Milliseconds taken off a socket's baseline (``redisNow()``): on a cluster, how far primaries' clocks may differ.
+    private let clockSkewAllowance: UInt64
 
+    /// `makeSubscriber` builds the node's subscriber around the events the registry handles.
     init(
         keys: RedisKeys,
-        redis: RedisConfiguration,
         store: MessageStore,
         directory: Directory,
         logger: Logger,
         metrics: RelayMetrics,
-        redisMetrics: RedisMetricsSettings,
-        presence: Presence
+        presence: Presence,
+        clockSkewAllowance: UInt64 = 0,
+        makeSubscriber: (DeliverySubscriberEvents) -> any DeliverySubscriber
     ) {
         self.metrics = metrics
         self.presence = presence
+        self.clockSkewAllowance = clockSkewAllowance
         self.keys = keys
         self.logger = logger
         self.store = store
         self.directory = directory
         feedContext = FeedContext(store: store, logger: logger, metrics: metrics)
         let registryState = self.state
-        let hasConnected = NIOLockedValueBox(false)
-        let (catchUpsDue, catchUpDue) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (catchUpsDue, catchUpDue) = AsyncStream.makeStream(of: [String]?.self)
         self.catchUpsDue = catchUpsDue
-        subscriber = RedisSubscriber(
-            configuration: redis,
-            logger: logger,
-            metrics: redisMetrics,
-            onStateChange: { state in
-                if state == .reconnecting {
-                    // Called once the lost connection's last push is dispatched, before the new connection exists:
-                    // from here every feed holds its live frames until its catch-up has read the streams.
-                    for feed in registryState.withLockedValue({ $0.table.allMembers }) { feed.holdUntilCatchUp() }
-                }
-                if state == .shutdown { catchUpDue.finish() }
-                guard state == .connected else { return }
-                // The first connection has nothing to catch up on; a reconnection may have missed publishes.
-                let reconnected = hasConnected.withLockedValue { seen in
-                    defer { seen = true }
-                    return seen
-                }
-                if reconnected { catchUpDue.yield() }
-            },
-            onMessage: { message in
-                SocketRegistry.dispatch(consume message, state: registryState, keys: keys)
-            }
+        subscriber = makeSubscriber(
+            DeliverySubscriberEvents(
+                interrupted: { channels in
+                    // From here these feeds hold their live frames until their catch-up has read the streams.
+                    let feeds = registryState.withLockedValue { state in
+                        channels.map { $0.flatMap { state.table.members(of: $0) } } ?? state.table.allMembers
+                    }
+                    for feed in feeds { feed.holdUntilCatchUp() }
+                },
+                resumed: { channels in catchUpDue.yield(channels) },
+                finished: { catchUpDue.finish() },
+                message: { message in SocketRegistry.dispatch(consume message, state: registryState, keys: keys) }
+            )
         )
     }
 
@@ -179,7 +173,7 @@ public final class SocketRegistry: Sendable {
         switch action {
         case .subscribe(let channel, let generation):
             metrics.users.increment()
-            let confirmed = subscriber.subscribeFuture([channel])
+            let confirmed = subscriber.subscribe(channel)
             state.confirmations[generation] = confirmed
             presence.arrived(user)
             return (generation, confirmed)
@@ -189,7 +183,7 @@ public final class SocketRegistry: Sendable {
             metrics.users.decrement()
             presence.left(user)
             state.confirmations[generation] = nil
-            _ = subscriber.unsubscribeFuture([channel])
+            subscriber.unsubscribe(channel)
             return nil
         case .nothing:
             return nil
@@ -198,11 +192,11 @@ public final class SocketRegistry: Sendable {
 
     /// The id just before Redis's current millisecond: entries stored from now on come after it.
     func redisNow() async throws -> StreamID {
-        let reply = try await store.redis.command("TIME")
+        let reply = try await store.redis.command(["TIME"])
         guard let parts = reply.array, parts.count == 2, let seconds = parts[0].string.flatMap({ UInt64($0) }),
             let micros = parts[1].string.flatMap({ UInt64($0) })
         else { throw RedisClientError(.unexpectedReply, "TIME answered \(reply)") }
-        return .before(milliseconds: seconds * 1000 + micros / 1000)
+        return .before(milliseconds: seconds * 1000 + micros / 1000 - clockSkewAllowance)
     }
 
     private static func dispatch(_ message: consuming RedisPubSubMessage, state: NIOLockedValueBox<State>, keys: RedisKeys) {
@@ -231,11 +225,14 @@ public final class SocketRegistry: Sendable {
         payload.readableBytesView.starts(with: eventPrefix)
     }
 
-    /// After each reconnect of the subscriber: every socket reads its friendships' streams from where it is. One user
-    /// at a time, each user's sockets together.
-    private func catchUpAll() async {
+    /// After the subscriptions of `channels` (nil: all) resumed: their sockets read their friendships' streams from
+    /// where they are. One user at a time, each user's sockets together.
+    private func catchUp(channels: [String]?) async {
+        let wanted = channels.map(Set.init)
         let byUser = state.withLockedValue { state in
-            state.table.membersByChannel.compactMap { entry in entry.members.first.map { ($0.socket.userID, entry.members) } }
+            state.table.membersByChannel.compactMap { entry in
+                wanted?.contains(entry.channel) == false ? nil : entry.members.first.map { ($0.socket.userID, entry.members) }
+            }
         }
         guard !byUser.isEmpty else { return }
         logger.info("subscriber reconnected; catching sockets up from the streams", metadata: ["users": "\(byUser.count)"])
@@ -256,7 +253,7 @@ extension SocketRegistry: Service {
             group.addTask { try await self.subscriber.run() }
             group.addTask {
                 // Ends when the subscriber shuts down.
-                for await _ in self.catchUpsDue { await self.catchUpAll() }
+                for await channels in self.catchUpsDue { await self.catchUp(channels: channels) }
             }
         }
     }

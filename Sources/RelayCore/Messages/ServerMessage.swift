@@ -51,6 +51,11 @@ public enum ServerMessage {
             + String(message.timestamp) + MessageLayout.close
     }
 
+    /// A delivered message as a cluster publishes it: with the friendship's previous id (``MessageLayout/prevOpen``).
+    public static func message(_ message: StoredMessage, previous: String) -> String {
+        String(self.message(message).dropLast()) + MessageLayout.prevOpen + JSONString.escaped(previous) + MessageLayout.prevClose
+    }
+
     /// One per send, on the hot path: written straight into a frame buffer. `id` comes from Redis (`MS-SEQ`,
     /// nothing to escape).
     public static func ack(cid: String, id: String) -> ByteBuffer {

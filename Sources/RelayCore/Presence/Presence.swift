@@ -16,7 +16,8 @@ import Synchronization
 /// The users' own leases only make a dead node's entries expire when no node is left to sweep them, so they are
 /// long (15 periods) and renewed every 5 periods: a node with 10,000 users renews 200 of them a second, not 2,000.
 public final class Presence: Sendable {
-    private let redis: RedisClient
+    private let redis: any RedisCommands
+    private let publisher: Publisher
     private let keys: RedisKeys
     /// This process's name in Redis: the node id and a random suffix, so that a restarted node with the same id
     /// never renews or removes its predecessor's leases.
@@ -34,8 +35,9 @@ public final class Presence: Sendable {
     /// Ticks since the users' leases were last renewed.
     private let ticksSinceUserRenewal = Mutex(0)
 
-    init(redis: RedisClient, keys: RedisKeys, nodeID: String, heartbeat: Double, logger: Logger, metrics: RelayMetrics) {
+    init(redis: any RedisCommands, publisher: Publisher, keys: RedisKeys, nodeID: String, heartbeat: Double, logger: Logger, metrics: RelayMetrics) {
         self.redis = redis
+        self.publisher = publisher
         self.keys = keys
         instance = "\(nodeID)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         nodeLease = Int(heartbeat * 1000) + 3000
@@ -87,10 +89,16 @@ public final class Presence: Sendable {
         redis.evaluate(
             online ? PresenceScripts.here : PresenceScripts.gone,
             keys: [.string(keys.presence(user)), .string(keys.friends(user))],
-            arguments: [.string(instance), .string(frame), .string(keys.deliverPrefix)] + extra
-        ) { [metrics, logger] result in
+            arguments: [.string(instance), .string(frame), publisher.scriptChannel(keys.deliverPrefix)] + extra
+        ) { [metrics, logger, publisher, keys] result in
             switch result {
-            case .success(let reply): if reply.int == 1 { metrics.presenceAnnounced(online: online) }
+            case .success(let reply):
+                if let friends = reply.array {
+                    for case let friend? in friends.map(\.string) { publisher.publish(.string(frame), to: keys.deliver(friend)) }
+                } else if reply.int != 1 {
+                    return
+                }
+                metrics.presenceAnnounced(online: online)
             case .failure(let error): logger.debug("presence not written", metadata: ["user": "\(user)", "online": "\(online)", "error": "\(error)"])
             }
         }
@@ -129,7 +137,7 @@ public final class Presence: Sendable {
 
     /// Takes the users of a dead instance offline, once: whichever node removes it from the node set does it.
     private func sweep(_ deadInstance: String) async throws {
-        guard try await redis.command("ZREM", .string(keys.nodes), .string(deadInstance)) == .integer(1) else { return }
+        guard try await redis.command(["ZREM", .string(keys.nodes), .string(deadInstance)]) == .integer(1) else { return }
         let usersKey = keys.nodeUsers(deadInstance)
         let stranded = (try await redis.command("SMEMBERS", .string(usersKey)).array ?? []).compactMap(\.string)
         logger.info("a node's lease ran out; taking its users offline", metadata: ["instance": "\(deadInstance)", "users": "\(stranded.count)"])

@@ -7,9 +7,12 @@ import RedisClient
 /// that nodes' clocks need not agree). A lease that ran out counts as gone; the key itself expires `keep`
 /// milliseconds after its last lease, so that a crashed node's entries die with it even when no node sweeps them.
 /// Announcements are published to each friend's `deliver` channel, named from the user's `friends` hash (same slot).
+/// On a cluster the friends' channels live in other slots: given no channel prefix, a script that announces returns
+/// the friends instead, for the node to publish to each.
 enum PresenceScripts {
     /// The instance holds sockets of the user (its first one opened, or its lease is renewed). Publishes the online
-    /// frame to every friend when no live lease was there before. Returns 1 when it announced.
+    /// frame to every friend when no live lease was there before. Returns 1 (or the friends, on a cluster) when it
+    /// announced.
     ///
     /// KEYS: presence, friends. ARGV: instance, online frame, deliver channel prefix, lease (ms), keep (ms).
     static let here = RedisScript(
@@ -22,6 +25,7 @@ enum PresenceScripts {
         local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
         redis.call('PEXPIREAT', KEYS[1], tonumber(last[2]) + tonumber(ARGV[5]))
         if wasOnline then return 0 end
+        if ARGV[3] == '' then return redis.call('HKEYS', KEYS[2]) end
         for _, friend in ipairs(redis.call('HKEYS', KEYS[2])) do
           redis.call('PUBLISH', ARGV[3] .. friend .. '}', ARGV[2])
         end
@@ -31,7 +35,7 @@ enum PresenceScripts {
 
     /// The instance holds no socket of the user any more (its last one closed, or the instance died and another node
     /// sweeps it). Publishes the offline frame to every friend when that was the user's last live lease. Returns 1
-    /// when it announced; nothing when the instance's entry was gone already (whoever removed it announced).
+    /// (or the friends, on a cluster) when it announced; nothing when the instance's entry was gone already (whoever removed it announced).
     ///
     /// KEYS: presence, friends. ARGV: instance, offline frame, deliver channel prefix.
     static let gone = RedisScript(
@@ -41,6 +45,7 @@ enum PresenceScripts {
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
         if removed == 0 or redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
+        if ARGV[3] == '' then return redis.call('HKEYS', KEYS[2]) end
         for _, friend in ipairs(redis.call('HKEYS', KEYS[2])) do
           redis.call('PUBLISH', ARGV[3] .. friend .. '}', ARGV[2])
         end

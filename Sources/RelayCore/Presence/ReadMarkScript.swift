@@ -6,7 +6,8 @@ import RedisClient
 /// Returns the entry's id when the mark moved, 0 when the mark was at or past it already (ignored), and -1 when the
 /// id is no entry of the friendship's stream.
 ///
-/// KEYS: history, read marks. ARGV: user, id, the read frame, deliver:{user}, deliver:{friend}.
+/// KEYS: history, read marks. ARGV: user, id, the read frame, deliver:{user}, deliver:{friend} (both empty on a
+/// cluster, where the node publishes: the channels live in other slots).
 enum ReadMarkScript {
     static let script = RedisScript(
         """
@@ -20,8 +21,10 @@ enum ReadMarkScript {
           if nms < cms or (nms == cms and nseq <= cseq) then return 0 end
         end
         redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-        redis.call('PUBLISH', ARGV[4], ARGV[3])
-        redis.call('PUBLISH', ARGV[5], ARGV[3])
+        if ARGV[4] ~= '' then
+          redis.call('PUBLISH', ARGV[4], ARGV[3])
+          redis.call('PUBLISH', ARGV[5], ARGV[3])
+        end
         return ARGV[2]
         """
     )

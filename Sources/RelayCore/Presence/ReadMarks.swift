@@ -3,8 +3,9 @@ import RedisClient
 
 /// How far each member of a friendship has read: stored in Redis (``RedisKeys/readMarks(_:)``), forward only.
 public struct ReadMarks: Sendable {
-    let redis: RedisClient
+    let redis: any RedisCommands
     let keys: RedisKeys
+    let publisher: Publisher
 
     public enum Outcome: Sendable, Equatable {
         /// The mark moved; both members' sockets are told.
@@ -21,12 +22,19 @@ public struct ReadMarks: Sendable {
         let reply = try await redis.run(
             ReadMarkScript.script,
             keys: [.string(keys.history(friendship)), .string(keys.readMarks(friendship))],
-            arguments: [.string(user), .string(id), .string(frame), .string(keys.deliver(user)), .string(keys.deliver(friend))]
+            arguments: [
+                .string(user), .string(id), .string(frame), publisher.scriptChannel(keys.deliver(user)), publisher.scriptChannel(keys.deliver(friend)),
+            ]
         )
         switch reply {
         case .integer(-1): return .unknownMessage
         case .integer(0): return .ignored
-        default: return .moved
+        default:
+            if publisher.publishesAfterScripts {
+                publisher.publish(.string(frame), to: keys.deliver(user))
+                publisher.publish(.string(frame), to: keys.deliver(friend))
+            }
+            return .moved
         }
     }
 

@@ -202,7 +202,7 @@ public final class ClientSession: @unchecked Sendable {
         let friend = friendship.other(than: userID)
         let frame = ServerMessage.typing(friendship: friendship.id, user: userID, timestamp: Int(WallClock.milliseconds))
         metrics.typingRelayed.increment()
-        _ = conversations.store.redis.send(["PUBLISH", .string(conversations.store.keys.deliver(friend)), .string(frame)])
+        conversations.store.publisher.publish(.string(frame), to: conversations.store.keys.deliver(friend))
     }
 
     private func markRead(_ request: ReadRequest) async throws {

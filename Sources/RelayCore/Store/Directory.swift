@@ -8,10 +8,10 @@ import RedisClient
 /// consistent data: the unique index (`username`, `friends`) is claimed first with a conditional write, and the loser
 /// undoes its own claim.
 public struct Directory: Sendable {
-    let redis: RedisClient
+    let redis: any RedisCommands
     let keys: RedisKeys
 
-    public init(redis: RedisClient, keys: RedisKeys) {
+    public init(redis: any RedisCommands, keys: RedisKeys) {
         self.redis = redis
         self.keys = keys
     }

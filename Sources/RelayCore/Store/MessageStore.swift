@@ -6,8 +6,11 @@ import Synchronization
 
 /// Message history: one Redis stream per friendship.
 public struct MessageStore: Sendable {
-    let redis: RedisClient
+    let redis: any RedisCommands
     let keys: RedisKeys
+    /// Stores go here: with `--min-replicas` connections of their own (each store is followed by a `WAIT`).
+    let writer: any RedisCommands
+    let publisher: Publisher
     /// The UTC day (days since 1970) whose cid records a send writes, and whether the next midnight is less than a
     /// minute away; a parameter so that tests can move days.
     let clock: @Sendable () -> StoreClock
@@ -15,18 +18,22 @@ public struct MessageStore: Sendable {
     let replicaConfirmation: ReplicaConfirmation?
 
     public init(redis: RedisClient, keys: RedisKeys, clock: @escaping @Sendable () -> StoreClock = StoreClock.now) {
-        self.init(redis: redis, keys: keys, clock: clock, replicaConfirmation: nil)
+        self.init(redis: redis, keys: keys, publisher: Publisher(redis: redis, cluster: false), clock: clock)
     }
 
     init(
-        redis: RedisClient,
+        redis: any RedisCommands,
         keys: RedisKeys,
+        publisher: Publisher,
         clock: @escaping @Sendable () -> StoreClock = StoreClock.now,
-        replicaConfirmation: ReplicaConfirmation?
+        writer: (any RedisCommands)? = nil,
+        replicaConfirmation: ReplicaConfirmation? = nil
     ) {
         self.redis = redis
         self.keys = keys
+        self.publisher = publisher
         self.clock = clock
+        self.writer = writer ?? redis
         self.replicaConfirmation = replicaConfirmation
     }
 
@@ -70,27 +77,51 @@ public struct MessageStore: Sendable {
         call.append(.string(content))
         call.append(.string(cid ?? ""))
         call.append(.string(route.frameHead))
-        call.append(.string(route.recipientChannel))
-        call.append(.string(route.senderChannel))
+        call.append(publisher.scriptChannel(route.recipientChannel))
+        call.append(publisher.scriptChannel(route.senderChannel))
         let setsExpiry = buckets?.setsExpiry == true
         call.append(.string(setsExpiry ? "1" : ""))
         call.append(.string(escapedContent))
         let confirmation = replicaConfirmation
-        (confirmation?.writer ?? redis).evaluate(call) { result in
+        writer.evaluate(call) { [self] result, node in
             let receipt = result.flatMap { reply -> Result<StoreReceipt, any Error> in
-                guard let parts = reply.array, parts.count == 2, let id = parts[0].string, let fresh = parts[1].int else {
+                guard let parts = reply.array, parts.count >= 2, let id = parts[0].string, let fresh = parts[1].int else {
                     return .failure(RedisClientError(.unexpectedReply, "store script answered \(reply)"))
                 }
                 // Stored, so the script set the bucket's expiry (a duplicate returns before storing).
                 if setsExpiry, fresh == 1 { route.expirySet(day: now.day) }
+                if publisher.publishesAfterScripts { publishStored(route, id: id, frame: parts.count > 2 ? parts[2].bytes : nil) }
                 return .success(StoreReceipt(id: id, isNew: fresh == 1))
             }
-            guard let confirmation, case .success(let stored) = receipt else { return completion(receipt) }
-            confirmation.confirm { confirmed in
+            guard let confirmation, let node, case .success(let stored) = receipt else { return completion(receipt) }
+            confirmation.confirm(on: node) { confirmed in
                 var receipt = stored
                 receipt.replicated = confirmed
                 completion(.success(receipt))
             }
+        }
+    }
+
+    /// On a cluster: publishes the frame the store script returned to both users' channels, or, for a cid stored
+    /// before (no frame), the stored message again, read back with its previous id: its first publish may never
+    /// have happened (the node that stored it died), and receivers drop an id they have.
+    private func publishStored(_ route: StoreRoute, id: String, frame: ByteBuffer?) {
+        if let frame {
+            publisher.publish(.bytes(frame), to: route.recipientChannel)
+            publisher.publish(.bytes(frame), to: route.senderChannel)
+            return
+        }
+        Task {
+            let history = keys.history(route.friendship)
+            let entry = redis.send(["XRANGE", .string(history), .string(id), .string(id)])
+            let newest = redis.send(["XREVRANGE", .string(history), .string("(\(id)"), "-", "COUNT", "1"])
+            guard let message = try? Self.messages(in: await entry.get(), friendship: route.friendship).first,
+                let before = try? await newest.get()
+            else { return }
+            let previous = before.array?.first?.array?.first?.string ?? "0-0"
+            let frame = RedisArgument.string(ServerMessage.message(message, previous: previous))
+            publisher.publish(frame, to: route.recipientChannel)
+            publisher.publish(frame, to: route.senderChannel)
         }
     }
 

@@ -15,6 +15,12 @@ import RedisClient
 /// Both users' channels get the same delivered-message frame: the recipient's devices and the sender's other devices
 /// receive it (the sending socket's node knows it from the store reply and skips that socket).
 ///
+/// On a cluster the channels live in other slots than the stream, so the script is given no channels (ARGV[7] empty):
+/// it returns the frame, completed with the friendship's previous id (`"prev"`, `0-0` for the first message), for the
+/// node to publish. A socket whose feed sees a `prev` it has not reached knows a message is missing (published late,
+/// or never) and reads it from the stream first. A duplicate returns `{first, 0}` there too, for the node to publish
+/// the stored message again.
+///
 /// KEYS: history, cid records of the day, of the day before, and maybe of the day after. ARGV: from, to, type,
 /// content, cid, the frame's head (``ServerMessage/messageHead(friendship:from:to:)``; the script completes it in
 /// ``ServerMessage/messageBody(friendship:from:to:content:type:)``'s layout),
@@ -34,6 +40,11 @@ enum StoreScript {
             if first then return {first, 0} end
           end
         end
+        local prev
+        if ARGV[7] == '' then
+          local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+          prev = newest[1] and newest[1][1] or '0-0'
+        end
         local id
         if cid ~= '' then
           id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4], 'cid', cid)
@@ -44,7 +55,9 @@ enum StoreScript {
         end
         local content = ARGV[10]
         if content == '' then content = ARGV[4] end
-        local frame = \(L.lua(L.idOpen)) .. id .. \(L.lua(L.idClose)) .. ARGV[6] .. content .. \(L.lua(L.typeOpen)) .. ARGV[3] .. \(L.lua(L.typeClose + L.tsOpen)) .. string.match(id, '^%d+') .. \(L.lua(L.close))
+        local frame = \(L.lua(L.idOpen)) .. id .. \(L.lua(L.idClose)) .. ARGV[6] .. content .. \(L.lua(L.typeOpen)) .. ARGV[3] .. \(L.lua(L.typeClose + L.tsOpen)) .. string.match(id, '^%d+')
+        if prev then return {id, 1, frame .. \(L.lua(L.prevOpen)) .. prev .. \(L.lua(L.prevClose))} end
+        frame = frame .. \(L.lua(L.close))
         redis.call('PUBLISH', ARGV[7], frame)
         redis.call('PUBLISH', ARGV[8], frame)
         return {id, 1}
