@@ -37,6 +37,11 @@ final class ClusterNodeConnections<Connection: ClusterNodeConnection>: Sendable 
         return kept
     }
 
+    /// Closes every connection made so far.
+    func shutdown() async {
+        for connection in connections.withLock({ Array($0.values) }) { await connection.shutdown() }
+    }
+
     /// Runs every connection, made before or during the call, and `work` beside them, until graceful shutdown.
     func run(alongside work: @escaping @Sendable () async -> Void) async {
         await withDiscardingTaskGroup { group in

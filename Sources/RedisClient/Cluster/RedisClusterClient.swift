@@ -64,6 +64,11 @@ public final class RedisClusterClient: Sendable {
         for shard in topology.shards { _ = try await client(for: shard.primary) }
     }
 
+    /// Closes every node's connection (for a client that is not run as a service).
+    public func shutdown() async {
+        await nodes.shutdown()
+    }
+
     /// Runs `arguments` on the primary of `key`'s slot.
     public func command(key: String, _ arguments: [RedisArgument]) async throws -> RedisReply {
         try await route(HashSlot(key: key)) { client, asking in

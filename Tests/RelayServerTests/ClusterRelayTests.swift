@@ -1,0 +1,300 @@
+import ChatClient
+import ChatProtocol
+import Foundation
+import Logging
+import NIOCore
+import RedisClient
+import RelayCore
+import TestSupport
+import Testing
+
+/// Relay nodes on a 3-primary, 3-replica Redis Cluster started by the test (`redis-cluster://`): users, channels and
+/// friendships spread over every primary; a subscribed user's slot migrated while messages flow; a primary killed
+/// under load.
+@Suite(.takesTurns) struct ClusterRelayTests {
+    /// The cluster, two relay nodes on it, and a client of the test's own for reading Redis.
+    struct Deployment {
+        let redis: RedisClusterServers
+        let relays: TestCluster
+        let reader: RedisClusterClient
+
+        var primaries: [RedisEndpoint] { reader.topology!.shards.map(\.primary) }
+
+        /// Ids `prefix0`, `prefix1`, ... whose key (as `key` shapes it) lands on each primary in turn, `perPrimary`
+        /// each: the test decides where everything lives.
+        func ids(_ prefix: String, key: (String) -> String, perPrimary: Int) -> [String] {
+            let topology = reader.topology!
+            var chosen: [String] = []
+            for primary in primaries {
+                var found = 0
+                var index = 0
+                while found < perPrimary {
+                    let id = "\(prefix)\(primary.port)x\(index)"
+                    if topology.primary(for: HashSlot(key: key(id))) == primary {
+                        chosen.append(id)
+                        found += 1
+                    }
+                    index += 1
+                }
+            }
+            return chosen
+        }
+
+        func history(_ friendship: String) async throws -> [StoredEntry] {
+            let key = "chat:history:{\(friendship)}"
+            let reply = try await reader.command(key: key, ["XRANGE", .string(key), "-", "+"])
+            return (reply.array ?? []).compactMap { entry in
+                guard let pair = entry.array, let id = pair[0].string, let values = pair[1].array else { return nil }
+                var fields: [String: String] = [:]
+                for index in stride(from: 0, to: values.count - 1, by: 2) { fields[values[index].string ?? ""] = values[index + 1].string ?? "" }
+                return StoredEntry(id: id, fields: fields)
+            }
+        }
+
+        func createUser(_ id: String) async throws {
+            let created = try await relays.http("POST", "/api/users", body: ["name": id, "id": id])
+            guard created.status == 201 else { throw TestSupportError("user \(id): \(created)") }
+        }
+
+        func befriend(_ user1: String, _ user2: String, id: String) async throws {
+            let created = try await relays.http("POST", "/api/friendships", body: ["user1": user1, "user2": user2, "id": id])
+            guard created.status == 201 else { throw TestSupportError("friendship \(id): \(created)") }
+        }
+
+        func stop() async {
+            await relays.stop()
+            await reader.shutdown()
+        }
+    }
+
+    struct StoredEntry {
+        let id: String
+        let fields: [String: String]
+    }
+
+    static func deploy(configure: (inout RelayConfiguration) -> Void = { _ in }) async throws -> Deployment {
+        let redis = try await RedisClusterServers()
+        let relays = try await TestCluster.start(nodes: 2, redis: redis.servers[0]) {
+            $0.redisURL = "redis-cluster://" + redis.seeds
+            configure(&$0)
+        }
+        let seeds = redis.servers.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) }
+        let reader = RedisClusterClient(seeds: seeds, configuration: RedisConfiguration(), logger: Self.quietLogger)
+        try await reader.connect()
+        return Deployment(redis: redis, relays: relays, reader: reader)
+    }
+
+    /// Errors only: these tests kill and move things on purpose.
+    static let quietLogger: Logger = {
+        var logger = Logger(label: "test.cluster-relay")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    /// Reads frames until `done` says the collection is complete, or `timeout`.
+    static func collect(_ socket: ChatConnection, timeout: Duration = .seconds(30), until done: ([[String: Any]]) -> Bool) async -> [[String: Any]] {
+        var frames: [[String: Any]] = []
+        let deadline = ContinuousClock.now + timeout
+        while !done(frames), ContinuousClock.now < deadline {
+            guard let frame = await socket.nextJSON(timeout: deadline - ContinuousClock.now) else { break }
+            frames.append(frame)
+        }
+        return frames
+    }
+
+    static func delivered(_ frames: [[String: Any]], in friendship: String) -> [[String: Any]] {
+        frames.filter { $0["op"] == nil && $0["friend"] as? String == friendship }
+    }
+
+    /// Six users and six friendships (a ring), two users' channels and two friendships' streams on each primary;
+    /// every member sends at once, through two nodes. Each socket gets every message of its friends once, in id
+    /// order, never its own; each live frame names the entry before it; history, a sync and a retried cid agree.
+    @Test func deliveryOrderHistoryAndCidsAcrossEveryPrimary() async throws {
+        let deployment = try await Self.deploy()
+        defer { Task { await deployment.stop() } }
+        let users = deployment.ids("u", key: { "chat:deliver:{\($0)}" }, perPrimary: 2)
+        let friendshipIDs = deployment.ids("f", key: { "chat:history:{\($0)}" }, perPrimary: 2)
+        for user in users { try await deployment.createUser(user) }
+        var friendships: [(id: String, members: [String])] = []
+        for (index, id) in friendshipIDs.enumerated() {
+            let members = [users[index], users[(index + 1) % users.count]]
+            try await deployment.befriend(members[0], members[1], id: id)
+            friendships.append((id, members))
+        }
+        var sockets: [String: ChatConnection] = [:]
+        for (index, user) in users.enumerated() { sockets[user] = try await deployment.relays.connectOpen(user, node: index % 2) }
+
+        let perSender = 15
+        for round in 0..<perSender {
+            for friendship in friendships {
+                for member in friendship.members {
+                    sockets[member]!.send(to: friendship.id, content: "\(member) \(round)", cid: "\(member)-\(friendship.id)-\(round)")
+                }
+            }
+        }
+        // Each user is in two friendships: 2 × perSender acks of their own, 2 × perSender messages of their friends.
+        var framesByUser: [String: [[String: Any]]] = [:]
+        for user in users {
+            framesByUser[user] = await Self.collect(sockets[user]!) { frames in
+                frames.filter { $0["op"] as? String == "ack" }.count == 2 * perSender
+                    && frames.filter { $0["op"] == nil && $0["id"] != nil }.count == 2 * perSender
+            }
+        }
+
+        for friendship in friendships {
+            let history = try await deployment.history(friendship.id)
+            #expect(history.count == 2 * perSender, "\(friendship.id) stored \(history.count)")
+            let ids = history.map(\.id)
+            for member in friendship.members {
+                let frames = framesByUser[member]!
+                let acked = frames.filter { ($0["cid"] as? String)?.hasPrefix("\(member)-\(friendship.id)-") == true }.compactMap { $0["id"] as? String }
+                #expect(acked.count == perSender && Set(acked).isSubset(of: Set(ids)))
+                let received = Self.delivered(frames, in: friendship.id)
+                let expected = history.filter { $0.fields["from"] != member }.map(\.id)
+                #expect(received.compactMap { $0["id"] as? String } == expected, "\(member) in \(friendship.id)")
+                // Live frames name the entry before them (the first one "0-0").
+                for frame in received {
+                    guard let id = frame["id"] as? String, let previous = frame["prev"] as? String, let at = ids.firstIndex(of: id) else {
+                        Issue.record("a live frame without prev: \(frame)")
+                        continue
+                    }
+                    #expect(previous == (at == 0 ? "0-0" : ids[at - 1]))
+                }
+            }
+        }
+
+        // A retried cid is stored once and acked with the first id; receivers do not get it twice.
+        let (first, sender, receiver) = (friendships[0], friendships[0].members[0], friendships[0].members[1])
+        let firstID = try #require(framesByUser[sender]!.first { $0["cid"] as? String == "\(sender)-\(first.id)-0" }?["id"] as? String)
+        sockets[sender]!.send(to: first.id, content: "\(sender) 0", cid: "\(sender)-\(first.id)-0")
+        let again = await sockets[sender]!.next(where: { $0["op"] as? String == "ack" })
+        #expect(again?["id"] as? String == firstID)
+        sockets[sender]!.send(to: first.id, content: "marker", cid: "marker")
+        let next = await sockets[receiver]!.next(where: { $0["op"] == nil && $0["friend"] as? String == first.id })
+        #expect(next?["content"] as? String == "marker", "the retried message came again: \(next ?? [:])")
+        #expect(try await deployment.history(first.id).count == 2 * perSender + 1)
+
+        // A new device syncs from the first id and gets the rest, in order.
+        let history = try await deployment.history(first.id)
+        let device = try await deployment.relays.connectOpen(receiver, node: 1)
+        device.send(json: ["op": "sync", "cursors": [first.id: history[0].id]])
+        let replay = await Self.collect(device) { $0.last?["op"] as? String == "synced" }
+        #expect(Self.delivered(replay, in: first.id).compactMap { $0["id"] as? String } == history.dropFirst().map(\.id))
+    }
+
+    /// Sends `content` until it is acked (same cid every time); the ack's id.
+    static func sendUntilAcked(_ socket: ChatConnection, friendship: String, content: String, cid: String) async -> String? {
+        for _ in 0..<60 {
+            socket.send(to: friendship, content: content, cid: cid)
+            guard let answer = await socket.next(where: { $0["cid"] as? String == cid }, timeout: .seconds(3)) else { continue }
+            if answer["op"] as? String == "ack" { return answer["id"] as? String }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return nil
+    }
+
+    /// Bob's slot (his channel and his keys) moves to another primary, keys migrated with `MIGRATE`, while alice
+    /// sends: the old owner's `sunsubscribe` makes bob's node subscribe on the new one and catch up, and bob's open
+    /// socket gets every message once, in order.
+    @Test func aSubscribedUsersSlotMigratesWhileMessagesFlow() async throws {
+        let deployment = try await Self.deploy()
+        defer { Task { await deployment.stop() } }
+        let bob = deployment.ids("bob", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[0]
+        let alice = deployment.ids("alice", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[1]
+        let friendship = deployment.ids("f", key: { "chat:history:{\($0)}" }, perPrimary: 1)[2]
+        for user in [alice, bob] { try await deployment.createUser(user) }
+        try await deployment.befriend(alice, bob, id: friendship)
+        let a = try await deployment.relays.connectOpen(alice, node: 0)
+        let b = try await deployment.relays.connectOpen(bob, node: 1)
+
+        let slot = HashSlot(key: "chat:deliver:{\(bob)}")
+        let (sourceEndpoint, targetEndpoint) = (deployment.primaries[0], deployment.primaries[1])
+        let (source, target) = (deployment.redis.server(at: sourceEndpoint)!, deployment.redis.server(at: targetEndpoint)!)
+        let sourceID = try await source.command("CLUSTER", "MYID").string!
+        let targetID = try await target.command("CLUSTER", "MYID").string!
+        let slotNumber = RedisArgument.integer(Int(slot.rawValue))
+
+        let total = 60
+        let sending = Task {
+            var acked: [String] = []
+            for index in 0..<total {
+                if let id = await Self.sendUntilAcked(a, friendship: friendship, content: "m\(index)", cid: "c\(index)") { acked.append(id) }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return acked
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await target.command("CLUSTER", "SETSLOT", slotNumber, "IMPORTING", .string(sourceID))
+        _ = try await source.command("CLUSTER", "SETSLOT", slotNumber, "MIGRATING", .string(targetID))
+        let keys = try await source.command("CLUSTER", "GETKEYSINSLOT", slotNumber, "100").array?.compactMap(\.string) ?? []
+        #expect(!keys.isEmpty, "bob's keys live in his slot")
+        for key in keys { _ = try await source.command("MIGRATE", "127.0.0.1", .integer(target.port), .string(key), "0", "5000") }
+        for server in deployment.redis.servers { _ = try? await server.command("CLUSTER", "SETSLOT", slotNumber, "NODE", .string(targetID)) }
+
+        let acked = await sending.value
+        #expect(acked.count == total)
+        let received = await b.messages(total, timeout: .seconds(30)).compactMap { $0["id"] as? String }
+        #expect(received == acked, "bob got \(received.count) of \(acked.count)")
+        #expect(try await target.command("HEXISTS", .string("chat:user:{\(bob)}"), "name") == .integer(1))
+        // After the move bob's node listens on the new owner: a message sent now arrives live.
+        let after = await Self.sendUntilAcked(a, friendship: friendship, content: "after", cid: "after")
+        #expect(await b.messages(1).first?["id"] as? String == after)
+    }
+
+    /// With `--min-replicas 1`, the primary holding the friendship's stream (and bob's channel) is killed with
+    /// `kill -9` while alice sends, each send retried with its cid until acked. Its replica takes over, and the old
+    /// primary, restarted, becomes its replica (until then the new primary has none, and sends are `unavailable`):
+    /// no acked message is lost, no cid is stored twice, and bob's open socket gets every message once, in order.
+    @Test func aKilledPrimaryLosesNoAckedMessage() async throws {
+        let deployment = try await Self.deploy {
+            $0.minimumReplicas = 1
+            $0.redisCommandTimeout = 3
+        }
+        defer { Task { await deployment.stop() } }
+        let alice = deployment.ids("alice", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[1]
+        let bob = deployment.ids("bob", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[0]
+        let friendship = deployment.ids("f", key: { "chat:history:{\($0)}" }, perPrimary: 1)[0]
+        for user in [alice, bob] { try await deployment.createUser(user) }
+        try await deployment.befriend(alice, bob, id: friendship)
+        let a = try await deployment.relays.connectOpen(alice, node: 0)
+        let b = try await deployment.relays.connectOpen(bob, node: 1)
+        let victim = deployment.primaries[0]
+
+        let slot = HashSlot(key: "chat:history:{\(friendship)}")
+        var acked: [String: String] = [:]
+        var rejoining: Task<Void, any Error>?
+        for index in 0..<40 {
+            if index == 10 {
+                let server = deployment.redis.server(at: victim)!
+                server.kill()
+                rejoining = Task {
+                    // Until the replica is promoted the map has a shard without a live primary, and reads fail.
+                    while (try? await deployment.reader.refresh())?.primary(for: slot) ?? victim == victim {
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                    try await server.start()
+                }
+            }
+            let cid = "c\(index)"
+            guard let id = await Self.sendUntilAcked(a, friendship: friendship, content: "m\(index)", cid: cid) else {
+                Issue.record("m\(index) was never acked")
+                break
+            }
+            acked[cid] = id
+        }
+        try await rejoining?.value
+        let promoted = try await deployment.reader.refresh().primary(for: slot)
+        #expect(promoted != nil && promoted != victim, "no failover happened")
+
+        let history = try await deployment.history(friendship)
+        let ids = Set(history.map(\.id))
+        var cids: [String: Int] = [:]
+        for entry in history { if let cid = entry.fields["cid"] { cids[cid, default: 0] += 1 } }
+        for (cid, id) in acked {
+            #expect(ids.contains(id), "acked \(cid) (\(id)) is missing after the failover")
+            #expect(cids[cid] == 1, "\(cid) stored \(cids[cid] ?? 0) times")
+        }
+        let received = await b.messages(acked.count, timeout: .seconds(30)).compactMap { $0["id"] as? String }
+        #expect(received == acked.values.sorted { StreamID($0)! < StreamID($1)! })
+    }
+}
