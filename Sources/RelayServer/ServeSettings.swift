@@ -10,7 +10,7 @@ public enum ServeSettings {
         "redis",
         "CHATRELAY_REDIS_URL",
         default: "redis://127.0.0.1:6379/0",
-        "Redis to use: redis://[:PASSWORD@]HOST:PORT/DB, or redis-sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/DB#MASTER for the master that these Sentinels name"
+        "Redis to use: redis://[:PASSWORD@]HOST:PORT/DB (one server), redis-cluster://[:PASSWORD@]HOST:PORT[,HOST:PORT...] (a Redis Cluster; any reachable nodes as seeds), or redis-sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/DB#MASTER for the master that these Sentinels name"
     )
     public static let prefix = ServeSetting("prefix", "CHATRELAY_PREFIX", default: "chat", "Prefix of every key and channel")
     public static let auth = ServeSetting("auth", "CHATRELAY_AUTH", default: "jwt", "jwt, or none for local development only")

@@ -29,6 +29,8 @@ public final class RedisClusterSubscriber: Sendable {
     private let nodes = ClusterNodeConnections<RedisSubscriber>()
     /// Times a subscription is re-homed after `MOVED` before it fails.
     static let maximumMoves = 5
+    /// Tries to subscribe a moved channel on its new owner, 250 ms apart.
+    static let maximumRehomeAttempts = 40
 
     /// `cluster` provides the slot map (and reads it again when it is stale); `configuration` every connection's
     /// settings, its host and port replaced per node.
@@ -187,13 +189,22 @@ public final class RedisClusterSubscriber: Sendable {
         onInterrupted([channel])
         logger.info("a subscribed slot moved; subscribing on its new node", metadata: ["channel": "\(channel)", "from": "\(node)"])
         Task {
-            do {
-                try await cluster.refresh()
-                try await subscribe(channel)
-                onResubscribed([channel])
-            } catch {
-                logger.warning("a moved channel could not be subscribed again", metadata: ["channel": "\(channel)", "error": "\(error)"])
+            // The nodes asked for the map may not all know of the move yet (a refresh may fail, or lag): the
+            // subscription follows MOVED to the new owner, and the whole step is tried again until it holds.
+            var lastError: (any Error)?
+            for attempt in 0..<Self.maximumRehomeAttempts {
+                if attempt > 0 { try? await Task.sleep(for: .milliseconds(250)) }
+                guard state.withLock({ $0.homes[channel] != nil }) else { return }
+                _ = try? await cluster.refresh()
+                do {
+                    try await subscribe(channel)
+                    onResubscribed([channel])
+                    return
+                } catch {
+                    lastError = error
+                }
             }
+            logger.warning("a moved channel could not be subscribed again", metadata: ["channel": "\(channel)", "error": "\(lastError.map { "\($0)" } ?? "")"])
         }
     }
 }
