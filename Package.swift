@@ -192,7 +192,8 @@ let package = Package(
             name: "RelayCoreTests",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOCore", package: "swift-nio"), "RedisClient", "RelayCore", "ChatProtocol", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), "RedisClient", "RelayCore",
+                "ChatProtocol", "TestSupport",
             ],
             swiftSettings: swiftSettings
         ),

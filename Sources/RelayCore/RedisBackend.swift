@@ -37,10 +37,12 @@ enum RedisBackend: Sendable {
         }
     }
 
-    var isCluster: Bool {
-        if case .cluster = self { return true }
-        return false
+    var cluster: RedisClusterClient? {
+        if case .cluster(let cluster, _, _) = self { return cluster }
+        return nil
     }
+
+    var isCluster: Bool { cluster != nil }
 
     var publisher: Publisher { Publisher(redis: commands, cluster: isCluster) }
 

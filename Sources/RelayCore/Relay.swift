@@ -81,6 +81,15 @@ public final class Relay: Sendable {
             logger: logger,
             metrics: metrics,
             presence: presence,
+            probe: SubscriptionProbe(
+                keys: keys,
+                instance: presence.instance,
+                publisher: publisher,
+                cluster: backend.cluster,
+                timeout: .milliseconds(Int64(configuration.redisCommandTimeout * 1000)),
+                logger: logger,
+                metrics: metrics
+            ),
             clockSkewAllowance: backend.isCluster ? Self.clusterClockSkewAllowance : 0,
             makeSubscriber: { backend.makeSubscriber(logger: logger, metrics: redisMetrics, events: $0) }
         )

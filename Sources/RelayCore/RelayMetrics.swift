@@ -39,6 +39,8 @@ public final class RelayMetrics: Sendable {
     public let typingRelayed: Counter
     /// Read marks moved forward (older marks, which are ignored, are not counted).
     public let readMarksMoved: Counter
+    /// Subscription probes that did not come back (each drops its subscriber connection).
+    public let probesMissed: Counter
 
     public init(nodeID: String, factory: any MetricsFactory = MetricsSystem.factory) {
         let node = [("node", nodeID)]
@@ -78,6 +80,7 @@ public final class RelayMetrics: Sendable {
         nodesSwept = counter("chatrelay_nodes_swept_total")
         typingRelayed = counter("chatrelay_typing_relayed_total")
         readMarksMoved = counter("chatrelay_read_marks_moved_total")
+        probesMissed = counter("chatrelay_subscription_probes_missed_total")
         // Meters start without a value; a gauge at zero is listed.
         openSockets.set(0)
         users.set(0)

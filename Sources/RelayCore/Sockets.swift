@@ -38,9 +38,9 @@ public final class Sockets: Sendable {
     /// True once ``drain(grace:)`` began: sockets still opening are told to go away (1001), not that the node failed.
     public var isDraining: Bool { draining.withLockedValue { $0 } }
 
-    /// Ready while commands (and stores) go out and the subscriptions are live.
+    /// Ready while commands (and stores) go out, the subscriptions' connections are up, and their probes came back.
     public var isReady: Bool {
-        backend.isReady && registry.subscriber.isLive
+        backend.isReady && registry.subscriber.isLive && registry.probe.isHealthy
     }
 
     /// Redis's clock now, as a stream position. Read it before answering a WebSocket upgrade and pass it to

@@ -49,6 +49,7 @@ import FoundationNetworking
         #"chatrelay_nodes_swept_total{node="node0"}"#,
         #"chatrelay_typing_relayed_total{node="node0"}"#,
         #"chatrelay_read_marks_moved_total{node="node0"}"#,
+        #"chatrelay_subscription_probes_missed_total{node="node0"}"#,
         #"redis_commands_total{node="node0",role="commands"}"#,
         #"redis_command_failures_total{node="node0",role="commands"}"#,
         #"redis_command_duration_seconds_count{node="node0",role="commands"}"#,

@@ -196,7 +196,11 @@ public final class RedisClusterClient: Sendable {
             defer { state.topology = topology }
             return state.topology != topology
         }
-        if changed { logger.info("cluster slot map read", metadata: ["primaries": "\(topology.shards.map(\.primary))"]) }
+        if changed {
+            logger.info("cluster slot map read", metadata: ["primaries": "\(topology.shards.map(\.primary))"])
+            // A promoted replica is a primary now: connect before the first command needs it (and for readiness).
+            Task { for shard in topology.shards { _ = try? await client(for: shard.primary) } }
+        }
         return topology
     }
 

@@ -111,6 +111,11 @@ public final class RedisClusterSubscriber: Sendable {
         return subscriber.unsubscribeFuture([channel])
     }
 
+    /// Drops the connection that carries `channel` (see ``RedisSubscriber/reconnect()``).
+    public func reconnect(carrying channel: String) {
+        state.withLock { $0.homes[channel] }.flatMap(nodes.existing)?.reconnect()
+    }
+
     /// Connected to every primary that has subscriptions here.
     public var isLive: Bool {
         let used = Set(state.withLock { $0.homes.values })

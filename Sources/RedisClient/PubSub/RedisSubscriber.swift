@@ -114,6 +114,12 @@ public final class RedisSubscriber: Sendable {
         try await keeper.run()
     }
 
+    /// Drops the connection (one that no longer delivers, say): it is made again and every channel subscribed again,
+    /// as after any lost connection.
+    public func reconnect() {
+        keeper.connection?.close(promise: nil)
+    }
+
     /// Subscribes and returns once Redis has confirmed every channel.
     ///
     /// When the connection is down it throws, but the channels are remembered and subscribed on reconnect;

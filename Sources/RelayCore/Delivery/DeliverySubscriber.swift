@@ -15,6 +15,8 @@ protocol DeliverySubscriber: Sendable {
     func unsubscribe(_ channel: String)
     /// Every connection that carries subscriptions is up.
     var isLive: Bool { get }
+    /// Drops the connection that carries `channel`: it is made again, its channels subscribed again and caught up.
+    func reconnect(carrying channel: String)
 }
 
 /// What a ``DeliverySubscriber`` tells the registry besides messages.
@@ -59,6 +61,7 @@ struct ServerDeliverySubscriber: DeliverySubscriber {
     func subscribe(_ channel: String) -> EventLoopFuture<Void> { subscriber.subscribeFuture([channel]) }
     func unsubscribe(_ channel: String) { _ = subscriber.unsubscribeFuture([channel]) }
     var isLive: Bool { subscriber.state == .connected }
+    func reconnect(carrying channel: String) { subscriber.reconnect() }
 }
 
 /// Sharded pub/sub on a cluster: each channel on its slot's primary, moved with its slot.
@@ -90,4 +93,5 @@ struct ClusterDeliverySubscriber: DeliverySubscriber {
     func subscribe(_ channel: String) -> EventLoopFuture<Void> { subscriber.subscribeFuture(channel) }
     func unsubscribe(_ channel: String) { _ = subscriber.unsubscribeFuture(channel) }
     var isLive: Bool { subscriber.isLive }
+    func reconnect(carrying channel: String) { subscriber.reconnect(carrying: channel) }
 }

@@ -37,6 +37,8 @@ public final class SocketRegistry: Sendable {
     private let feedContext: FeedContext
     /// Told of each user's first socket here and of their last one leaving.
     let presence: Presence
+    /// Proves the subscriptions deliver.
+    let probe: SubscriptionProbe
     /// One element per resumed subscription (nil: all of them): their sockets catch up from the streams.
     private let catchUpsDue: AsyncStream<[String]?>
 
@@ -52,11 +54,13 @@ public final class SocketRegistry: Sendable {
         logger: Logger,
         metrics: RelayMetrics,
         presence: Presence,
+        probe: SubscriptionProbe,
         clockSkewAllowance: UInt64 = 0,
         makeSubscriber: (DeliverySubscriberEvents) -> any DeliverySubscriber
     ) {
         self.metrics = metrics
         self.presence = presence
+        self.probe = probe
         self.clockSkewAllowance = clockSkewAllowance
         self.keys = keys
         self.logger = logger
@@ -77,7 +81,7 @@ public final class SocketRegistry: Sendable {
                 },
                 resumed: { channels in catchUpDue.yield(channels) },
                 finished: { catchUpDue.finish() },
-                message: { message in SocketRegistry.dispatch(consume message, state: registryState, keys: keys) }
+                message: { message in SocketRegistry.dispatch(consume message, state: registryState, keys: keys, probe: probe) }
             )
         )
     }
@@ -199,13 +203,21 @@ public final class SocketRegistry: Sendable {
         return .before(milliseconds: seconds * 1000 + micros / 1000 - clockSkewAllowance)
     }
 
-    private static func dispatch(_ message: consuming RedisPubSubMessage, state: NIOLockedValueBox<State>, keys: RedisKeys) {
+    private static func dispatch(
+        _ message: consuming RedisPubSubMessage,
+        state: NIOLockedValueBox<State>,
+        keys: RedisKeys,
+        probe: SubscriptionProbe
+    ) {
         if message.channel == keys.broadcast {
             for feed in state.withLockedValue({ $0.table.allMembers }) { feed.socket.send(frame: message.payload) }
             return
         }
         let feeds = state.withLockedValue { $0.table.members(of: message.channel) }
-        guard let userID = feeds.first?.socket.userID else { return }
+        guard let userID = feeds.first?.socket.userID else {
+            if probe.isProbe(message.channel) { probe.received(String(buffer: message.payload), on: message.channel) }
+            return
+        }
         if isEvent(message.payload) {
             // Presence, typing and read marks are not messages: no order to keep, nothing to fill.
             for feed in feeds { feed.socket.send(frame: message.payload) }
@@ -251,6 +263,7 @@ extension SocketRegistry: Service {
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.subscriber.run() }
+            group.addTask { await cancelWhenGracefulShutdown { await self.probe.run(subscriber: self.subscriber) } }
             group.addTask {
                 // Ends when the subscriber shuts down.
                 for await channels in self.catchUpsDue { await self.catchUp(channels: channels) }

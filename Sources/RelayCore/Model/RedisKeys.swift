@@ -31,6 +31,9 @@ public struct RedisKeys: Sendable {
     public var nodes: String { "\(prefix):nodes" }
     /// The users with sockets on one node instance (a set), for whichever node takes that instance's users offline.
     public func nodeUsers(_ instance: String) -> String { "\(prefix):node:{\(instance)}:users" }
+    /// A node's probe channel (``SubscriptionProbe``): what the node publishes there must come back to it.
+    public func probe(_ name: String) -> String { "\(prefix):probe:{\(name)}" }
+    var probePrefix: String { "\(prefix):probe:{" }
     /// The prefix of every `deliver` channel, for scripts that publish to channels they name from data.
     public var deliverPrefix: String { "\(prefix):deliver:{" }
 
