@@ -247,6 +247,10 @@ import Testing
         let received = await b.messages(total, timeout: .seconds(30)).compactMap { $0["id"] as? String }
         #expect(received == acked, "bob got \(received.count) of \(acked.count)")
         #expect(try await target.command("HEXISTS", .string("chat:user:{\(bob)}"), "name") == .integer(1))
+        // Counted: bob's node subscribed his channel again, on the map it read again.
+        let counted = try await deployment.relays.metricSamples(node: 1)
+        #expect((counted[#"redis_cluster_resubscriptions_total{node="node1"}"#] ?? 0) >= 1)
+        #expect((counted[#"redis_cluster_map_changes_total{node="node1"}"#] ?? 0) >= 1)
         // After the move bob's node listens on the new owner: a message sent now arrives live.
         let after = await Self.sendUntilAcked(a, friendship: friendship, content: "after", cid: "after")
         #expect(await b.messages(1).first?["id"] as? String == after)

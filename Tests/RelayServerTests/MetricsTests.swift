@@ -9,15 +9,8 @@ import FoundationNetworking
 /// `/metrics` lists every series from start-up, at zero, labelled with the node, and counts what a scripted scenario
 /// did: the numbers, not just the names.
 @Suite struct MetricsTests {
-    /// The samples of a Prometheus text page, by series (name and labels as written).
     private func samples(_ cluster: TestCluster, node: Int) async throws -> [String: Double] {
-        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(cluster.port(node))/metrics")!)
-        var samples: [String: Double] = [:]
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-            samples[String(line[..<space])] = value
-        }
-        return samples
+        try await cluster.metricSamples(node: node)
     }
 
     static let everySeries = [
@@ -127,8 +120,8 @@ import FoundationNetworking
         #expect(receiver[#"chatrelay_read_marks_moved_total{node="node1"}"#] == 1)
         #expect(receiver[#"chatrelay_open_sockets{node="node1"}"#] == 1)
         #expect((receiver[#"redis_pushes_total{node="node1",role="subscriber"}"#] ?? 0) >= 3)
-        // Bob's channel and the broadcast channel.
-        #expect(receiver[#"redis_subscriptions{node="node1",role="subscriber"}"#] == 2)
+        // Bob's channel, the broadcast channel and the node's probe channel.
+        #expect(receiver[#"redis_subscriptions{node="node1",role="subscriber"}"#] == 3)
     }
 
     /// The shipped dashboard and alert rules name only series a node exports.

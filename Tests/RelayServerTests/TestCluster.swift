@@ -107,6 +107,17 @@ final class TestCluster: @unchecked Sendable {
         return connection
     }
 
+    /// The samples of node `node`'s `/metrics` page, by series (name and labels as written).
+    func metricSamples(node: Int) async throws -> [String: Double] {
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port(node))/metrics")!)
+        var samples: [String: Double] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+
     func token(for user: String, ttl: TimeInterval = 3600) async throws -> String {
         try await TokenAuthority(secret: Self.jwtSecret).issue(userID: user, ttl: ttl)
     }

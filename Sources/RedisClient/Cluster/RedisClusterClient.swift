@@ -26,6 +26,7 @@ public final class RedisClusterClient: Sendable {
     private let logger: Logger
     private let metrics: RedisMetricsSettings
     private let role: String
+    let clusterMetrics: ClusterMetrics
     private let state = Mutex(State())
     private let nodes = ClusterNodeConnections<RedisClient>()
     public static let refreshInterval: Duration = .seconds(30)
@@ -44,6 +45,7 @@ public final class RedisClusterClient: Sendable {
     ) {
         self.seeds = seeds
         self.role = role
+        clusterMetrics = ClusterMetrics(metrics)
         template = configuration
         self.logger = logger
         self.metrics = metrics
@@ -135,10 +137,12 @@ public final class RedisClusterClient: Sendable {
                     guard redirects <= Self.maximumRedirects else { throw error }
                     switch redirect {
                     case .moved(let movedSlot, let target):
+                        clusterMetrics.moved.increment()
                         state.withLock { $0.topology?.move(movedSlot, to: target) }
                         asked = nil
                         refreshSoon()
                     case .ask(_, let target):
+                        clusterMetrics.asked.increment()
                         asked = target
                     }
                     continue
@@ -197,6 +201,7 @@ public final class RedisClusterClient: Sendable {
             return state.topology != topology
         }
         if changed {
+            clusterMetrics.mapChanges.increment()
             logger.info("cluster slot map read", metadata: ["primaries": "\(topology.shards.map(\.primary))"])
             // A promoted replica is a primary now: connect before the first command needs it (and for readiness).
             Task { for shard in topology.shards { _ = try? await client(for: shard.primary) } }

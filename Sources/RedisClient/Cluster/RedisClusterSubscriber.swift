@@ -180,7 +180,10 @@ public final class RedisClusterSubscriber: Sendable {
                 )
                 var live: [String] = []
                 for channel in moved where (try? await subscribe(channel)) != nil { live.append(channel) }
-                if !live.isEmpty { onResubscribed(live) }
+                if !live.isEmpty {
+                    cluster.clusterMetrics.resubscriptions.increment(by: live.count)
+                    onResubscribed(live)
+                }
                 return
             }
             if subscriber?.state == .connected { return }
@@ -203,6 +206,7 @@ public final class RedisClusterSubscriber: Sendable {
                 _ = try? await cluster.refresh()
                 do {
                     try await subscribe(channel)
+                    cluster.clusterMetrics.resubscriptions.increment()
                     onResubscribed([channel])
                     return
                 } catch {
