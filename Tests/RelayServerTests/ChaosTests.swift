@@ -109,8 +109,51 @@ final class ChaosClient: @unchecked Sendable {
     @Test(.timeLimit(.minutes(10)))
     func killANodeAndRestartRedisNothingLostNothingDuplicated() async throws {
         let redis = try await RedisServer(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
+        try await run(redisURL: redis.url) {
+            redis.kill()
+            try await Task.sleep(for: .milliseconds(300))
+            try await redis.start()
+        } history: { key in
+            try await redis.command("XRANGE", .string(key), "-", "+")
+        }
+    }
+
+    /// The same on a 3-primary cluster with `--min-replicas 1`: a relay node dies, then a primary is killed with
+    /// `kill -9`; its replica takes over and the old primary, restarted, becomes its replica.
+    @Test(.timeLimit(.minutes(10)))
+    func onAClusterKillANodeAndAPrimaryNothingLostNothingDuplicated() async throws {
+        let redis = try await RedisClusterServers(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
+        let reader = RedisClusterClient(seeds: redis.endpoints, configuration: RedisConfiguration())
+        try await reader.connect()
+        defer { Task { await reader.shutdown() } }
+        let victim = try #require(reader.topology?.shards.first?.primary)
+        var rejoining: Task<Void, any Error>?
+        try await run(redisURL: "redis-cluster://" + redis.seeds, extraFlags: ["--min-replicas", "1"]) {
+            let server = redis.server(at: victim)!
+            server.kill()
+            rejoining = Task {
+                while (try? await reader.refresh())?.shards.contains(where: { $0.primary == victim }) ?? true {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                try await server.start()
+            }
+        } history: { key in
+            try await reader.command(key: key, ["XRANGE", .string(key), "-", "+"])
+        }
+        try await rejoining?.value
+    }
+
+    /// Pairs of clients chat through three relay node processes; one node is killed a third of the way, and
+    /// `disruptRedis` runs two thirds of the way. Every send is retried until acked; at the end every acked message
+    /// reached its receiver and no cid was stored twice.
+    private func run(
+        redisURL: String,
+        extraFlags: [String] = [],
+        disruptRedis: () async throws -> Void,
+        history: (String) async throws -> RedisReply
+    ) async throws {
         let ports = try (0..<3).map { _ in try FreePort.next() }
-        let flags = ["--redis", redis.url, "--auth", "none", "--admin-token", "adm", "--rate", "0", "--heartbeat", "2"]
+        let flags = ["--redis", redisURL, "--auth", "none", "--admin-token", "adm", "--rate", "0", "--heartbeat", "2"] + extraFlags
         let nodes = try ports.map { try RelayProcess(arguments: flags, port: $0) }
         for port in ports { #expect(await isReady(port)) }
 
@@ -129,14 +172,10 @@ final class ChaosClient: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(60 + Double(pairs * messages) / 20)
         for client in clients { await client.ensureConnected(deadline: deadline) }
 
-        // Everyone sends; one node dies mid-way, later Redis restarts (AOF, fsync always).
+        // Everyone sends; one node dies a third of the way, Redis is disrupted two thirds of the way.
         for index in 0..<messages {
             if index == messages / 3 { kill(nodes[1].process.processIdentifier, SIGKILL) }
-            if index == 2 * messages / 3 {
-                redis.kill()
-                try await Task.sleep(for: .milliseconds(300))
-                try await redis.start()
-            }
+            if index == 2 * messages / 3 { try await disruptRedis() }
             for client in clients {
                 await client.ensureConnected(deadline: deadline)
                 client.send(index)
@@ -167,7 +206,7 @@ final class ChaosClient: @unchecked Sendable {
                 delivered += sender.acked.values.filter { receiver.seen.contains($0) }.count
             }
             // No message stored twice: every cid once in the stream.
-            let history = try await redis.command("XRANGE", .string("chat:history:{\(a.friendship)}"), "-", "+")
+            let history = try await history("chat:history:{\(a.friendship)}")
             let cids = (history.array ?? []).compactMap { entry -> String? in
                 guard let fields = entry.array?.last?.array else { return nil }
                 let index = fields.firstIndex { $0.string == "cid" }

@@ -78,8 +78,7 @@ import Testing
             $0.redisURL = "redis-cluster://" + redis.seeds
             configure(&$0)
         }
-        let seeds = redis.servers.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) }
-        let reader = RedisClusterClient(seeds: seeds, configuration: RedisConfiguration(), logger: Self.quietLogger)
+        let reader = RedisClusterClient(seeds: redis.endpoints, configuration: RedisConfiguration(), logger: Self.quietLogger)
         try await reader.connect()
         return Deployment(redis: redis, relays: relays, reader: reader)
     }

@@ -9,7 +9,10 @@ public final class RedisClusterServers: @unchecked Sendable {
     /// The nodes' addresses, `127.0.0.1:PORT,...`, as a `redis-cluster://` URL lists its seeds.
     public var seeds: String { servers.map { "127.0.0.1:\($0.port)" }.joined(separator: ",") }
 
-    public init(primaries: Int = 3, replicasPerPrimary: Int = 1) async throws {
+    public var endpoints: [RedisEndpoint] { servers.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) } }
+
+    /// `arguments` go to every node (persistence, say).
+    public init(primaries: Int = 3, replicasPerPrimary: Int = 1, arguments: [String] = []) async throws {
         var servers: [RedisServer] = []
         for _ in 0..<(primaries * (1 + replicasPerPrimary)) {
             // The bus port is named too: by default it is the port plus 10,000, inside the kernel's ephemeral range,
@@ -18,7 +21,7 @@ public final class RedisClusterServers: @unchecked Sendable {
                 try await RedisServer(arguments: [
                     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000",
                     "--cluster-require-full-coverage", "no", "--cluster-port", "\(try FreePort.next())",
-                ])
+                ] + arguments)
             )
         }
         self.servers = servers
