@@ -7,8 +7,7 @@ import Testing
 /// The cluster client against a real 3-primary, 3-replica cluster: routing by slot, MOVED and ASK followed.
 @Suite(.takesTurns) struct RedisClusterClientTests {
     static func client(_ cluster: RedisClusterServers) async throws -> RedisClusterClient {
-        let seeds = cluster.servers.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) }
-        let client = RedisClusterClient(seeds: seeds, configuration: cluster.servers[0].configuration, logger: quietLogger)
+        let client = RedisClusterClient(seeds: cluster.endpoints, configuration: cluster.servers[0].configuration, logger: quietLogger)
         try await client.connect()
         return client
     }

@@ -109,11 +109,20 @@ final class ChaosClient: @unchecked Sendable {
     @Test(.timeLimit(.minutes(10)))
     func killANodeAndRestartRedisNothingLostNothingDuplicated() async throws {
         let redis = try await RedisServer(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
-        try await run(redisURL: redis.url) {
-            redis.kill()
-            try await Task.sleep(for: .milliseconds(300))
-            try await redis.start()
-        } history: { key in
+        try await run(
+            redisURL: redis.url,
+            events: [
+                (1 / 3, { $0.signal(1, SIGKILL) }),
+                (
+                    2 / 3,
+                    { _ in
+                        redis.kill()
+                        try await Task.sleep(for: .milliseconds(300))
+                        try await redis.start()
+                    }
+                ),
+            ]
+        ) { key in
             try await redis.command("XRANGE", .string(key), "-", "+")
         }
     }
@@ -128,7 +137,7 @@ final class ChaosClient: @unchecked Sendable {
         defer { Task { await reader.shutdown() } }
         let victim = try #require(reader.topology?.shards.first?.primary)
         var rejoining: Task<Void, any Error>?
-        try await run(redisURL: "redis-cluster://" + redis.seeds, extraFlags: ["--min-replicas", "1"]) {
+        let killPrimary: (Nodes) async throws -> Void = { _ in
             let server = redis.server(at: victim)!
             server.kill()
             rejoining = Task {
@@ -137,25 +146,103 @@ final class ChaosClient: @unchecked Sendable {
                 }
                 try await server.start()
             }
-        } history: { key in
+        }
+        try await run(
+            redisURL: "redis-cluster://" + redis.seeds,
+            extraFlags: ["--min-replicas", "1"],
+            events: [(1 / 3, { $0.signal(1, SIGKILL) }), (2 / 3, killPrimary)]
+        ) { key in
             try await reader.command(key: key, ["XRANGE", .string(key), "-", "+"])
         }
         try await rejoining?.value
     }
 
-    /// Pairs of clients chat through three relay node processes; one node is killed a third of the way, and
-    /// `disruptRedis` runs two thirds of the way. Every send is retried until acked; at the end every acked message
-    /// reached its receiver and no cid was stored twice.
+    /// Relay node processes on reserved ports, started when asked.
+    final class Nodes: @unchecked Sendable {
+        let ports: [Int]
+        let flags: [String]
+        private(set) var processes: [Int: RelayProcess] = [:]
+        /// The signal each node was sent on purpose.
+        private(set) var signalled: [Int: Int32] = [:]
+
+        init(count: Int, flags: [String]) throws {
+            ports = try (0..<count).map { _ in try FreePort.next() }
+            self.flags = flags
+        }
+
+        func start(_ index: Int) async throws {
+            processes[index] = try RelayProcess(arguments: flags, port: ports[index])
+            #expect(try await processes[index]!.becomesReady())
+        }
+
+        func signal(_ index: Int, _ signal: Int32) {
+            signalled[index] = signal
+            if let process = processes[index]?.process, process.isRunning { kill(process.processIdentifier, signal) }
+        }
+
+        /// Nodes nobody stopped are still running (a crash would otherwise go unseen: clients reconnect elsewhere),
+        /// and drained ones exited 0.
+        func expectHealthyEnd() async {
+            for (index, node) in processes.sorted(by: { $0.key < $1.key }) {
+                switch signalled[index] {
+                case nil: #expect(node.process.isRunning, "node \(index) died: \(node.standardError)")
+                case SIGTERM: #expect(await node.exitStatus(within: 10) == 0, "node \(index) did not drain: \(node.standardError)")
+                default: break
+                }
+            }
+        }
+
+        func killAll() {
+            for index in processes.keys { signal(index, SIGKILL) }
+        }
+    }
+
+    /// Nodes added and drained under load, 2 → 4 → 2: two nodes join a quarter of the way, the first two are drained
+    /// (SIGTERM) half-way, and their clients reconnect to the new ones.
+    @Test(.timeLimit(.minutes(10)))
+    func nodesAddedAndDrainedUnderLoadNothingLostNothingDuplicated() async throws {
+        let redis = try await RedisServer()
+        try await run(
+            redisURL: redis.url,
+            nodeCount: 4,
+            started: 2,
+            events: [
+                (
+                    1 / 4,
+                    { nodes in
+                        try await nodes.start(2)
+                        try await nodes.start(3)
+                    }
+                ),
+                (
+                    1 / 2,
+                    { nodes in
+                        nodes.signal(0, SIGTERM)
+                        nodes.signal(1, SIGTERM)
+                    }
+                ),
+            ]
+        ) { key in
+            try await redis.command("XRANGE", .string(key), "-", "+")
+        }
+    }
+
+    /// Pairs of clients chat through relay node processes (`nodeCount` ports, the first `started` running); at each
+    /// fraction of the messages `events` names, its step runs. Every send is retried until acked; at the end every
+    /// acked message reached its receiver and no cid was stored twice.
     private func run(
         redisURL: String,
         extraFlags: [String] = [],
-        disruptRedis: () async throws -> Void,
+        nodeCount: Int = 3,
+        started: Int = 3,
+        events: [(at: Double, step: (Nodes) async throws -> Void)],
         history: (String) async throws -> RedisReply
     ) async throws {
-        let ports = try (0..<3).map { _ in try FreePort.next() }
         let flags = ["--redis", redisURL, "--auth", "none", "--admin-token", "adm", "--rate", "0", "--heartbeat", "2"] + extraFlags
-        let nodes = try ports.map { try RelayProcess(arguments: flags, port: $0) }
-        for port in ports { #expect(await isReady(port)) }
+        let nodes = try Nodes(count: nodeCount, flags: flags)
+        defer { nodes.killAll() }
+        for index in 0..<started { try await nodes.start(index) }
+        let ports = nodes.ports
 
         // The suite runs a short version; CHATRELAY_CHAOS_PAIRS and CHATRELAY_CHAOS_MESSAGES make it the full run.
         let environment = ProcessInfo.processInfo.environment
@@ -172,10 +259,9 @@ final class ChaosClient: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(60 + Double(pairs * messages) / 20)
         for client in clients { await client.ensureConnected(deadline: deadline) }
 
-        // Everyone sends; one node dies a third of the way, Redis is disrupted two thirds of the way.
+        // Everyone sends; the events happen on the way.
         for index in 0..<messages {
-            if index == messages / 3 { kill(nodes[1].process.processIdentifier, SIGKILL) }
-            if index == 2 * messages / 3 { try await disruptRedis() }
+            for event in events where index == Int(event.at * Double(messages)) { try await event.step(nodes) }
             for client in clients {
                 await client.ensureConnected(deadline: deadline)
                 client.send(index)
@@ -218,8 +304,8 @@ final class ChaosClient: @unchecked Sendable {
         #expect(acked == sent)
         #expect(lost == 0)
         #expect(duplicated == 0)
+        await nodes.expectHealthyEnd()
         for client in clients { await client.close() }
-        for node in nodes where node.process.isRunning { kill(node.process.processIdentifier, SIGKILL) }
     }
 
     private func isReady(_ port: Int) async -> Bool {

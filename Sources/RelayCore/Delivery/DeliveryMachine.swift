@@ -175,12 +175,14 @@ struct DeliveryMachine {
     private mutating func offer(_ frame: PublishedMessage, read: Bool) -> Action {
         guard !isClosed else { return .nothing }
         if !read, let previous = frame.previous, friendships[frame.friendship, default: FriendshipDelivery(last: openedAfter)].misses(previous) {
-            heldCount += friendships[frame.friendship]!.hold(frame) ? 1 : 0
+            // Through the defaulting subscript: a frame may come before the socket's first catch-up named the
+            // friendship.
+            heldCount += friendships[frame.friendship, default: FriendshipDelivery(last: openedAfter)].hold(frame) ? 1 : 0
             guard heldCount <= Self.maximumHeld else {
                 close()
                 return .closeSlowConsumer
             }
-            return friendships[frame.friendship]!.startFill() ? .fill(frame.friendship) : .nothing
+            return friendships[frame.friendship, default: FriendshipDelivery(last: openedAfter)].startFill() ? .fill(frame.friendship) : .nothing
         }
         let due = outgoing.count
         let holdsWhole = isHeldWhole(frame.friendship)
