@@ -317,4 +317,81 @@ import Testing
             #expect(await deployment.relays.eventually(seconds: 20) { (try? await deployment.relays.http("GET", "/readyz", node: node))?.status == 200 })
         }
     }
+
+    /// A manual failover (`CLUSTER FAILOVER` on the replica) of the primary that holds the friendship's stream and
+    /// bob's channel, while alice sends with `--min-replicas 1`: the old primary unsubscribes bob's channel and becomes
+    /// a replica; bob's node subscribes on the new primary and catches up. No acked message is lost or stored twice,
+    /// and bob's open socket gets every message once, in order.
+    @Test func aManualFailoverUnderLoadLosesNothing() async throws {
+        let deployment = try await Self.deploy {
+            $0.minimumReplicas = 1
+            $0.redisCommandTimeout = 3
+        }
+        defer { Task { await deployment.stop() } }
+        let alice = deployment.ids("alice", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[1]
+        let bob = deployment.ids("bob", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[0]
+        let friendship = deployment.ids("f", key: { "chat:history:{\($0)}" }, perPrimary: 1)[0]
+        for user in [alice, bob] { try await deployment.createUser(user) }
+        try await deployment.befriend(alice, bob, id: friendship)
+        let a = try await deployment.relays.connectOpen(alice, node: 0)
+        let b = try await deployment.relays.connectOpen(bob, node: 1)
+        let shard = try #require(deployment.reader.topology?.shards.first)
+        let replica = try #require(shard.replicas.first.flatMap { deployment.redis.server(at: $0) })
+
+        var acked: [String: String] = [:]
+        for index in 0..<40 {
+            if index == 10 { _ = try await replica.command("CLUSTER", "FAILOVER") }
+            let cid = "c\(index)"
+            guard let id = await Self.sendUntilAcked(a, friendship: friendship, content: "m\(index)", cid: cid) else {
+                Issue.record("m\(index) was never acked")
+                break
+            }
+            acked[cid] = id
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await replica.command("ROLE").array?.first?.string == "master", "the replica was not promoted")
+
+        let history = try await deployment.history(friendship)
+        var cids: [String: Int] = [:]
+        for entry in history { if let cid = entry.fields["cid"] { cids[cid, default: 0] += 1 } }
+        for (cid, id) in acked {
+            #expect(history.contains { $0.id == id }, "acked \(cid) (\(id)) is missing after the failover")
+            #expect(cids[cid] == 1, "\(cid) stored \(cids[cid] ?? 0) times")
+        }
+        let received = await b.messages(acked.count, timeout: .seconds(30)).compactMap { $0["id"] as? String }
+        #expect(received == acked.values.sorted { StreamID($0)! < StreamID($1)! })
+    }
+
+    /// A message stored whose node died before publishing it (written here as the store script would, nothing
+    /// published): alice's retry of its cid is acked with the stored id and publishes it again, so bob's open socket
+    /// gets it live.
+    @Test func aRetriedCidPublishesAMessageItsNodeNeverPublished() async throws {
+        let deployment = try await Self.deploy()
+        defer { Task { await deployment.stop() } }
+        let (alice, bob, friendship) = ("alice", "bob", "f1")
+        for user in [alice, bob] { try await deployment.createUser(user) }
+        try await deployment.befriend(alice, bob, id: friendship)
+        let a = try await deployment.relays.connectOpen(alice, node: 0)
+        let b = try await deployment.relays.connectOpen(bob, node: 1)
+
+        let history = "chat:history:{\(friendship)}"
+        let stored = try #require(
+            try await deployment.reader.command(
+                key: history,
+                ["XADD", .string(history), "*", "from", .string(alice), "to", .string(bob), "type", "text", "content", "lost publish", "cid", "c1"]
+            ).string
+        )
+        let day = Int(Date().timeIntervalSince1970) / 86_400
+        let bucket = "chat:cids:{\(friendship)}:\(day)"
+        _ = try await deployment.reader.command(key: bucket, ["HSET", .string(bucket), .string("\(alice):c1"), .string(stored)])
+        #expect(await b.next(where: { $0["op"] == nil }, timeout: .seconds(1)) == nil, "nothing was published yet")
+
+        a.send(to: friendship, content: "lost publish", cid: "c1")
+        let ack = await a.next(where: { $0["op"] as? String == "ack" })
+        #expect(ack?["id"] as? String == stored)
+        let delivered = await b.next(where: { $0["op"] == nil })
+        #expect(delivered?["id"] as? String == stored)
+        #expect(delivered?["content"] as? String == "lost publish")
+        #expect(try await deployment.history(friendship).count == 1)
+    }
 }
