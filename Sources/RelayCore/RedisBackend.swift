@@ -14,7 +14,8 @@ enum RedisBackend: Sendable {
         if let seeds = configuration.clusterSeeds {
             let cluster = RedisClusterClient(seeds: seeds, configuration: configuration, logger: logger, metrics: metrics)
             let writer =
-                separateWriter ? RedisClusterClient(seeds: seeds, configuration: configuration, logger: logger, metrics: metrics, role: "writer") : nil
+                separateWriter
+                ? RedisClusterClient(seeds: seeds, configuration: configuration, logger: logger, metrics: metrics, role: "writer") : nil
             self = .cluster(cluster, writer: writer, configuration: configuration)
         } else {
             let redis = RedisClient(configuration: configuration, logger: logger, metrics: metrics)

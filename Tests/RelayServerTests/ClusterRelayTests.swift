@@ -61,6 +61,53 @@ import Testing
             guard created.status == 201 else { throw TestSupportError("friendship \(id): \(created)") }
         }
 
+        /// Alice (channel on the second primary) and bob (on the first) as friends, the friendship's stream on
+        /// `friendshipPrimary`; alice's socket on node 0, bob's on node 1.
+        func aliceAndBob(friendshipPrimary: Int) async throws -> (a: ChatConnection, b: ChatConnection, bob: String, friendship: String) {
+            let alice = ids("alice", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[1]
+            let bob = ids("bob", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[0]
+            let friendship = ids("f", key: { "chat:history:{\($0)}" }, perPrimary: 1)[friendshipPrimary]
+            for user in [alice, bob] { try await createUser(user) }
+            try await befriend(alice, bob, id: friendship)
+            return (try await relays.connectOpen(alice, node: 0), try await relays.connectOpen(bob, node: 1), bob, friendship)
+        }
+
+        /// Alice sends `count` messages, each retried with its cid until acked; `before(index)` runs before each.
+        /// Returns the acks by cid.
+        func sendAll(
+            _ count: Int,
+            from socket: ChatConnection,
+            in friendship: String,
+            before: (Int) async throws -> Void
+        ) async throws
+            -> [String: String]
+        {
+            var acked: [String: String] = [:]
+            for index in 0..<count {
+                try await before(index)
+                let cid = "c\(index)"
+                guard let id = await socket.sendUntilAcked(friendship: friendship, content: "m\(index)", cid: cid) else {
+                    Issue.record("m\(index) was never acked")
+                    break
+                }
+                acked[cid] = id
+            }
+            return acked
+        }
+
+        /// Every acked message is in the stream once, and `receiver`, open throughout, got each once, in order.
+        func expectNothingLost(_ acked: [String: String], in friendship: String, receiver: ChatConnection) async throws {
+            let history = try await history(friendship)
+            var cids: [String: Int] = [:]
+            for entry in history { if let cid = entry.fields["cid"] { cids[cid, default: 0] += 1 } }
+            for (cid, id) in acked {
+                #expect(history.contains { $0.id == id }, "acked \(cid) (\(id)) is missing")
+                #expect(cids[cid] == 1, "\(cid) stored \(cids[cid] ?? 0) times")
+            }
+            let received = await receiver.messages(acked.count, timeout: .seconds(30)).compactMap { $0["id"] as? String }
+            #expect(received == acked.values.sorted { StreamID($0)! < StreamID($1)! })
+        }
+
         func stop() async {
             await relays.stop()
             await reader.shutdown()
@@ -146,7 +193,9 @@ import Testing
             let ids = history.map(\.id)
             for member in friendship.members {
                 let frames = framesByUser[member]!
-                let acked = frames.filter { ($0["cid"] as? String)?.hasPrefix("\(member)-\(friendship.id)-") == true }.compactMap { $0["id"] as? String }
+                let acked = frames.filter { ($0["cid"] as? String)?.hasPrefix("\(member)-\(friendship.id)-") == true }.compactMap {
+                    $0["id"] as? String
+                }
                 #expect(acked.count == perSender && Set(acked).isSubset(of: Set(ids)))
                 let received = Self.delivered(frames, in: friendship.id)
                 let expected = history.filter { $0.fields["from"] != member }.map(\.id)
@@ -192,30 +241,13 @@ import Testing
         }
     }
 
-    /// Sends `content` until it is acked (same cid every time); the ack's id.
-    static func sendUntilAcked(_ socket: ChatConnection, friendship: String, content: String, cid: String) async -> String? {
-        for _ in 0..<60 {
-            socket.send(to: friendship, content: content, cid: cid)
-            guard let answer = await socket.next(where: { $0["cid"] as? String == cid }, timeout: .seconds(3)) else { continue }
-            if answer["op"] as? String == "ack" { return answer["id"] as? String }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-        return nil
-    }
-
     /// Bob's slot (his channel and his keys) moves to another primary, keys migrated with `MIGRATE`, while alice
     /// sends: the old owner's `sunsubscribe` makes bob's node subscribe on the new one and catch up, and bob's open
     /// socket gets every message once, in order.
     @Test func aSubscribedUsersSlotMigratesWhileMessagesFlow() async throws {
         let deployment = try await Self.deploy()
         defer { Task { await deployment.stop() } }
-        let bob = deployment.ids("bob", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[0]
-        let alice = deployment.ids("alice", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[1]
-        let friendship = deployment.ids("f", key: { "chat:history:{\($0)}" }, perPrimary: 1)[2]
-        for user in [alice, bob] { try await deployment.createUser(user) }
-        try await deployment.befriend(alice, bob, id: friendship)
-        let a = try await deployment.relays.connectOpen(alice, node: 0)
-        let b = try await deployment.relays.connectOpen(bob, node: 1)
+        let (a, b, bob, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 2)
 
         let slot = HashSlot(key: "chat:deliver:{\(bob)}")
         let (sourceEndpoint, targetEndpoint) = (deployment.primaries[0], deployment.primaries[1])
@@ -228,7 +260,7 @@ import Testing
         let sending = Task {
             var acked: [String] = []
             for index in 0..<total {
-                if let id = await Self.sendUntilAcked(a, friendship: friendship, content: "m\(index)", cid: "c\(index)") { acked.append(id) }
+                if let id = await a.sendUntilAcked(friendship: friendship, content: "m\(index)", cid: "c\(index)") { acked.append(id) }
                 try? await Task.sleep(for: .milliseconds(20))
             }
             return acked
@@ -251,7 +283,7 @@ import Testing
         #expect((counted[#"redis_cluster_resubscriptions_total{node="node1"}"#] ?? 0) >= 1)
         #expect((counted[#"redis_cluster_map_changes_total{node="node1"}"#] ?? 0) >= 1)
         // After the move bob's node listens on the new owner: a message sent now arrives live.
-        let after = await Self.sendUntilAcked(a, friendship: friendship, content: "after", cid: "after")
+        let after = await a.sendUntilAcked(friendship: friendship, content: "after", cid: "after")
         #expect(await b.messages(1).first?["id"] as? String == after)
     }
 
@@ -265,56 +297,34 @@ import Testing
             $0.redisCommandTimeout = 3
         }
         defer { Task { await deployment.stop() } }
-        let alice = deployment.ids("alice", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[1]
-        let bob = deployment.ids("bob", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[0]
-        let friendship = deployment.ids("f", key: { "chat:history:{\($0)}" }, perPrimary: 1)[0]
-        for user in [alice, bob] { try await deployment.createUser(user) }
-        try await deployment.befriend(alice, bob, id: friendship)
-        let a = try await deployment.relays.connectOpen(alice, node: 0)
-        let b = try await deployment.relays.connectOpen(bob, node: 1)
+        let (a, b, _, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 0)
         let victim = deployment.primaries[0]
 
         let slot = HashSlot(key: "chat:history:{\(friendship)}")
-        var acked: [String: String] = [:]
         var rejoining: Task<Void, any Error>?
-        for index in 0..<40 {
-            if index == 10 {
-                let server = deployment.redis.server(at: victim)!
-                server.kill()
-                // The node notices at once that a primary it needs is gone.
-                #expect(await deployment.relays.eventually(seconds: 5) { (try? await deployment.relays.http("GET", "/readyz"))?.status == 503 })
-                rejoining = Task {
-                    // Until the replica is promoted the map has a shard without a live primary, and reads fail.
-                    while (try? await deployment.reader.refresh())?.primary(for: slot) ?? victim == victim {
-                        try await Task.sleep(for: .milliseconds(200))
-                    }
-                    try await server.start()
+        let acked = try await deployment.sendAll(40, from: a, in: friendship) { index in
+            guard index == 10 else { return }
+            let server = deployment.redis.server(at: victim)!
+            server.kill()
+            // The node notices at once that a primary it needs is gone.
+            #expect(await deployment.relays.eventually(seconds: 5) { (try? await deployment.relays.http("GET", "/readyz"))?.status == 503 })
+            rejoining = Task {
+                // Until the replica is promoted the map has a shard without a live primary, and reads fail.
+                while (try? await deployment.reader.refresh())?.primary(for: slot) ?? victim == victim {
+                    try await Task.sleep(for: .milliseconds(200))
                 }
+                try await server.start()
             }
-            let cid = "c\(index)"
-            guard let id = await Self.sendUntilAcked(a, friendship: friendship, content: "m\(index)", cid: cid) else {
-                Issue.record("m\(index) was never acked")
-                break
-            }
-            acked[cid] = id
         }
         try await rejoining?.value
         let promoted = try await deployment.reader.refresh().primary(for: slot)
         #expect(promoted != nil && promoted != victim, "no failover happened")
-
-        let history = try await deployment.history(friendship)
-        let ids = Set(history.map(\.id))
-        var cids: [String: Int] = [:]
-        for entry in history { if let cid = entry.fields["cid"] { cids[cid, default: 0] += 1 } }
-        for (cid, id) in acked {
-            #expect(ids.contains(id), "acked \(cid) (\(id)) is missing after the failover")
-            #expect(cids[cid] == 1, "\(cid) stored \(cids[cid] ?? 0) times")
-        }
-        let received = await b.messages(acked.count, timeout: .seconds(30)).compactMap { $0["id"] as? String }
-        #expect(received == acked.values.sorted { StreamID($0)! < StreamID($1)! })
+        try await deployment.expectNothingLost(acked, in: friendship, receiver: b)
         // Ready again on the new map, its probes answered.
         for node in 0..<2 {
-            #expect(await deployment.relays.eventually(seconds: 20) { (try? await deployment.relays.http("GET", "/readyz", node: node))?.status == 200 })
+            #expect(
+                await deployment.relays.eventually(seconds: 20) { (try? await deployment.relays.http("GET", "/readyz", node: node))?.status == 200 }
+            )
         }
     }
 
@@ -328,38 +338,16 @@ import Testing
             $0.redisCommandTimeout = 3
         }
         defer { Task { await deployment.stop() } }
-        let alice = deployment.ids("alice", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[1]
-        let bob = deployment.ids("bob", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[0]
-        let friendship = deployment.ids("f", key: { "chat:history:{\($0)}" }, perPrimary: 1)[0]
-        for user in [alice, bob] { try await deployment.createUser(user) }
-        try await deployment.befriend(alice, bob, id: friendship)
-        let a = try await deployment.relays.connectOpen(alice, node: 0)
-        let b = try await deployment.relays.connectOpen(bob, node: 1)
+        let (a, b, _, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 0)
         let shard = try #require(deployment.reader.topology?.shards.first)
         let replica = try #require(shard.replicas.first.flatMap { deployment.redis.server(at: $0) })
 
-        var acked: [String: String] = [:]
-        for index in 0..<40 {
+        let acked = try await deployment.sendAll(40, from: a, in: friendship) { index in
             if index == 10 { _ = try await replica.command("CLUSTER", "FAILOVER") }
-            let cid = "c\(index)"
-            guard let id = await Self.sendUntilAcked(a, friendship: friendship, content: "m\(index)", cid: cid) else {
-                Issue.record("m\(index) was never acked")
-                break
-            }
-            acked[cid] = id
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(try await replica.command("ROLE").array?.first?.string == "master", "the replica was not promoted")
-
-        let history = try await deployment.history(friendship)
-        var cids: [String: Int] = [:]
-        for entry in history { if let cid = entry.fields["cid"] { cids[cid, default: 0] += 1 } }
-        for (cid, id) in acked {
-            #expect(history.contains { $0.id == id }, "acked \(cid) (\(id)) is missing after the failover")
-            #expect(cids[cid] == 1, "\(cid) stored \(cids[cid] ?? 0) times")
-        }
-        let received = await b.messages(acked.count, timeout: .seconds(30)).compactMap { $0["id"] as? String }
-        #expect(received == acked.values.sorted { StreamID($0)! < StreamID($1)! })
+        try await deployment.expectNothingLost(acked, in: friendship, receiver: b)
     }
 
     /// A message stored whose node died before publishing it (written here as the store script would, nothing

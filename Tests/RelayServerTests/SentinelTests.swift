@@ -38,17 +38,6 @@ import Testing
         throw TestSupportError("the Sentinels did not find the replicas and each other")
     }
 
-    /// Sends `content` until it is acked (same cid every time), through any of `sockets`; the ack's id.
-    static func sendUntilAcked(_ socket: ChatConnection, friendship: String, content: String, cid: String) async -> String? {
-        for _ in 0..<60 {
-            socket.send(to: friendship, content: content, cid: cid)
-            guard let answer = await socket.next(where: { $0["cid"] as? String == cid }, timeout: .seconds(3)) else { continue }
-            if answer["op"] as? String == "ack" { return answer["id"] as? String }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-        return nil
-    }
-
     @Test func nodesFindTheMasterThroughSentinelsAndAckOnlyWhatAReplicaHas() async throws {
         let deployment = try await Self.deploy()
         let cluster = try await TestCluster.start(nodes: 2, redis: deployment.master) {
@@ -59,7 +48,7 @@ import Testing
         let (alice, bob, friendship) = try await cluster.makeFriends("alice", "bob")
         let a = try await cluster.connect(alice, node: 0)
         let b = try await cluster.connect(bob, node: 1)
-        let id = await Self.sendUntilAcked(a, friendship: friendship, content: "hello", cid: "c1")
+        let id = await a.sendUntilAcked(friendship: friendship, content: "hello", cid: "c1")
         #expect(id != nil)
         #expect(await b.messages(1).first?["id"] as? String == id)
         // Acked only once a replica had it: both replicas hold it by now, one at least when the ack left.
@@ -95,7 +84,7 @@ import Testing
         for index in 0..<40 {
             if index == 10 { deployment.master.send(signal: SIGSTOP) }
             let cid = "c\(index)"
-            guard let id = await Self.sendUntilAcked(a, friendship: friendship, content: "m\(index)", cid: cid) else {
+            guard let id = await a.sendUntilAcked(friendship: friendship, content: "m\(index)", cid: cid) else {
                 Issue.record("m\(index) was never acked")
                 break
             }
@@ -130,7 +119,7 @@ import Testing
             try await deployment.master.command("ROLE").array?.first?.string == "slave"
         }
         #expect(demoted)
-        #expect(await Self.sendUntilAcked(a, friendship: friendship, content: "after", cid: "after") != nil)
+        #expect(await a.sendUntilAcked(friendship: friendship, content: "after", cid: "after") != nil)
         let last = try await promoted.command("XREVRANGE", .string("chat:history:{\(friendship)}"), "+", "-", "COUNT", "1")
         #expect(last.array?.first?.array?.last?.array?.contains(.bulkString(ByteBuffer(string: "after"))) == true)
     }

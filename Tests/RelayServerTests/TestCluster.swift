@@ -216,6 +216,18 @@ extension ChatConnection {
         return nil
     }
 
+    /// Sends `content` until it is acked (same cid every time, as a client retries); the ack's id, or nil after 60
+    /// tries.
+    func sendUntilAcked(friendship: String, content: String, cid: String) async -> String? {
+        for _ in 0..<60 {
+            send(to: friendship, content: content, cid: cid)
+            guard let answer = await next(where: { $0["cid"] as? String == cid }, timeout: .seconds(3)) else { continue }
+            if answer["op"] as? String == "ack" { return answer["id"] as? String }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return nil
+    }
+
     /// Reads `count` delivered messages (frames with an `id` and no `op`).
     func messages(_ count: Int, timeout: Duration = .seconds(10)) async -> [[String: Any]] {
         var result: [[String: Any]] = []

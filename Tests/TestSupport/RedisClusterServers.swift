@@ -18,10 +18,12 @@ public final class RedisClusterServers: @unchecked Sendable {
             // The bus port is named too: by default it is the port plus 10,000, inside the kernel's ephemeral range,
             // where a parallel test's outgoing connection may hold it.
             servers.append(
-                try await RedisServer(arguments: [
-                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000",
-                    "--cluster-require-full-coverage", "no", "--cluster-port", "\(try FreePort.next())",
-                ] + arguments)
+                try await RedisServer(
+                    arguments: [
+                        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000",
+                        "--cluster-require-full-coverage", "no", "--cluster-port", "\(try FreePort.next())",
+                    ] + arguments
+                )
             )
         }
         self.servers = servers

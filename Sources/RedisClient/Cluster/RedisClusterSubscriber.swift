@@ -213,7 +213,10 @@ public final class RedisClusterSubscriber: Sendable {
                     lastError = error
                 }
             }
-            logger.warning("a moved channel could not be subscribed again", metadata: ["channel": "\(channel)", "error": "\(lastError.map { "\($0)" } ?? "")"])
+            logger.warning(
+                "a moved channel could not be subscribed again",
+                metadata: ["channel": "\(channel)", "error": "\(lastError.map { "\($0)" } ?? "")"]
+            )
         }
     }
 }

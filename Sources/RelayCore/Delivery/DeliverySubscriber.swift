@@ -69,7 +69,13 @@ struct ClusterDeliverySubscriber: DeliverySubscriber {
     let subscriber: RedisClusterSubscriber
     private let events: DeliverySubscriberEvents
 
-    init(cluster: RedisClusterClient, configuration: RedisConfiguration, logger: Logger, metrics: RedisMetricsSettings, events: DeliverySubscriberEvents) {
+    init(
+        cluster: RedisClusterClient,
+        configuration: RedisConfiguration,
+        logger: Logger,
+        metrics: RedisMetricsSettings,
+        events: DeliverySubscriberEvents
+    ) {
         self.events = events
         subscriber = RedisClusterSubscriber(
             cluster: cluster,

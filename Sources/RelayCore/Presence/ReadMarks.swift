@@ -23,7 +23,8 @@ public struct ReadMarks: Sendable {
             ReadMarkScript.script,
             keys: [.string(keys.history(friendship)), .string(keys.readMarks(friendship))],
             arguments: [
-                .string(user), .string(id), .string(frame), publisher.scriptChannel(keys.deliver(user)), publisher.scriptChannel(keys.deliver(friend)),
+                .string(user), .string(id), .string(frame), publisher.scriptChannel(keys.deliver(user)),
+                publisher.scriptChannel(keys.deliver(friend)),
             ]
         )
         switch reply {
