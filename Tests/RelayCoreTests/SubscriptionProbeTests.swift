@@ -46,7 +46,8 @@ import Testing
             instance: "node-1",
             publisher: Publisher(redis: client, cluster: false),
             cluster: nil,
-            timeout: .milliseconds(500),
+            // Generous: a loaded test machine can hold a loopback publish back for a second or more.
+            timeout: .seconds(3),
             interval: .milliseconds(100),
             logger: logger,
             metrics: .discarding
@@ -79,7 +80,7 @@ import Testing
         let fixture = try await Self.start(on: redis, deaf: true)
         defer { fixture.task.cancel() }
         var found = false
-        for _ in 0..<100 where !found {
+        for _ in 0..<200 where !found {
             try await Task.sleep(for: .milliseconds(50))
             found = !fixture.probe.isHealthy && fixture.interruptions.withLockedValue { $0 } > 0
         }
@@ -90,9 +91,9 @@ import Testing
         let redis = try await RedisServer()
         let fixture = try await Self.start(on: redis, deaf: false)
         defer { fixture.task.cancel() }
-        // Ten probe rounds.
-        for _ in 0..<30 {
-            try await Task.sleep(for: .milliseconds(50))
+        // Two probe rounds and the start of a third (each waits out its timeout).
+        for _ in 0..<70 {
+            try await Task.sleep(for: .milliseconds(100))
             #expect(fixture.probe.isHealthy)
         }
         #expect(fixture.interruptions.withLockedValue { $0 } == 0)

@@ -63,13 +63,15 @@ import Testing
 
         /// Alice (channel on the second primary) and bob (on the first) as friends, the friendship's stream on
         /// `friendshipPrimary`; alice's socket on node 0, bob's on node 1.
-        func aliceAndBob(friendshipPrimary: Int) async throws -> (a: ChatConnection, b: ChatConnection, bob: String, friendship: String) {
+        func aliceAndBob(
+            friendshipPrimary: Int
+        ) async throws -> (a: ChatConnection, b: ChatConnection, alice: String, bob: String, friendship: String) {
             let alice = ids("alice", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[1]
             let bob = ids("bob", key: { "chat:deliver:{\($0)}" }, perPrimary: 1)[0]
             let friendship = ids("f", key: { "chat:history:{\($0)}" }, perPrimary: 1)[friendshipPrimary]
             for user in [alice, bob] { try await createUser(user) }
             try await befriend(alice, bob, id: friendship)
-            return (try await relays.connectOpen(alice, node: 0), try await relays.connectOpen(bob, node: 1), bob, friendship)
+            return (try await relays.connectOpen(alice, node: 0), try await relays.connectOpen(bob, node: 1), alice, bob, friendship)
         }
 
         /// Alice sends `count` messages, each retried with its cid until acked; `before(index)` runs before each.
@@ -247,7 +249,7 @@ import Testing
     @Test func aSubscribedUsersSlotMigratesWhileMessagesFlow() async throws {
         let deployment = try await Self.deploy()
         defer { Task { await deployment.stop() } }
-        let (a, b, bob, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 2)
+        let (a, b, _, bob, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 2)
 
         let slot = HashSlot(key: "chat:deliver:{\(bob)}")
         let (sourceEndpoint, targetEndpoint) = (deployment.primaries[0], deployment.primaries[1])
@@ -297,7 +299,7 @@ import Testing
             $0.redisCommandTimeout = 3
         }
         defer { Task { await deployment.stop() } }
-        let (a, b, _, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 0)
+        let (a, b, _, _, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 0)
         let victim = deployment.primaries[0]
 
         let slot = HashSlot(key: "chat:history:{\(friendship)}")
@@ -338,7 +340,7 @@ import Testing
             $0.redisCommandTimeout = 3
         }
         defer { Task { await deployment.stop() } }
-        let (a, b, _, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 0)
+        let (a, b, _, _, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 0)
         let shard = try #require(deployment.reader.topology?.shards.first)
         let replica = try #require(shard.replicas.first.flatMap { deployment.redis.server(at: $0) })
 
@@ -381,5 +383,54 @@ import Testing
         #expect(delivered?["id"] as? String == stored)
         #expect(delivered?["content"] as? String == "lost publish")
         #expect(try await deployment.history(friendship).count == 1)
+    }
+
+    /// Contract v2's events on a cluster, where friends' channels live in other slots than the user's keys and the
+    /// friendship's: presence, typing and read marks are published by the node (`SPUBLISH` per channel), a broadcast
+    /// reaches every node through the sharded `chat:broadcast`, and the friends list and the history API read across
+    /// primaries.
+    @Test func presenceTypingReadMarksBroadcastAndTheAPIOnACluster() async throws {
+        let deployment = try await Self.deploy()
+        defer { Task { await deployment.stop() } }
+        let relays = deployment.relays
+        let (a, b, alice, bob, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 2)
+        let isPresence = { (online: Bool) in
+            { (frame: [String: Any]) in frame["op"] as? String == "presence" && frame["user"] as? String == bob && frame["online"] as? Bool == online
+            }
+        }
+
+        // Bob's second device, then his leaving: alice hears offline, then online again.
+        await b.close()
+        #expect(await a.next(where: isPresence(false)) != nil)
+        let b2 = try await relays.connectOpen(bob, node: 1)
+        #expect(await a.next(where: isPresence(true)) != nil)
+
+        // Typing reaches bob on the other node; nothing is stored.
+        a.send(json: ["op": "typing", "friend": friendship])
+        #expect(await b2.next(where: { $0["op"] as? String == "typing" && $0["user"] as? String == alice }) != nil)
+
+        // A message, then bob marks it read: both members' sockets hear it.
+        let id = try #require(await a.sendUntilAcked(friendship: friendship, content: "read me", cid: "r1"))
+        #expect(await b2.messages(1).first?["id"] as? String == id)
+        b2.send(json: ["op": "read", "friend": friendship, "id": id, "cid": "m1"])
+        let isRead = { (frame: [String: Any]) in frame["op"] as? String == "read" && frame["id"] as? String == id }
+        #expect(await a.next(where: isRead) != nil)
+        #expect(await b2.next(where: isRead) != nil)
+
+        // The friends list and the history API, read across primaries.
+        let list = try await relays.http("GET", "/api/users/\(alice)/friends", node: 1)
+        let entry = (list.json["friends"] as? [[String: Any]])?.first
+        #expect(entry?["online"] as? Bool == true)
+        #expect(entry?["last"] as? String == id)
+        #expect(entry?["friend_read"] as? String == id)
+        let page = try await relays.http("GET", "/api/friendships/\(friendship)/messages?limit=10")
+        #expect((page.json["messages"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id])
+
+        // A broadcast reaches sockets on both nodes.
+        #expect(try await relays.http("POST", "/api/broadcast", body: ["content": "maintenance at noon"]).status == 202)
+        for socket in [a, b2] {
+            let broadcast = await socket.next(where: { $0["op"] as? String == "broadcast" })
+            #expect(broadcast?["content"] as? String == "maintenance at noon")
+        }
     }
 }
