@@ -12,23 +12,33 @@ public struct HashSlot: Hashable, Comparable, Sendable, CustomStringConvertible 
         self.rawValue = UInt16(rawValue)
     }
 
+    /// Read in place where the string's UTF-8 is contiguous (every native string): the cluster client hashes every
+    /// command's key.
     public init(key: some StringProtocol) {
-        self.init(keyBytes: Array(key.utf8))
+        if let value = key.utf8.withContiguousStorageIfAvailable({ Self.slot(of: $0) }) {
+            rawValue = value
+        } else {
+            rawValue = Self.slot(of: Array(key.utf8))
+        }
     }
 
-    public init(keyBytes key: [UInt8]) {
-        rawValue = Self.crc16(Self.hashTag(of: key)) & UInt16(Self.count - 1)
+    public init(keyBytes key: some RandomAccessCollection<UInt8>) {
+        rawValue = Self.slot(of: key)
+    }
+
+    private static func slot(of key: some RandomAccessCollection<UInt8>) -> UInt16 {
+        crc16(hashTag(of: key)) & UInt16(count - 1)
     }
 
     public static func < (lhs: HashSlot, rhs: HashSlot) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { String(rawValue) }
 
     /// The part of the key that is hashed.
-    static func hashTag(of key: [UInt8]) -> ArraySlice<UInt8> {
+    static func hashTag<Key: RandomAccessCollection<UInt8>>(of key: Key) -> Key.SubSequence {
         guard let open = key.firstIndex(of: UInt8(ascii: "{")),
-            let close = key[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1
+            let close = key[key.index(after: open)...].firstIndex(of: UInt8(ascii: "}")), close > key.index(after: open)
         else { return key[...] }
-        return key[(open + 1)..<close]
+        return key[key.index(after: open)..<close]
     }
 
     static func crc16(_ bytes: some Sequence<UInt8>) -> UInt16 {

@@ -107,7 +107,8 @@ public final class RedisClusterClient: Sendable {
     /// The connected client of the primary serving `slot` (any primary for nil), if the map names one: the hot path
     /// sends there without suspending.
     private func readyClient(for slot: HashSlot?) -> RedisClient? {
-        guard let owner = state.withLock({ Self.owner(of: slot, in: $0.topology) }), let client = nodes.existing(owner), client.state == .connected else { return nil }
+        guard let owner = state.withLock({ Self.owner(of: slot, in: $0.topology) }), let client = nodes.existing(owner), client.state == .connected
+        else { return nil }
         return client
     }
 

@@ -19,7 +19,7 @@ enum RoutingKey {
     private static func slot(of key: RedisArgument) -> HashSlot {
         switch key {
         case .string(let text): HashSlot(key: text)
-        case .bytes(let bytes): HashSlot(keyBytes: Array(bytes.readableBytesView))
+        case .bytes(let bytes): HashSlot(keyBytes: bytes.readableBytesView)
         case .integer(let value): HashSlot(key: String(value))
         }
     }
