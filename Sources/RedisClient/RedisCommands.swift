@@ -7,6 +7,10 @@ public protocol RedisCommands: Sendable {
     /// Sends one command and calls `callback` with its reply, on an event loop.
     func send(_ arguments: [RedisArgument], then callback: @escaping RedisReplyCallback)
 
+    /// The same as a future; a requirement, so that a client with a future of its own (``RedisClient``) is called
+    /// through it.
+    func send(_ arguments: [RedisArgument]) -> EventLoopFuture<RedisReply>
+
     /// Runs a script and calls `callback` with its reply and the server connection that ran it (for a `WAIT` that
     /// must follow on that same connection).
     func evaluate(_ call: consuming RedisScriptCall, then callback: @escaping @Sendable (Result<RedisReply, any Error>, RedisClient?) -> Void)

@@ -8,6 +8,6 @@ public struct Broadcaster: Sendable {
 
     public func broadcast(content: String, type: String) async throws {
         let frame = ServerMessage.broadcast(content: content, type: type, timestamp: Int(Date().timeIntervalSince1970 * 1000))
-        try await publisher.publishAndWait(.string(frame), to: keys.broadcast)
+        try await publisher.broadcast(.string(frame), to: keys.broadcast)
     }
 }

@@ -18,7 +18,7 @@ import Testing
         let topology = try #require(client.topology)
         for index in 0..<200 {
             let key = "chat:user:{u\(index)}"
-            _ = try await client.command(key: key, ["SET", .string(key), .string("v\(index)")])
+            _ = try await client.command(["SET", .string(key), .string("v\(index)")])
             let ownerEndpoint = try #require(topology.primary(for: HashSlot(key: key)))
             let owner = try #require(cluster.server(at: ownerEndpoint))
             #expect(try await owner.command("GET", .string(key)).string == "v\(index)", "\(key)")
@@ -26,7 +26,7 @@ import Testing
         // A script runs on the primary of its keys' slot, on each shard (each node caches scripts of its own).
         let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
         for index in 0..<30 {
-            #expect(try await client.run(script, keys: ["chat:n:{\(index)}"], arguments: ["2"]) == .integer(2))
+            #expect(try await client.run(script, keys: [.string("chat:n:{\(index)}")], arguments: ["2"]) == .integer(2))
         }
     }
 
@@ -36,7 +36,7 @@ import Testing
         let key = "chat:history:{moving}"
         let sibling = "chat:cids:{moving}:1"
         let slot = HashSlot(key: key)
-        _ = try await client.command(key: key, ["SET", .string(key), "before"])
+        _ = try await client.command(["SET", .string(key), "before"])
         let topology = try #require(client.topology)
         let sourceEndpoint = try #require(topology.primary(for: slot))
         let targetEndpoint = try #require(topology.shards.map(\.primary).first { $0 != sourceEndpoint })
@@ -49,17 +49,17 @@ import Testing
         _ = try await target.command("CLUSTER", "SETSLOT", slotNumber, "IMPORTING", .string(sourceID))
         _ = try await source.command("CLUSTER", "SETSLOT", slotNumber, "MIGRATING", .string(targetID))
         _ = try await source.command("MIGRATE", "127.0.0.1", .integer(target.port), .string(key), "0", "5000")
-        #expect(try await client.command(key: key, ["GET", .string(key)]).string == "before")
-        _ = try await client.command(key: sibling, ["SET", .string(sibling), "written during the migration"])
+        #expect(try await client.command(["GET", .string(key)]).string == "before")
+        _ = try await client.command(["SET", .string(sibling), "written during the migration"])
         #expect(client.topology?.primary(for: slot) == sourceEndpoint, "an ASK leaves the map alone")
 
         // The slot is the target's now: MOVED, followed, and the map follows.
         for server in cluster.servers {
             _ = try? await server.command("CLUSTER", "SETSLOT", slotNumber, "NODE", .string(targetID))
         }
-        #expect(try await client.command(key: sibling, ["GET", .string(sibling)]).string == "written during the migration")
+        #expect(try await client.command(["GET", .string(sibling)]).string == "written during the migration")
         #expect(client.topology?.primary(for: slot) == targetEndpoint)
-        _ = try await client.command(key: key, ["SET", .string(key), "after"])
+        _ = try await client.command(["SET", .string(key), "after"])
         #expect(try await target.command("GET", .string(key)).string == "after")
     }
 }

@@ -40,7 +40,7 @@ import Testing
         let topology = try #require(client.topology)
         #expect(Set(subscriber.homes.values) == Set(topology.shards.map(\.primary)), "every primary holds some")
         for channel in channels { #expect(subscriber.homes[channel] == topology.primary(for: HashSlot(key: channel))) }
-        for channel in channels { _ = try await client.command(key: channel, ["SPUBLISH", .string(channel), "one"]) }
+        for channel in channels { _ = try await client.command(["SPUBLISH", .string(channel), "one"]) }
         #expect(try await Self.eventually { received.withLockedValue { Set($0) } == Set(channels.map { "\($0) one" }) })
 
         // The slot of one subscribed channel moves to another primary.
@@ -52,7 +52,7 @@ import Testing
         for node in cluster.servers { _ = try? await node.command("CLUSTER", "SETSLOT", slot, "NODE", .string(toID)) }
         #expect(try await Self.eventually { resubscribed.withLockedValue { $0 } == [moving] })
         #expect(subscriber.homes[moving] == to)
-        _ = try await client.command(key: moving, ["SPUBLISH", .string(moving), "after the move"])
+        _ = try await client.command(["SPUBLISH", .string(moving), "after the move"])
         #expect(try await Self.eventually { received.withLockedValue { $0.last } == "\(moving) after the move" })
     }
 
@@ -72,7 +72,7 @@ import Testing
             #expect(subscriber.homes[channel] != victim)
             var published = false
             for _ in 0..<20 where !published {
-                published = (try? await client.command(key: channel, ["SPUBLISH", .string(channel), "after"])) != nil
+                published = (try? await client.command(["SPUBLISH", .string(channel), "after"])) != nil
                 if !published { try await Task.sleep(for: .milliseconds(500)) }
             }
             #expect(published)

@@ -152,7 +152,7 @@ final class ChaosClient: @unchecked Sendable {
             extraFlags: ["--min-replicas", "1"],
             events: [(1 / 3, { $0.signal(1, SIGKILL) }), (2 / 3, killPrimary)]
         ) { key in
-            try await reader.command(key: key, ["XRANGE", .string(key), "-", "+"])
+            try await reader.command(["XRANGE", .string(key), "-", "+"])
         }
         try await rejoining?.value
     }

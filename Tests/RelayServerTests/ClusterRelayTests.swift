@@ -2,6 +2,7 @@ import ChatClient
 import ChatProtocol
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import RedisClient
 import RelayCore
@@ -42,7 +43,7 @@ import Testing
 
         func history(_ friendship: String) async throws -> [StoredEntry] {
             let key = "chat:history:{\(friendship)}"
-            let reply = try await reader.command(key: key, ["XRANGE", .string(key), "-", "+"])
+            let reply = try await reader.command(["XRANGE", .string(key), "-", "+"])
             return (reply.array ?? []).compactMap { entry in
                 guard let pair = entry.array, let id = pair[0].string, let values = pair[1].array else { return nil }
                 var fields: [String: String] = [:]
@@ -367,13 +368,12 @@ import Testing
         let history = "chat:history:{\(friendship)}"
         let stored = try #require(
             try await deployment.reader.command(
-                key: history,
                 ["XADD", .string(history), "*", "from", .string(alice), "to", .string(bob), "type", "text", "content", "lost publish", "cid", "c1"]
             ).string
         )
         let day = Int(Date().timeIntervalSince1970) / 86_400
         let bucket = "chat:cids:{\(friendship)}:\(day)"
-        _ = try await deployment.reader.command(key: bucket, ["HSET", .string(bucket), .string("\(alice):c1"), .string(stored)])
+        _ = try await deployment.reader.command(["HSET", .string(bucket), .string("\(alice):c1"), .string(stored)])
         #expect(await b.next(where: { $0["op"] == nil }, timeout: .seconds(1)) == nil, "nothing was published yet")
 
         a.send(to: friendship, content: "lost publish", cid: "c1")
@@ -426,11 +426,20 @@ import Testing
         let page = try await relays.http("GET", "/api/friendships/\(friendship)/messages?limit=10")
         #expect((page.json["messages"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id])
 
-        // A broadcast reaches sockets on both nodes.
+        // A broadcast reaches sockets on both nodes, and a program reading the contract's `chat:broadcast` with a classic
+        // SUBSCRIBE on any node of the cluster (here the last one, a replica).
+        let heard = NIOLockedValueBox<[String]>([])
+        let reader = RedisSubscriber(configuration: deployment.redis.servers.last!.configuration) { message in
+            heard.withLockedValue { $0.append(String(buffer: message.payload)) }
+        }
+        try await reader.connect()
+        try await reader.subscribe(["chat:broadcast"])
+        defer { Task { await reader.shutdown() } }
         #expect(try await relays.http("POST", "/api/broadcast", body: ["content": "maintenance at noon"]).status == 202)
         for socket in [a, b2] {
             let broadcast = await socket.next(where: { $0["op"] as? String == "broadcast" })
             #expect(broadcast?["content"] as? String == "maintenance at noon")
         }
+        #expect(try await relays.eventually { heard.withLockedValue { $0.contains { $0.contains("maintenance at noon") } } })
     }
 }

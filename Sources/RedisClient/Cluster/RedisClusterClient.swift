@@ -71,22 +71,6 @@ public final class RedisClusterClient: Sendable {
         await nodes.shutdown()
     }
 
-    /// Runs `arguments` on the primary of `key`'s slot.
-    public func command(key: String, _ arguments: [RedisArgument]) async throws -> RedisReply {
-        try await route(HashSlot(key: key)) { client, asking in
-            if asking { _ = client.send(["ASKING"]) }
-            return try await client.command(arguments)
-        }
-    }
-
-    /// Runs `script` on the primary of its first key's slot (every key must share that slot).
-    public func run(_ script: RedisScript, keys: [String], arguments: [RedisArgument] = []) async throws -> RedisReply {
-        var call = RedisScriptCall(script, keys: keys.count, arguments: arguments.count)
-        for key in keys { call.append(.string(key)) }
-        for argument in arguments { call.append(argument) }
-        return try await evaluateRouted(call).reply
-    }
-
     /// Runs the call on its slot's primary through ``route(_:_:)``; returns the reply and the node's client.
     private func evaluateRouted(_ call: RedisScriptCall) async throws -> (reply: RedisReply, node: RedisClient) {
         try await route(RoutingKey.slot(of: call.command)) { client, asking in

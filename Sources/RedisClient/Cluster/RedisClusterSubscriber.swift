@@ -178,12 +178,7 @@ public final class RedisClusterSubscriber: Sendable {
                     "a primary is gone; subscribing its channels on their new nodes",
                     metadata: ["from": "\(node)", "channels": "\(moved.count)"]
                 )
-                var live: [String] = []
-                for channel in moved where (try? await subscribe(channel)) != nil { live.append(channel) }
-                if !live.isEmpty {
-                    cluster.clusterMetrics.resubscriptions.increment(by: live.count)
-                    onResubscribed(live)
-                }
+                await resubscribe(moved)
                 return
             }
             if subscriber?.state == .connected { return }
@@ -196,28 +191,40 @@ public final class RedisClusterSubscriber: Sendable {
         subscriber.forget([channel])
         onInterrupted([channel])
         logger.info("a subscribed slot moved; subscribing on its new node", metadata: ["channel": "\(channel)", "from": "\(node)"])
-        Task {
-            // The nodes asked for the map may not all know of the move yet (a refresh may fail, or lag): the
-            // subscription follows MOVED to the new owner, and the whole step is tried again until it holds.
+        Task { await resubscribe([channel]) }
+    }
+}
+
+extension RedisClusterSubscriber {
+    /// Subscribes channels that left their node on their slots' owners now, each tried until it holds (the nodes asked
+    /// for the map may not all know of a move yet: a refresh may fail or lag, and a subscription follows `MOVED`),
+    /// then reports those that are live again. A channel unsubscribed meanwhile is dropped.
+    private func resubscribe(_ channels: [String]) async {
+        var live: [String] = []
+        for channel in channels {
             var lastError: (any Error)?
             for attempt in 0..<Self.maximumRehomeAttempts {
-                if attempt > 0 { try? await Task.sleep(for: .milliseconds(250)) }
-                guard state.withLock({ $0.homes[channel] != nil }) else { return }
-                _ = try? await cluster.refresh()
+                if attempt > 0 {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    _ = try? await cluster.refresh()
+                }
+                guard state.withLock({ $0.homes[channel] != nil }) else { break }
                 do {
                     try await subscribe(channel)
-                    cluster.clusterMetrics.resubscriptions.increment()
-                    onResubscribed([channel])
-                    return
+                    live.append(channel)
+                    lastError = nil
+                    break
                 } catch {
                     lastError = error
                 }
             }
-            logger.warning(
-                "a moved channel could not be subscribed again",
-                metadata: ["channel": "\(channel)", "error": "\(lastError.map { "\($0)" } ?? "")"]
-            )
+            if let lastError {
+                logger.warning("a moved channel could not be subscribed again", metadata: ["channel": "\(channel)", "error": "\(lastError)"])
+            }
         }
+        guard !live.isEmpty else { return }
+        cluster.clusterMetrics.resubscriptions.increment(by: live.count)
+        onResubscribed(live)
     }
 }
 

@@ -135,11 +135,13 @@ public struct RedisConfiguration: Sendable, Hashable {
         return RedisEndpoint(host: String(authority), port: port)
     }
 
-    /// The same settings for the server at `endpoint` (a cluster node, the master a Sentinel named).
+    /// The same settings for the server at `endpoint` (a cluster node, the master a Sentinel named): a node's
+    /// connection names that node in its errors, not the cluster's seeds.
     public func at(_ endpoint: RedisEndpoint) -> RedisConfiguration {
         var configuration = self
         configuration.host = endpoint.host
         configuration.port = endpoint.port
+        configuration.clusterSeeds = nil
         return configuration
     }
 

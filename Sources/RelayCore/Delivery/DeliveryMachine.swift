@@ -170,30 +170,25 @@ struct DeliveryMachine {
         catchUpDue || syncing?.covers(friendship) == true
     }
 
-    /// Sends `frame` now if nothing holds it, else keeps it in id order among the held ones. A live frame behind
-    /// a gap waits for a fill.
+    /// Sends `frame` now if nothing holds it, else keeps it in id order among the held ones. A live frame behind a gap
+    /// waits for the fill it starts.
     private mutating func offer(_ frame: PublishedMessage, read: Bool) -> Action {
         guard !isClosed else { return .nothing }
-        if !read, let previous = frame.previous, friendships[frame.friendship, default: FriendshipDelivery(last: openedAfter)].misses(previous) {
-            // Through the defaulting subscript: a frame may come before the socket's first catch-up named the
-            // friendship.
-            heldCount += friendships[frame.friendship, default: FriendshipDelivery(last: openedAfter)].hold(frame) ? 1 : 0
-            guard heldCount <= Self.maximumHeld else {
-                close()
-                return .closeSlowConsumer
-            }
-            return friendships[frame.friendship, default: FriendshipDelivery(last: openedAfter)].startFill() ? .fill(frame.friendship) : .nothing
-        }
         let due = outgoing.count
         let holdsWhole = isHeldWhole(frame.friendship)
-        // Mutated in place in the dictionary: a copy would make every held append copy the whole array.
+        var startsFill = false
+        // Mutated in place in the dictionary: a copy would make every held append copy the whole array. Defaulted:
+        // a frame may come before the socket's first catch-up named the friendship.
         heldCount += friendships[frame.friendship, default: FriendshipDelivery(last: openedAfter)].offer(
             frame,
             read: read,
             holdsWhole: holdsWhole,
-            outgoing: &outgoing
+            outgoing: &outgoing,
+            startsFill: &startsFill
         )
-        return afterChange(due: due)
+        let action = afterChange(due: due)
+        // A fill that starts holds everything after the socket's position: nothing went out with it.
+        return startsFill && action == .nothing ? .fill(frame.friendship) : action
     }
 
     /// Applies `change` to a friendship, then lets go what it frees.
@@ -222,14 +217,22 @@ struct DeliveryMachine {
 
 extension FriendshipDelivery {
     /// Sends `frame` (into `outgoing`) if nothing holds it, else holds it. Returns by how much the held frames grew.
+    /// Sets `startsFill` when a live frame names a previous entry the socket lacks (``misses(_:)``) and no fill runs
+    /// yet; a running one reads again.
     fileprivate mutating func offer(
         _ frame: PublishedMessage,
         read: Bool,
         holdsWhole: Bool,
-        outgoing: inout [PublishedMessage]
+        outgoing: inout [PublishedMessage],
+        startsFill: inout Bool
     ) -> Int {
         guard frame.id > last else { return 0 }
-        if read { filledThrough = max(filledThrough ?? last, frame.id) }
+        if read {
+            filledThrough = max(filledThrough ?? last, frame.id)
+        } else if let previous = frame.previous, misses(previous) {
+            // From here the frame waits for the fill's reads (``releaseLimit``).
+            startsFill = startFill()
+        }
         // The common case, a live frame that nothing holds: straight out.
         if !holdsWhole, held.isEmpty, frame.id <= releaseLimit, !mayBeOwnInFlight(frame) {
             if takeTurn(frame) { outgoing.append(frame) }
@@ -250,7 +253,7 @@ extension FriendshipDelivery {
     }
 
     /// Starts a fill of this friendship (true), or asks the running one to read again (false).
-    mutating func startFill() -> Bool {
+    fileprivate mutating func startFill() -> Bool {
         guard filledThrough == nil else {
             readAgain = true
             return false

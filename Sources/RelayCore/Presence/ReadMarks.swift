@@ -32,8 +32,7 @@ public struct ReadMarks: Sendable {
         case .integer(0): return .ignored
         default:
             if publisher.publishesAfterScripts {
-                publisher.publish(.string(frame), to: keys.deliver(user))
-                publisher.publish(.string(frame), to: keys.deliver(friend))
+                publisher.publish(.string(frame), to: keys.deliver(user), keys.deliver(friend))
             }
             return .moved
         }

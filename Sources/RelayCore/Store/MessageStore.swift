@@ -107,8 +107,7 @@ public struct MessageStore: Sendable {
     /// have happened (the node that stored it died), and receivers drop an id they have.
     private func publishStored(_ route: StoreRoute, id: String, frame: ByteBuffer?) {
         if let frame {
-            publisher.publish(.bytes(frame), to: route.recipientChannel)
-            publisher.publish(.bytes(frame), to: route.senderChannel)
+            publisher.publish(.bytes(frame), to: route.recipientChannel, route.senderChannel)
             return
         }
         Task {
@@ -120,8 +119,7 @@ public struct MessageStore: Sendable {
             else { return }
             let previous = before.array?.first?.array?.first?.string ?? "0-0"
             let frame = RedisArgument.string(ServerMessage.message(message, previous: previous))
-            publisher.publish(frame, to: route.recipientChannel)
-            publisher.publish(frame, to: route.senderChannel)
+            publisher.publish(frame, to: route.recipientChannel, route.senderChannel)
         }
     }
 

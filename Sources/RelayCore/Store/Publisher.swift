@@ -22,11 +22,15 @@ struct Publisher: Sendable {
     }
 
     /// Publishes without waiting for the reply: delivery is at most once anyway, and feeds fill what is missed.
-    func publish(_ frame: RedisArgument, to channel: String) {
-        redis.send([command, .string(channel), frame]) { _ in }
+    func publish(_ frame: RedisArgument, to channels: String...) {
+        for channel in channels { redis.send([command, .string(channel), frame]) { _ in } }
     }
 
-    func publishAndWait(_ frame: RedisArgument, to channel: String) async throws {
+    /// A broadcast frame. The contract lists `chat:broadcast` as a classic pub/sub channel, so on a cluster it is
+    /// `PUBLISH`ed there for outside readers as well as `SPUBLISH`ed on the sharded channel of the same name, which the
+    /// nodes subscribe (their subscriptions follow slots).
+    func broadcast(_ frame: RedisArgument, to channel: String) async throws {
         _ = try await redis.command([command, .string(channel), frame])
+        if publishesAfterScripts { _ = try await redis.command(["PUBLISH", .string(channel), frame]) }
     }
 }
