@@ -4,8 +4,9 @@
 For each setup it starts Redis (one server, or `redis-server --cluster-enabled yes` nodes joined with
 `redis-cli --cluster create`), two release relay nodes on it, and the Go load generator of `../shared/bench` in
 `compare.py`'s saturation scenario (200 pairs, 8 in flight per sender, both send, 20 s after 5 s of warm-up), then
-reports delivered messages per second, latency, and the CPU per delivered message of the two nodes and of every
-Redis process, read from /proc around the whole run as `compare.py` does.
+reports delivered messages per second, latency, the CPU per delivered message of the two nodes and of every
+Redis process, read from /proc around the whole run as `compare.py` does, and how often a socket's feed filled a gap
+from the stream (the nodes' /metrics; on a cluster a frame naming an entry the socket lacks starts one).
 
     ../shared/bench/setup.sh        # the load generator, into /tmp/chatrelay-bench
     swift build -c release --product chatrelay
@@ -99,6 +100,12 @@ def start_redis(setup, workdir):
     return servers, "redis-cluster://" + ",".join(f"127.0.0.1:{s.port}" for s in servers)
 
 
+def metric(port, name):
+    """The sum of a counter's series in a node's /metrics."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
 def run(setup, args, workdir):
     servers, url = start_redis(setup, workdir)
     ports = [free_port(), free_port()]
@@ -118,6 +125,8 @@ def run(setup, args, workdir):
                                  "--duration", str(args.duration), "--warmup", str(args.warmup)],
                                 capture_output=True, text=True, timeout=300).stdout
         node_after, redis_after = cpu_seconds(node_pids), cpu_seconds(redis_pids)
+        fills = sum(metric(port, "chatrelay_gap_fills_total") for port in ports)
+        filled = sum(metric(port, "chatrelay_gap_fill_messages_total") for port in ports)
         report = json.loads(output.strip().splitlines()[-1])
         total = report.get("delivered", 0) + report.get("warmup", {}).get("delivered", 0)
         return {
@@ -128,6 +137,8 @@ def run(setup, args, workdir):
             "lost": report.get("lost"), "dup": report.get("dup"), "reordered": report.get("reordered"),
             "node_cpu_us_per_msg": round((node_after - node_before) / max(total, 1) * 1e6, 2),
             "redis_cpu_us_per_msg": round((redis_after - redis_before) / max(total, 1) * 1e6, 2),
+            "gap_fills_per_1000_msgs": round(fills / max(total, 1) * 1000, 2),
+            "filled_share": round(filled / max(total, 1), 4),
         }
     finally:
         for node in nodes:

@@ -9,6 +9,7 @@ import ChatProtocol
 /// subscriber loses its connection, every live frame is held until a catch-up has started a fill of each friendship
 /// from the last id the socket has; live frames of a friendship wait behind its fill's reading. A sync holds the
 /// friendships it replays until it is over. A frame that may be the socket's own message waits for its store reply.
+/// On a cluster, a live frame naming an entry the socket lacks waits for it: a grace, then a fill.
 /// All of these hold in one place per friendship (``FriendshipDelivery/held``), in id order.
 ///
 /// Frames due to the socket collect in ``outgoing``; one caller at a time sends them (``Action/send``), so the order
@@ -22,8 +23,13 @@ struct DeliveryMachine {
         /// Too many frames held for a socket that cannot take them: close it as a slow consumer.
         case closeSlowConsumer
         /// A live frame names a previous entry the socket has not reached (on a cluster, where storing and publishing
-        /// are two steps): read the friendship from ``readPosition(of:)`` as a catch-up's fill does.
+        /// are two steps) and it did not come within the grace: read the friendship from ``readPosition(of:)`` as a
+        /// catch-up's fill does.
         case fill(String)
+        /// A live frame names a previous entry the socket has not reached. Usually it is on its way (two nodes'
+        /// publishes crossed, or the store reply of the socket's own send is late): the frames behind it wait, and
+        /// after a grace ``gapGraceEnded(_:)`` reads the stream only if the entry is still missing.
+        case awaitGap(String)
     }
 
     /// How a fill's end leaves its friendship.
@@ -113,6 +119,17 @@ struct DeliveryMachine {
         isClosed ? nil : friendships[friendship]?.readPosition
     }
 
+    /// The grace of an ``Action/awaitGap(_:)`` is over: a fill if an entry is still missing, another grace if the
+    /// missing entry may be the socket's own send whose store has not replied, else nothing.
+    mutating func gapGraceEnded(_ friendship: String) -> Action {
+        guard !isClosed, friendships[friendship] != nil else { return .nothing }
+        switch friendships[friendship]!.gapAfterGrace() {
+        case .closed: return .nothing
+        case .mayBeOwnInFlight: return .awaitGap(friendship)
+        case .open: return .fill(friendship)
+        }
+    }
+
     /// A fill read everything up to the stream's end.
     mutating func fillEnded(_ friendship: String) -> FillEnd {
         guard !isClosed, friendships[friendship] != nil else { return .done(.nothing) }
@@ -176,7 +193,7 @@ struct DeliveryMachine {
         guard !isClosed else { return .nothing }
         let due = outgoing.count
         let holdsWhole = isHeldWhole(frame.friendship)
-        var startsFill = false
+        var opensGap = false
         // Mutated in place in the dictionary: a copy would make every held append copy the whole array. Defaulted:
         // a frame may come before the socket's first catch-up named the friendship.
         heldCount += friendships[frame.friendship, default: FriendshipDelivery(last: openedAfter)].offer(
@@ -184,11 +201,11 @@ struct DeliveryMachine {
             read: read,
             holdsWhole: holdsWhole,
             outgoing: &outgoing,
-            startsFill: &startsFill
+            opensGap: &opensGap
         )
         let action = afterChange(due: due)
-        // A fill that starts holds everything after the socket's position: nothing went out with it.
-        return startsFill && action == .nothing ? .fill(frame.friendship) : action
+        // A frame behind a gap is held with everything after it: nothing went out with it.
+        return opensGap && action == .nothing ? .awaitGap(frame.friendship) : action
     }
 
     /// Applies `change` to a friendship, then lets go what it frees.
@@ -217,24 +234,29 @@ struct DeliveryMachine {
 
 extension FriendshipDelivery {
     /// Sends `frame` (into `outgoing`) if nothing holds it, else holds it. Returns by how much the held frames grew.
-    /// Sets `startsFill` when a live frame names a previous entry the socket lacks (``misses(_:)``) and no fill runs
-    /// yet; a running one reads again.
+    /// Sets `opensGap` when a live frame names a previous entry the socket lacks (``misses(_:)``) and no grace or fill
+    /// is waiting for one yet; a running fill reads again.
     fileprivate mutating func offer(
         _ frame: PublishedMessage,
         read: Bool,
         holdsWhole: Bool,
         outgoing: inout [PublishedMessage],
-        startsFill: inout Bool
+        opensGap: inout Bool
     ) -> Int {
         guard frame.id > last else { return 0 }
+        let behindGap = !read && missesPrevious(frame)
         if read {
             filledThrough = max(filledThrough ?? last, frame.id)
-        } else if let previous = frame.previous, misses(previous) {
-            // From here the frame waits for the fill's reads (``releaseLimit``).
-            startsFill = startFill()
+        } else if behindGap {
+            if filledThrough != nil {
+                readAgain = true
+            } else if !awaitingGap {
+                awaitingGap = true
+                opensGap = true
+            }
         }
         // The common case, a live frame that nothing holds: straight out.
-        if !holdsWhole, held.isEmpty, frame.id <= releaseLimit, !mayBeOwnInFlight(frame) {
+        if !holdsWhole, held.isEmpty, !behindGap, frame.id <= releaseLimit, !mayBeOwnInFlight(frame) {
             if takeTurn(frame) { outgoing.append(frame) }
             return 0
         }
@@ -252,6 +274,34 @@ extension FriendshipDelivery {
         return holdsWhole ? 0 : -release(into: &outgoing)
     }
 
+    enum GapAfterGrace {
+        case closed
+        case mayBeOwnInFlight
+        /// A fill starts: read from ``readPosition``.
+        case open
+    }
+
+    /// Whether a held live frame still names an entry the socket lacks once the grace is over. A running fill reads
+    /// past any gap (it reads again when a frame behind one comes).
+    fileprivate mutating func gapAfterGrace() -> GapAfterGrace {
+        awaitingGap = false
+        guard filledThrough == nil else { return .closed }
+        // In id order, a frame's previous entry is the held frame before it, or the socket has it, or it is missing.
+        var reached = last
+        for frame in held {
+            if let previous = frame.previous, previous > reached, !sentHere.contains(previous) {
+                if inFlight > 0, previous > repliedThrough {
+                    awaitingGap = true
+                    return .mayBeOwnInFlight
+                }
+                filledThrough = last
+                return .open
+            }
+            reached = max(reached, frame.id)
+        }
+        return .closed
+    }
+
     /// Starts a fill of this friendship (true), or asks the running one to read again (false).
     fileprivate mutating func startFill() -> Bool {
         guard filledThrough == nil else {
@@ -262,12 +312,12 @@ extension FriendshipDelivery {
         return true
     }
 
-    /// Moves the held frames that may go now, from the front, into `outgoing`: up to where a fill has read, and not
-    /// past one that may be the socket's own message. Returns how many left the held ones.
+    /// Moves the held frames that may go now, from the front, into `outgoing`: up to where a fill has read, not past
+    /// one that may be the socket's own message, nor past a gap. Returns how many left the held ones.
     fileprivate mutating func release(into outgoing: inout [PublishedMessage]) -> Int {
         var next = 0
         let limit = releaseLimit
-        while next < held.count, held[next].id <= limit, !mayBeOwnInFlight(held[next]) {
+        while next < held.count, held[next].id <= limit, !mayBeOwnInFlight(held[next]), !missesPrevious(held[next]) {
             if takeTurn(held[next]) { outgoing.append(held[next]) }
             next += 1
         }

@@ -12,6 +12,8 @@ struct FriendshipDelivery {
     var filledThrough: StreamID?
     /// A catch-up was asked for while a fill was running (which may have read past already): read again after.
     var readAgain = false
+    /// A live frame named an entry the socket lacks, and the grace before a fill reads it is running.
+    var awaitingGap = false
     /// Entries after `last` that this socket sent itself (their store replies came), which it must not get back;
     /// in id order.
     var sentHere: [StreamID] = []
@@ -70,6 +72,12 @@ struct FriendshipDelivery {
     /// is missing before the frame that names it.
     func misses(_ previous: StreamID) -> Bool {
         previous > readPosition && !sentHere.contains(previous)
+    }
+
+    /// A live frame naming an entry the socket lacks: it waits for that entry, live or read.
+    func missesPrevious(_ frame: PublishedMessage) -> Bool {
+        guard let previous = frame.previous else { return false }
+        return misses(previous)
     }
 
     /// Puts `frame` among the held ones by its id, unless it is there already. True when it was added.
