@@ -355,7 +355,7 @@ import Testing
 
     /// A message stored whose node died before publishing it (written here as the store script would, nothing
     /// published): alice's retry of its cid is acked with the stored id and publishes it again, so bob's open socket
-    /// gets it live.
+    /// gets it live; without a retry, the next message's `prev` makes bob's socket read it from the stream.
     @Test func aRetriedCidPublishesAMessageItsNodeNeverPublished() async throws {
         let deployment = try await Self.deploy()
         defer { Task { await deployment.stop() } }
@@ -383,6 +383,18 @@ import Testing
         #expect(delivered?["id"] as? String == stored)
         #expect(delivered?["content"] as? String == "lost publish")
         #expect(try await deployment.history(friendship).count == 1)
+
+        // Another message stored and never published, then alice's next one, whose `prev` names it: bob's socket
+        // waits out the grace, reads the missing one from the stream, and gets both in order.
+        let missing = try #require(
+            try await deployment.reader.command(
+                ["XADD", .string(history), "*", "from", .string(alice), "to", .string(bob), "type", "text", "content", "never published"]
+            ).string
+        )
+        a.send(to: friendship, content: "next", cid: "c2")
+        let both = await Self.collect(b) { Self.delivered($0, in: friendship).count == 2 }
+        #expect(Self.delivered(both, in: friendship).compactMap { $0["content"] as? String } == ["never published", "next"])
+        #expect(Self.delivered(both, in: friendship).first?["id"] as? String == missing)
     }
 
     /// Contract v2's events on a cluster, where friends' channels live in other slots than the user's keys and the
