@@ -184,7 +184,7 @@ let package = Package(
             name: "RedisClientTests",
             dependencies: [
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"), "RedisClient",
-                "TestSupport",
+                "TestSupport", .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,13 +1,19 @@
 import Foundation
 import Logging
+import MetricsTestKit
 import RedisClient
 import TestSupport
 import Testing
 
 /// The cluster client against a real 3-primary, 3-replica cluster: routing by slot, MOVED and ASK followed.
 @Suite(.takesTurns) struct RedisClusterClientTests {
-    static func client(_ cluster: RedisClusterServers) async throws -> RedisClusterClient {
-        let client = RedisClusterClient(seeds: cluster.endpoints, configuration: cluster.servers[0].configuration, logger: quietLogger)
+    static func client(_ cluster: RedisClusterServers, metrics: TestMetrics = TestMetrics()) async throws -> RedisClusterClient {
+        let client = RedisClusterClient(
+            seeds: cluster.endpoints,
+            configuration: cluster.servers[0].configuration,
+            logger: quietLogger,
+            metrics: RedisMetricsSettings(factory: metrics)
+        )
         try await client.connect()
         return client
     }
@@ -32,7 +38,9 @@ import Testing
 
     @Test func aMigratingSlotIsFollowedWithAskAndAMovedOneUpdatesTheMap() async throws {
         let cluster = try await RedisClusterServers()
-        let client = try await Self.client(cluster)
+        let metrics = TestMetrics()
+        let client = try await Self.client(cluster, metrics: metrics)
+        let redirects = { (kind: String) in try metrics.expectCounter("redis_cluster_redirects_total", [("kind", kind)]).totalValue }
         let key = "chat:history:{moving}"
         let sibling = "chat:cids:{moving}:1"
         let slot = HashSlot(key: key)
@@ -52,6 +60,7 @@ import Testing
         #expect(try await client.command(["GET", .string(key)]).string == "before")
         _ = try await client.command(["SET", .string(sibling), "written during the migration"])
         #expect(client.topology?.primary(for: slot) == sourceEndpoint, "an ASK leaves the map alone")
+        #expect(try redirects("ask") == 2 && redirects("moved") == 0)
 
         // The slot is the target's now: MOVED, followed, and the map follows.
         for server in cluster.servers {
@@ -59,6 +68,7 @@ import Testing
         }
         #expect(try await client.command(["GET", .string(sibling)]).string == "written during the migration")
         #expect(client.topology?.primary(for: slot) == targetEndpoint)
+        #expect(try redirects("moved") == 1)
         _ = try await client.command(["SET", .string(key), "after"])
         #expect(try await target.command("GET", .string(key)).string == "after")
     }
