@@ -34,11 +34,19 @@ private final class FrameLog: RelaySocket {
 @Suite struct SocketFeedTests {
     private let friendship = "f1"
 
-    /// A frame as it comes on bob's channel: from alice, or from bob himself (this socket or his other devices).
-    private func published(_ id: String, from sender: String = "alice", in friendship: String = "f1") -> PublishedMessage {
+    /// A frame as it comes on bob's channel: from alice, or from bob himself (this socket or his other devices); on a
+    /// cluster it names the entry before it.
+    private func published(
+        _ id: String,
+        from sender: String = "alice",
+        in friendship: String = "f1",
+        previous: String? = nil
+    ) -> PublishedMessage {
         let to = sender == "alice" ? "bob" : "alice"
+        let tail = previous.map { #","prev":"\#($0)"}"# } ?? "}"
         let text =
-            #"{"id":"\#(id)","friend":"\#(friendship)","from":"\#(sender)","to":"\#(to)","content":"c \#(id)","type":"text","ts":1}"#
+            #"{"id":"\#(id)","friend":"\#(friendship)","from":"\#(sender)","to":"\#(to)","content":"c \#(id)","type":"text","ts":1"#
+            + tail
         return PublishedMessage(ByteBuffer(string: text), owner: "bob")!
     }
 
@@ -92,6 +100,28 @@ private final class FrameLog: RelaySocket {
         #expect(socket.received == ["2-0", "5-0", "4-0", "6-0"])
         feed.deliver(published("10-0"))
         #expect(socket.received.last == "10-0")
+    }
+
+    /// On a cluster, a frame naming an entry the socket lacks waits the context's grace for it: the missing frame that
+    /// comes meanwhile goes first, then the one that waited, and no fill reads the stream (here Redis is not there, so a
+    /// fill would hold both).
+    @Test func aFrameBehindAGapWaitsTheGraceForTheMissingOne() async throws {
+        let redis = RedisClient(configuration: RedisConfiguration())
+        let context = FeedContext(
+            store: MessageStore(redis: redis, keys: RedisKeys(prefix: "chat")),
+            logger: Logger(label: "test"),
+            gapGrace: .seconds(30)
+        )
+        let socket = FrameLog()
+        let feed = SocketFeed(socket: socket, openedAfter: StreamID(milliseconds: 1, sequence: 0), context: context)
+        defer { feed.close() }
+        await feed.catchUp(friendships: [])
+        feed.deliver(published("3-0", previous: "2-0"))
+        // Time for a feed that did not wait to start its fill; far less than the grace.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(socket.received.isEmpty)
+        feed.deliver(published("2-0", previous: "1-0"))
+        #expect(socket.received == ["2-0", "3-0"])
     }
 
     @Test func liveFramesWaitForTheCatchUpAtOpeningAndAfterAReconnect() async throws {

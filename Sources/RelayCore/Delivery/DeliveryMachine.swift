@@ -289,12 +289,12 @@ extension FriendshipDelivery {
         // In id order, a frame's previous entry is the held frame before it, or the socket has it, or it is missing.
         var reached = last
         for frame in held {
-            if let previous = frame.previous, previous > reached, !sentHere.contains(previous) {
-                if inFlight > 0, previous > repliedThrough {
+            if let previous = frame.previous, misses(previous, after: reached) {
+                if mayBeOwnStoreInFlight(previous) {
                     awaitingGap = true
                     return .mayBeOwnInFlight
                 }
-                filledThrough = last
+                _ = startFill()
                 return .open
             }
             reached = max(reached, frame.id)

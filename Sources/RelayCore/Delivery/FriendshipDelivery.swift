@@ -65,13 +65,24 @@ struct FriendshipDelivery {
     /// Sent by this socket's user, new to the socket, not known as this socket's own, and a send of the socket's is
     /// still in flight that may turn out to be it.
     func mayBeOwnInFlight(_ frame: PublishedMessage) -> Bool {
-        frame.isOwn && inFlight > 0 && frame.id > repliedThrough && frame.id > last && !sentHere.contains(frame.id)
+        frame.isOwn && mayBeOwnStoreInFlight(frame.id)
+    }
+
+    /// `id` is new to the socket, not known as its own, and a send of the socket's is still in flight whose entry it
+    /// may turn out to be.
+    func mayBeOwnStoreInFlight(_ id: StreamID) -> Bool {
+        inFlight > 0 && id > repliedThrough && id > last && !sentHere.contains(id)
     }
 
     /// `previous` is an entry this socket has neither received, nor sent itself, nor a running fill read: a message
     /// is missing before the frame that names it.
     func misses(_ previous: StreamID) -> Bool {
-        previous > readPosition && !sentHere.contains(previous)
+        misses(previous, after: readPosition)
+    }
+
+    /// `previous` is after `position` and not the socket's own sent entry.
+    func misses(_ previous: StreamID, after position: StreamID) -> Bool {
+        previous > position && !sentHere.contains(previous)
     }
 
     /// A live frame naming an entry the socket lacks: it waits for that entry, live or read.

@@ -9,10 +9,6 @@ import Synchronization
 final class SocketFeed: Sendable {
     /// How a gap fill waits for Redis to come back: soon at first, every 2 s at most.
     static let fillBackoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
-    /// How long frames behind a gap wait for the missing one to come live before a fill reads it. Two nodes'
-    /// publishes that cross arrive within milliseconds; a saturated node's store replies may take tenths of a second,
-    /// and while one is pending the machine waits again by itself.
-    static let gapGrace = Duration.milliseconds(100)
 
     let socket: any RelaySocket
     /// Shared by every feed of the node (one reference per socket instead of a store and a logger each).
@@ -143,7 +139,7 @@ final class SocketFeed: Sendable {
             Task { await fill(friendship) }
         case .awaitGap(let friendship):
             Task {
-                try? await Task.sleep(for: Self.gapGrace)
+                try? await Task.sleep(for: context.gapGrace)
                 run { $0.gapGraceEnded(friendship) }
             }
         case .send:

@@ -48,7 +48,7 @@ public struct ReadMarks: Sendable {
         }
         var summaries: [ReadSummary] = []
         for reply in replies {
-            let last = try await reply.last.get().array?.first?.array?.first?.string
+            let last = MessageStore.firstID(in: try await reply.last.get())
             let marks = try await reply.marks.get().array ?? []
             summaries.append(ReadSummary(last: last, read: marks.first?.string, friendRead: marks.dropFirst().first?.string))
         }

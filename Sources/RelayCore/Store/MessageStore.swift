@@ -117,7 +117,7 @@ public struct MessageStore: Sendable {
             guard let message = try? Self.messages(in: await entry.get(), friendship: route.friendship).first,
                 let before = try? await newest.get()
             else { return }
-            let previous = before.array?.first?.array?.first?.string ?? "0-0"
+            let previous = Self.firstID(in: before) ?? "0-0"
             let frame = RedisArgument.string(ServerMessage.message(message, previous: previous))
             publisher.publish(frame, to: route.recipientChannel, route.senderChannel)
         }
@@ -150,6 +150,11 @@ public struct MessageStore: Sendable {
     }
 
     /// Reads an `XRANGE` reply: `[[id, [field, value, ...]], ...]`.
+    /// The id of a stream range's first entry (with `COUNT 1`: the newest of an `XREVRANGE`); nil for an empty one.
+    static func firstID(in reply: RedisReply) -> String? {
+        reply.array?.first?.array?.first?.string
+    }
+
     static func messages(in reply: RedisReply, friendship: String) throws -> [StoredMessage] {
         guard let entries = reply.array else { throw RedisClientError(.unexpectedReply, "expected a stream range, got \(reply)") }
         return entries.compactMap { entry in
