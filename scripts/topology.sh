@@ -42,6 +42,7 @@ up)
     redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir/redis" --appendonly yes --appendfsync everysec \
         --save '' --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/logs/redis.log" >/dev/null 2>&1 </dev/null
     for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    echo "$redis_port" >"$dir/redis.port"
     echo "redis $redis_port"
 
     conf=$(cat "$root/docker/nginx.conf")
@@ -68,15 +69,28 @@ up)
     echo "balancer $balancer_port"
     ;;
 down)
+    # Every pid is read before anything stops: the directory goes only once they have all exited.
+    pids=()
+    for file in nginx.pid redis.pid "${nodes[@]/%/.pid}"; do
+        [ -f "$dir/$file" ] && pids+=("$(cat "$dir/$file")")
+    done
     [ -f "$dir/nginx.pid" ] && nginx -p "$dir" -c "$dir/nginx.conf" -g "pid $dir/nginx.pid; error_log $dir/logs/nginx.log;" -s quit 2>/dev/null || true
     for node in "${nodes[@]}"; do
         [ -f "$dir/$node.pid" ] && kill -TERM "$(cat "$dir/$node.pid")" 2>/dev/null || true
     done
-    sleep 1
-    for node in "${nodes[@]}"; do
-        [ -f "$dir/$node.pid" ] && kill -KILL "$(cat "$dir/$node.pid")" 2>/dev/null || true
-    done
-    [ -f "$dir/redis.pid" ] && kill -TERM "$(cat "$dir/redis.pid")" 2>/dev/null || true
+    # NOSAVE: this Redis persists by AOF only and must never refuse to stop over a save.
+    if [ -f "$dir/redis.port" ]; then
+        redis-cli -p "$(cat "$dir/redis.port")" shutdown nosave >/dev/null 2>&1 || true
+    fi
+    alive() { for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && echo "$pid"; done; return 0; }
+    for _ in $(seq 1 50); do [ -z "$(alive)" ] && break; sleep 0.1; done
+    for pid in $(alive); do kill -KILL "$pid" 2>/dev/null || true; done
+    for _ in $(seq 1 20); do [ -z "$(alive)" ] && break; sleep 0.1; done
+    left=$(alive | tr '\n' ' ')
+    if [ -n "$left" ]; then
+        echo "topology.sh: still running after down: $left" >&2
+        exit 1
+    fi
     ;;
 *)
     echo "usage: topology.sh up|down DIR [CHATRELAY_BINARY]" >&2

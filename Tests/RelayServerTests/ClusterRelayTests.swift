@@ -114,6 +114,7 @@ import Testing
         func stop() async {
             await relays.stop()
             await reader.shutdown()
+            redis.stop()
         }
     }
 

@@ -24,8 +24,12 @@ final class TestCluster: @unchecked Sendable {
     private(set) var metrics: [PrometheusCollectorRegistry] = []
     private var tasks: [Task<Void, any Error>] = []
 
-    private init(redis: RedisServer, configuration: RelayConfiguration) {
+    /// True when ``start(nodes:auth:redis:redisArguments:configure:)`` made the Redis, so ``stop()`` stops it too.
+    private let ownsRedis: Bool
+
+    private init(redis: RedisServer, ownsRedis: Bool, configuration: RelayConfiguration) {
         self.redis = redis
+        self.ownsRedis = ownsRedis
         self.configuration = configuration
     }
 
@@ -49,7 +53,7 @@ final class TestCluster: @unchecked Sendable {
         configuration.redisCommandTimeout = 10
         configuration.redisConnectTimeout = 10
         configure(&configuration)
-        let cluster = TestCluster(redis: redis, configuration: configuration)
+        let cluster = TestCluster(redis: redis, ownsRedis: given == nil, configuration: configuration)
         for index in 0..<count { try await cluster.addNode(name: "node\(index)") }
         return cluster
     }
@@ -75,6 +79,7 @@ final class TestCluster: @unchecked Sendable {
     func stop() async {
         for node in nodes { await node.shutdown() }
         for task in tasks { _ = await task.result }
+        if ownsRedis { redis.stop() }
     }
 
     func port(_ node: Int) -> Int { nodes[node].boundPort ?? 0 }

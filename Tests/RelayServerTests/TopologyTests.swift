@@ -68,8 +68,9 @@ import FoundationNetworking
     @Test func clientsThroughNginxSurviveANodeStoppedWithSIGTERM() async throws {
         let topology = try await Self.up()
         defer {
-            // Synchronously, so that nothing outlives the test.
-            _ = system("/bin/bash '\(Self.script)' down '\(topology.directory.path)' >/dev/null 2>&1")
+            // Synchronously, so that nothing outlives the test; `down` fails when a process it started is still there.
+            let down = system("/bin/bash '\(Self.script)' down '\(topology.directory.path)' >/dev/null 2>&1")
+            #expect(down == 0, "topology.sh down left a process running")
             try? FileManager.default.removeItem(at: topology.directory)
         }
         #expect(topology.nodes.count == 3 && topology.balancer > 0)

@@ -52,6 +52,11 @@ public final class RedisClusterServers: @unchecked Sendable {
         return true
     }
 
+    /// Stops every node and removes its directory.
+    public func stop() {
+        for server in servers { server.stop() }
+    }
+
     /// The server listening on `endpoint`'s port.
     public func server(at endpoint: RedisEndpoint) -> RedisServer? {
         servers.first { $0.port == endpoint.port }

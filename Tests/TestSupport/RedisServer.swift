@@ -31,14 +31,16 @@ public final class RedisServer: @unchecked Sendable {
         self.extraArguments = arguments
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatrelay-redis-\(self.port)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        ChildProcesses.scratch(directory)
         try await start()
     }
 
     deinit {
-        // SIGKILL, not SIGTERM: children of the test process inherit its blocked signal mask.
-        kill()
-        try? FileManager.default.removeItem(at: directory)
+        stop()
     }
+
+    /// The running server's process id; nil while it is stopped.
+    public var pid: Int32? { lock.withLock { process?.processIdentifier } }
 
     /// Starts the server (again) on its port and waits until it answers.
     public func start() async throws {
@@ -64,13 +66,14 @@ public final class RedisServer: @unchecked Sendable {
             return self.process
         }
         guard let process else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        ChildProcesses.ended(process.processIdentifier)
+        // SIGKILL, not SIGTERM: children of the test process inherit its blocked signal mask.
+        ChildProcesses.killAndWait(process.processIdentifier)
     }
 
+    /// Kills the server for good and removes its directory: nothing of it outlives the test.
     public func stop() {
         kill()
+        ChildProcesses.discarded(directory)
     }
 
     /// Sends `signal` to the server: `SIGSTOP` freezes it without closing its connections, `SIGCONT` resumes it.

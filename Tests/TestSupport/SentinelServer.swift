@@ -7,7 +7,7 @@ import RedisClient
 public final class SentinelServer: @unchecked Sendable {
     public let port: Int
     private let process: Process
-    private let directory: URL
+    public let directory: URL
 
     /// Watches the master at `masterPort` under `name`, with a quorum of `quorum`; declares it down after
     /// `downAfterMilliseconds` without an answer.
@@ -15,6 +15,7 @@ public final class SentinelServer: @unchecked Sendable {
         port = try FreePort.next()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatrelay-sentinel-\(port)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        ChildProcesses.scratch(directory)
         // Sentinel rewrites its configuration file, so it must be a file of its own.
         let file = directory.appendingPathComponent("sentinel.conf")
         try """
@@ -45,10 +46,15 @@ public final class SentinelServer: @unchecked Sendable {
     }
 
     deinit {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        ChildProcesses.ended(process.processIdentifier)
-        try? FileManager.default.removeItem(at: directory)
+        stop()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Kills the Sentinel and removes its directory.
+    public func stop() {
+        ChildProcesses.killAndWait(process.processIdentifier)
+        ChildProcesses.discarded(directory)
     }
 
     public func command(_ arguments: RedisArgument...) async throws -> RedisReply {
