@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "RelayCore", targets: ["RelayCore"]),
         .library(name: "WebSocketWire", targets: ["WebSocketWire"]),
+        .library(name: "ConnectionGuard", targets: ["ConnectionGuard"]),
         .library(name: "RelayServer", targets: ["RelayServer"]),
         .library(name: "ChatClient", targets: ["ChatClient"]),
         .library(name: "LoadGenerator", targets: ["LoadGenerator"]),
@@ -85,8 +86,18 @@ let package = Package(
         ),
         // The HTTP and WebSocket surface on Hummingbird.
         .target(
+            name: "ConnectionGuard",
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "RelayServer",
             dependencies: [
+                "ConnectionGuard",
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 "ChatProtocol",
@@ -204,6 +215,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ConnectionGuardTests",
+            dependencies: [
+                "ConnectionGuard",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

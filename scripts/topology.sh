@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Brings up docker/compose.yaml's topology as processes on loopback, without Docker: redis-server with AOF, three
-# chatrelay nodes with the compose file's settings, and Debian's nginx with the very docker/nginx.conf, only its
-# addresses rewritten (the service names to 127.0.0.1 and free ports).
+# chatrelay nodes with the compose file's settings (secrets from files made by make-secrets.sh, the admin API on an
+# admin port of their own), and Debian's nginx with the very docker/nginx.conf, only its addresses rewritten (the
+# service names to 127.0.0.1 and free ports).
 #
-#   scripts/topology.sh up DIR [CHATRELAY_BINARY]   # prints "balancer PORT", "node NAME PORT PID", "redis PORT"
+#   scripts/topology.sh up DIR [CHATRELAY_BINARY]   # prints "redis PORT", "node NAME PORT PID ADMIN_PORT", "balancer PORT"
 #   scripts/topology.sh down DIR
 #
-# DIR holds the rewritten nginx.conf, the AOF, the logs and the pid files. Needs redis-server and nginx on PATH.
+# DIR holds the secrets (DIR/secrets), the rewritten nginx.conf, the AOF, the logs and the pid files. Needs
+# redis-server and nginx on PATH.
 set -euo pipefail
 
 command=${1:?usage: topology.sh up|down DIR [CHATRELAY_BINARY]}
@@ -45,18 +47,22 @@ up)
     echo "$redis_port" >"$dir/redis.port"
     echo "redis $redis_port"
 
+    "$root/scripts/make-secrets.sh" "$dir/secrets" >/dev/null
     conf=$(cat "$root/docker/nginx.conf")
     for node in "${nodes[@]}"; do
         port=$(free_port)
+        admin_port=$(free_port)
+        # The compose file's /run/secrets/NAME are DIR/secrets/NAME here.
         CHATRELAY_REDIS_URL="redis://127.0.0.1:$redis_port/0" \
         CHATRELAY_AUTH=$(compose_value CHATRELAY_AUTH) \
-        CHATRELAY_JWT_SECRET=$(compose_value CHATRELAY_JWT_SECRET) \
-        CHATRELAY_ADMIN_TOKEN=$(compose_value CHATRELAY_ADMIN_TOKEN) \
+        CHATRELAY_JWT_SECRET_FILE=$(compose_value CHATRELAY_JWT_SECRET_FILE | sed "s|^/run/secrets|$dir/secrets|") \
+        CHATRELAY_ADMIN_TOKEN_FILE=$(compose_value CHATRELAY_ADMIN_TOKEN_FILE | sed "s|^/run/secrets|$dir/secrets|") \
+        CHATRELAY_ADMIN_PORT=$admin_port CHATRELAY_ADMIN_HOST=127.0.0.1 \
         CHATRELAY_NODE_ID=$node CHATRELAY_HOST=127.0.0.1 CHATRELAY_PORT=$port \
             nohup "$binary" serve >"$dir/logs/$node.log" 2>&1 </dev/null &
         echo $! >"$dir/$node.pid"
         wait_for_http "$port" /readyz
-        echo "node $node $port $(cat "$dir/$node.pid")"
+        echo "node $node $port $(cat "$dir/$node.pid") $admin_port"
         conf=${conf//"server $node:4000;"/"server 127.0.0.1:$port;"}
     done
 

@@ -35,6 +35,12 @@ public final class Relay: Sendable {
         let redisMetrics = RedisMetricsSettings(factory: metricsFactory, dimensions: [("node", configuration.nodeID)])
         keys = RedisKeys(prefix: configuration.prefix)
         var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
+        if let password = configuration.redisPassword {
+            guard redisConfiguration.password == nil else {
+                throw RelayStartError("the Redis URL names a password and CHATRELAY_REDIS_PASSWORD_FILE gives another; give one")
+            }
+            redisConfiguration.password = password
+        }
         redisConfiguration.clientName = "chatrelay-\(configuration.nodeID)"
         // Published frames go to sockets as they came: room for the WebSocket header in front of each.
         redisConfiguration.pushPayloadHeadroom = FrameBuffer.headerRoom
@@ -112,6 +118,12 @@ public final class Relay: Sendable {
             } catch {
                 throw RelayStartError("--jwt-secret: \(error)")
             }
+            // A short admin token falls to guessing as a short secret does, throttle or not.
+            if let adminToken = configuration.adminToken, adminToken.utf8.count < Self.minimumAdminTokenBytes {
+                throw RelayStartError(
+                    "--admin-token must be at least \(Self.minimumAdminTokenBytes) bytes under --auth jwt (it is \(adminToken.utf8.count)); make one with: openssl rand -hex 32"
+                )
+            }
         case .none:
             tokens = nil
         }
@@ -139,6 +151,8 @@ public final class Relay: Sendable {
 
     /// The node's long-lived parts, for its `ServiceGroup`, in start order (graceful shutdown goes in reverse): the
     /// command connection, the subscriber with its catch-ups, the presence leases, the heartbeat.
+    public static let minimumAdminTokenBytes = 32
+
     public var services: [any Service] {
         backend.services + [registry, presence, sockets.heartbeats]
     }

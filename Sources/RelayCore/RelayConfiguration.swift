@@ -3,6 +3,8 @@ import Foundation
 /// Everything a relay node is configured with; the CLI fills it from flags and `CHATRELAY_*` variables.
 public struct RelayConfiguration: Sendable {
     public var redisURL: String = "redis://127.0.0.1:6379/0"
+    /// The password of a Redis URL that names none (`CHATRELAY_REDIS_PASSWORD_FILE`).
+    public var redisPassword: String?
     public var prefix: String = "chat"
     public var auth: AuthMode = .jwt
     public var jwtSecret: String?
@@ -25,6 +27,25 @@ public struct RelayConfiguration: Sendable {
     public var maximumQueuedFrames: Int = 4096
     /// The same bound in bytes, whichever comes first.
     public var maximumQueuedBytes: Int = 8 * 1024 * 1024
+    /// Open sockets one user may hold on this node; one more upgrade is answered 429.
+    public var maximumSocketsPerUser: Int = 32
+    /// TCP connections (HTTP and WebSocket) the node holds at once; one more is answered 503 and closed. Nil: the
+    /// open-file limit less ``reservedFileDescriptors``.
+    public var maximumConnections: Int?
+    /// Seconds a connection may take to send a whole request head (and then its body), from its opening or its
+    /// previous answer.
+    public var requestTimeout: Double = 10
+    /// Origins (`https://chat.example.com`) whose pages may open sockets besides the node's own; `*` allows any.
+    public var allowedOrigins: [String] = []
+    /// When set, the admin routes and `/metrics` are served only on this port, bound on ``adminHost``.
+    public var adminPort: Int?
+    public var adminHost: String = "127.0.0.1"
+    /// How long the drain waits for sockets and requests to finish before the node closes what is left and exits.
+    public var drainTime: Double = 5
+
+    /// Descriptors kept back from ``maximumConnections``' default for Redis connections, files and the listeners.
+    public static let reservedFileDescriptors = 256
+
     /// Seconds a Redis command may go unanswered before the connection is declared broken (and sends answer
     /// `unavailable`).
     public var redisCommandTimeout: Double = 3

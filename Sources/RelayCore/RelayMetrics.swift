@@ -10,6 +10,7 @@ public final class RelayMetrics: Sendable {
     public let users: Meter
     public let socketOpens: Counter
     private let socketCloses: [SocketCloseReason: Counter]
+    private let refusals: [RefusalReason: Counter]
     /// Send requests read from sockets.
     public let messagesReceived: Counter
     public let messagesStored: Counter
@@ -59,6 +60,7 @@ public final class RelayMetrics: Sendable {
         users = Meter(label: "chatrelay_users", dimensions: node, factory: factory)
         socketOpens = counter("chatrelay_socket_opens_total")
         socketCloses = counters("chatrelay_socket_closes_total", by: "reason", SocketCloseReason.self)
+        refusals = counters("chatrelay_refusals_total", by: "reason", RefusalReason.self)
         messagesReceived = counter("chatrelay_messages_received_total")
         messagesStored = counter("chatrelay_messages_stored_total")
         duplicateSends = counter("chatrelay_duplicate_sends_total")
@@ -91,6 +93,11 @@ public final class RelayMetrics: Sendable {
 
     func closed(_ reason: SocketCloseReason) {
         socketCloses[reason]!.increment()
+    }
+
+    /// A connection or request was turned away for `reason`.
+    public func refused(_ reason: RefusalReason) {
+        refusals[reason]!.increment()
     }
 
     /// An error frame with `code` went to a socket.

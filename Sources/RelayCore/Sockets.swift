@@ -11,6 +11,8 @@ public final class Sockets: Sendable {
     public let heartbeats: HeartbeatMonitor
     public let logger: Logger
     public let metrics: RelayMetrics
+    /// Each user's sockets and frame rate on this node, admitted before the upgrade's answer.
+    public let allowances: UserAllowances
     let registry: SocketRegistry
     private let sessionContext: SessionContext
     private let backend: RedisBackend
@@ -31,6 +33,11 @@ public final class Sockets: Sendable {
         self.backend = backend
         self.logger = logger
         heartbeats = HeartbeatMonitor(period: configuration.heartbeat, metrics: metrics)
+        allowances = UserAllowances(
+            maximumSocketsPerUser: configuration.maximumSocketsPerUser,
+            rate: configuration.rate,
+            burst: configuration.burst
+        )
     }
 
     public var count: Int { registry.socketCount }
@@ -50,13 +57,14 @@ public final class Sockets: Sendable {
     }
 
     /// Subscribes the user's channel (if this is their first socket here), catches the socket up from
-    /// `openedAfter`, and returns the socket's session.
-    public func open(_ socket: any RelaySocket, openedAfter: StreamID) async throws -> ClientSession {
+    /// `openedAfter`, and returns the socket's session, which spends `allowance` (the user's, shared with their other
+    /// sockets here) beside its own rate.
+    public func open(_ socket: any RelaySocket, openedAfter: StreamID, allowance: UserAllowance? = nil) async throws -> ClientSession {
         let feed = try await registry.add(socket, openedAfter: openedAfter)
         heartbeats.watch(socket)
         metrics.openSockets.increment()
         metrics.socketOpens.increment()
-        return ClientSession(context: sessionContext, socket: socket, feed: feed)
+        return ClientSession(context: sessionContext, socket: socket, feed: feed, allowance: allowance)
     }
 
     /// The socket's session ends, for `reason`.

@@ -6,13 +6,22 @@ import Prometheus
 import RelayCore
 
 /// The contract's HTTP API: users, friendships, history, broadcast, health and metrics.
-struct APIRoutes<Context: RequestContext>: Sendable {
+struct APIRoutes<Context: PeerAddressContext>: Sendable {
+    /// Which routes a port serves.
+    enum Scope: Sendable {
+        /// Every route: a node without `--admin-port`, or its admin port.
+        case everything
+        /// The public port of a node with `--admin-port`: the routes a user's token opens, and health.
+        case userRoutes
+    }
+
     let conversations: Conversations
     let broadcaster: Broadcaster
     let sockets: Sockets
     let presence: Presence
     let authenticator: Authenticator
     let metrics: PrometheusCollectorRegistry
+    let scope: Scope
 
     struct NewUser: Decodable {
         var name: String
@@ -36,34 +45,65 @@ struct APIRoutes<Context: RequestContext>: Sendable {
             sockets.isReady
                 ? json(["status": "ready"]) : json(["error": "unavailable", "message": "Redis is not connected"], status: .serviceUnavailable)
         }
+        let api = router.group("api").add(middleware: APIErrorMiddleware<Context>())
+        registerUserRoutes(on: api)
+        guard scope == .everything else { return }
+        registerAdminRoutes(on: api)
         router.get("metrics") { _, _ in
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
-        let api = router.group("api").add(middleware: APIErrorMiddleware<Context>())
+    }
+
+    /// Routes that take only the admin token.
+    private func registerAdminRoutes(on api: RouterGroup<Context>) {
         api.post("users") { request, context in
-            try authenticator.requireAdmin(request)
+            try authenticator.requireAdmin(request, peer: context.peerAddress)
             let body = try await request.decode(as: NewUser.self, context: context)
             let user = try await conversations.directory.createUser(name: body.name, id: body.id)
             return json(["id": user.id, "name": user.name], status: .created)
         }
-        api.get("users/:id") { request, context in
-            let id = try context.parameters.require("id")
-            try await authenticator.requireSelf(id, request)
-            guard let user = try await conversations.directory.user(id) else { throw APIError.notFound("no user \(id)") }
-            return json(["id": user.id, "name": user.name])
-        }
         // Not in the contract: operators (`chatrelay user show NAME`) look users up by name.
         api.get("usernames/:name") { request, context in
-            try authenticator.requireAdmin(request)
+            try authenticator.requireAdmin(request, peer: context.peerAddress)
             let name = try context.parameters.require("name")
             guard let user = try await conversations.directory.user(named: name) else { throw APIError.notFound("no user named \(name)") }
             return json(["id": user.id, "name": user.name])
         }
+        api.post("friendships") { request, context in
+            try authenticator.requireAdmin(request, peer: context.peerAddress)
+            let body = try await request.decode(as: NewFriendship.self, context: context)
+            let (friendship, created) = try await conversations.directory.createFriendship(body.user1, body.user2, id: body.id)
+            return json(
+                ["id": friendship.id, "user1": friendship.user1, "user2": friendship.user2],
+                status: created ? .created : .ok
+            )
+        }
+        api.post("broadcast") { request, context in
+            try authenticator.requireAdmin(request, peer: context.peerAddress)
+            let body = try await request.decode(as: NewBroadcast.self, context: context)
+            guard !body.content.isEmpty, body.content.utf8.count <= conversations.maximumContentBytes else {
+                throw APIError.badRequest("content must be 1 to \(conversations.maximumContentBytes) bytes")
+            }
+            let type = body.type ?? "text"
+            guard MessageType(rawValue: type) != nil else { throw APIError.badRequest("type must be text, emoji or file") }
+            try await broadcaster.broadcast(content: body.content, type: type)
+            return json(["status": "accepted"], status: .accepted)
+        }
+    }
+
+    /// Routes that a user's token opens (and the admin token, where it is accepted).
+    private func registerUserRoutes(on api: RouterGroup<Context>) {
+        api.get("users/:id") { request, context in
+            let id = try context.parameters.require("id")
+            try await authenticator.requireSelf(id, request, peer: context.peerAddress)
+            guard let user = try await conversations.directory.user(id) else { throw APIError.notFound("no user \(id)") }
+            return json(["id": user.id, "name": user.name])
+        }
         api.get("users/:id/friends") { request, context in
             let id = try context.parameters.require("id")
-            try await authenticator.requireSelf(id, request)
+            try await authenticator.requireSelf(id, request, peer: context.peerAddress)
             guard Identifier.isValid(id) else { throw APIError.badRequest("invalid user id") }
             let friends = try await conversations.directory.friends(of: id)
             // Both reads are pipelined: two round trips for any number of friends.
@@ -82,20 +122,11 @@ struct APIRoutes<Context: RequestContext>: Sendable {
             }
             return rawJSON(#"{"friends":["# + items.joined(separator: ",") + "]}")
         }
-        api.post("friendships") { request, context in
-            try authenticator.requireAdmin(request)
-            let body = try await request.decode(as: NewFriendship.self, context: context)
-            let (friendship, created) = try await conversations.directory.createFriendship(body.user1, body.user2, id: body.id)
-            return json(
-                ["id": friendship.id, "user1": friendship.user1, "user2": friendship.user2],
-                status: created ? .created : .ok
-            )
-        }
         api.get("friendships/:id/messages") { request, context in
             let id = try context.parameters.require("id")
             guard Identifier.isValid(id) else { throw APIError.badRequest("invalid friendship id") }
             guard let friendship = try await conversations.friendships.friendship(id) else { throw APIError.notFound("no friendship \(id)") }
-            try await authenticator.requireReader(of: friendship, request)
+            try await authenticator.requireReader(of: friendship, request, peer: context.peerAddress)
             let query = request.uri.queryParameters
             let before = query.get("before").flatMap { $0.isEmpty ? nil : $0 }
             let after = query.get("after").flatMap { $0.isEmpty ? nil : $0 }
@@ -109,18 +140,7 @@ struct APIRoutes<Context: RequestContext>: Sendable {
                 } else {
                     try await conversations.store.history(friendship: id, before: before, limit: limit)
                 }
-            return rawJSON(#"{"messages":["# + messages.map(ServerMessage.message).joined(separator: ",") + "]}")
-        }
-        api.post("broadcast") { request, context in
-            try authenticator.requireAdmin(request)
-            let body = try await request.decode(as: NewBroadcast.self, context: context)
-            guard !body.content.isEmpty, body.content.utf8.count <= conversations.maximumContentBytes else {
-                throw APIError.badRequest("content must be 1 to \(conversations.maximumContentBytes) bytes")
-            }
-            let type = body.type ?? "text"
-            guard MessageType(rawValue: type) != nil else { throw APIError.badRequest("type must be text, emoji or file") }
-            try await broadcaster.broadcast(content: body.content, type: type)
-            return json(["status": "accepted"], status: .accepted)
+            return rawJSON(ServerMessage.historyBody(messages, keepingNewest: after == nil))
         }
     }
 

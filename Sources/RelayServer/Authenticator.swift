@@ -6,6 +6,11 @@ import RelayCore
 struct Authenticator: Sendable {
     let configuration: RelayConfiguration
     let tokens: TokenAuthority?
+    /// False on the public port of a node with `--admin-port`: the admin token works only on the admin port.
+    var acceptsAdminToken = true
+    /// Shared by every port of the node.
+    let throttle: AdminThrottle
+    let metrics: RelayMetrics
 
     var mode: AuthMode { configuration.auth }
 
@@ -38,14 +43,23 @@ struct Authenticator: Sendable {
         return subject
     }
 
-    /// Admin routes: the admin token, or anyone under `--auth none`.
-    func requireAdmin(_ request: Request) throws {
+    /// Admin routes: the admin token, or anyone under `--auth none`. `peer` is the caller's address, for the throttle.
+    func requireAdmin(_ request: Request, peer: String?) throws {
         if mode == .none { return }
-        guard let adminToken = configuration.adminToken, !adminToken.isEmpty else {
-            throw APIError.forbidden("no admin token is configured on this node")
+        guard acceptsAdminToken, let adminToken = configuration.adminToken, !adminToken.isEmpty else {
+            throw APIError.forbidden("no admin token is accepted on this port")
         }
-        guard let presented = Self.bearer(request) else { throw APIError.unauthorized("the admin token is required") }
-        guard Self.isAdminToken(presented, adminToken) else { throw APIError.unauthorized("wrong admin token") }
+        try refuseIfThrottled(peer)
+        guard let presented = Self.bearer(request), Self.isAdminToken(presented, adminToken) else {
+            throttle.failed(peer ?? "")
+            throw APIError.unauthorized(Self.bearer(request) == nil ? "the admin token is required" : "wrong admin token")
+        }
+    }
+
+    private func refuseIfThrottled(_ peer: String?) throws {
+        guard throttle.isBlocked(peer ?? "") else { return }
+        metrics.refused(.adminThrottle)
+        throw APIError(status: .tooManyRequests, code: "too_many_attempts", message: "too many wrong admin tokens from this address; wait a minute")
     }
 
     /// Compares in time that depends only on the lengths, so that timing the answers does not reveal how much of a
@@ -58,30 +72,38 @@ struct Authenticator: Sendable {
     }
 
     /// History routes: the admin token, or the token of a member of the friendship.
-    func requireReader(of friendship: Friendship, _ request: Request) async throws {
-        try await requireAdmin(orOneOf: [friendship.user1, friendship.user2], request, refusal: "not a member of this friendship")
+    func requireReader(of friendship: Friendship, _ request: Request, peer: String?) async throws {
+        try await requireAdmin(orOneOf: [friendship.user1, friendship.user2], request, peer: peer, refusal: "not a member of this friendship")
     }
 
     /// A user's own routes (themselves, their friends): the admin token, or that user's token, so that a browser
     /// signed in with a token can list its friends.
-    func requireSelf(_ userID: String, _ request: Request) async throws {
-        try await requireAdmin(orOneOf: [userID], request, refusal: "a user's token reads only that user")
+    func requireSelf(_ userID: String, _ request: Request, peer: String?) async throws {
+        try await requireAdmin(orOneOf: [userID], request, peer: peer, refusal: "a user's token reads only that user")
     }
 
-    private func requireAdmin(orOneOf users: [String], _ request: Request, refusal: String) async throws {
+    /// A user's token for the route passes as it is; anything else is an admin attempt, throttled as such where the
+    /// admin token is accepted.
+    private func requireAdmin(orOneOf users: [String], _ request: Request, peer: String?, refusal: String) async throws {
         if mode == .none { return }
-        if let adminToken = configuration.adminToken, !adminToken.isEmpty, let presented = Self.bearer(request),
-            Self.isAdminToken(presented, adminToken)
-        {
-            return
+        let token = Self.token(request)
+        var userError: APIError
+        if let tokens, let token {
+            do {
+                if users.contains(try await tokens.verify(token)) { return }
+                userError = APIError.forbidden(refusal)
+            } catch {
+                userError = APIError.unauthorized(error.description)
+            }
+        } else {
+            userError = APIError.unauthorized("a token is required")
         }
-        guard let tokens = tokens, let token = Self.token(request) else { throw APIError.unauthorized("a token is required") }
-        let user: String
-        do {
-            user = try await tokens.verify(token)
-        } catch {
-            throw APIError.unauthorized(error.description)
+        guard acceptsAdminToken, let adminToken = configuration.adminToken, !adminToken.isEmpty, let presented = Self.bearer(request) else {
+            throw userError
         }
-        guard users.contains(user) else { throw APIError.forbidden(refusal) }
+        try refuseIfThrottled(peer)
+        if Self.isAdminToken(presented, adminToken) { return }
+        throttle.failed(peer ?? "")
+        throw userError
     }
 }

@@ -1,4 +1,5 @@
 import ChatProtocol
+import ConnectionGuard
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -37,15 +38,30 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
     struct Accepted: Sendable {
         var userID: String
         var openedAfter: StreamID
+        /// The user's socket slot and shared rate on this node, given back when the connection ends.
+        var allowance: UserAllowance
     }
+
+    /// A connection over `--max-connections`: answered 503 and closed, never served.
+    struct OverCapacity: Error {}
 
     let responder: HTTPChannelHandler.Responder
     private let routes: WebSocketRoutes
     private let http1: HTTP1Channel.Configuration
+    private let connections: OpenConnections
+    private let requestTimeout: TimeAmount
 
-    init(responder: @escaping HTTPChannelHandler.Responder, routes: WebSocketRoutes, http1: HTTP1Channel.Configuration = .init()) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder,
+        routes: WebSocketRoutes,
+        connections: OpenConnections,
+        requestTimeout: TimeAmount,
+        http1: HTTP1Channel.Configuration = .init()
+    ) {
         self.responder = Self.upgradeRedirecting(responder)
         self.routes = routes
+        self.connections = connections
+        self.requestTimeout = requestTimeout
         self.http1 = http1
     }
 
@@ -64,6 +80,17 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
         channel.eventLoop.makeCompletedFuture {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: Self.writeBufferWaterMark)
+            guard connections.admit() else {
+                sockets.metrics.connectionRefused(.overCapacity)
+                try channel.pipeline.syncOperations.addHandler(RequestHeadGuard.refusing(.overCapacity))
+                return Value(upgradeResult: channel.eventLoop.makeFailedFuture(OverCapacity()), channel: channel)
+            }
+            // First in the pipeline until the upgrade: the request timeout, the head's bound, the drain.
+            let headGuard = RequestHeadGuard(timeout: requestTimeout, connections: connections) { [sockets] refusal in
+                sockets.metrics.connectionRefused(refusal)
+            }
+            try channel.pipeline.syncOperations.addHandler(headGuard)
+            let signals = RequestProgressSignals()
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let decision = NIOLoopBoundBox<Result<Accepted, APIError>?>(nil, eventLoop: channel.eventLoop)
             let upgrader = WebSocketUpgrader<UpgradeResult>(
@@ -82,14 +109,24 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
                     }
                     return promise.futureResult.hop(to: channel.eventLoop).map { result in
                         decision.value = result
-                        if case .success = result { return HTTPHeaders() }
-                        return nil
+                        guard case .success(let accepted) = result else { return nil }
+                        // Given back with the connection, whichever handler holds its ticket then.
+                        headGuard.ticket?.alsoRelease { [sockets] in sockets.allowances.release(accepted.allowance) }
+                        // Before the decoder goes: it hands the bytes after the request (the first frames) to the
+                        // handler behind it, which must be the upgrade handler that keeps them for the socket.
+                        channel.pipeline.syncOperations.removeHandler(signals, promise: nil)
+                        return HTTPHeaders()
                     }
                 },
                 upgradePipeline: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        guard case .success(let accepted) = decision.value else { throw ChannelError.inappropriateOperationForState }
-                        try WebSocketFrameHandler.install(on: channel, sockets: sockets, accepted: accepted)
+                        guard case .success(let accepted) = decision.value, let ticket = headGuard.ticket else {
+                            throw ChannelError.inappropriateOperationForState
+                        }
+                        // The socket takes the connection's ticket; the HTTP guards leave.
+                        headGuard.handOver()
+                        channel.pipeline.syncOperations.removeHandler(headGuard, promise: nil)
+                        try WebSocketFrameHandler.install(on: channel, sockets: sockets, accepted: accepted, ticket: ticket)
                         return UpgradeResult.webSocket
                     }
                 }
@@ -117,7 +154,13 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
             upgradeConfiguration.enablePipelining = false
             upgradeConfiguration.enableErrorHandling = false
             upgradeConfiguration.enableResponseHeaderValidation = false
+            // The guard refuses a head over 16 KiB as a whole; these catch a single field past it too.
+            upgradeConfiguration.decoderConfiguration.maxHeaderListSize = RequestHeadMachine.maximumHeadBytes
+            upgradeConfiguration.decoderConfiguration.maxHeaderFieldSize = RequestHeadMachine.maximumHeadBytes
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: upgradeConfiguration)
+            // Behind the decoder and encoder, so that it sees requests and answers whole.
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<UpgradeResult>.self)
+            try channel.pipeline.syncOperations.addHandler(signals, position: .before(upgradeHandler))
             return Value(upgradeResult: negotiated, channel: channel)
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import RelayCore
 
@@ -19,6 +20,12 @@ public struct ServeFlags: Sendable {
     public var maxFrame: Int?
     public var maxQueue: Int?
     public var maxQueueBytes: Int?
+    public var maxConnections: Int?
+    public var maxSocketsPerUser: Int?
+    public var requestTimeout: Double?
+    public var allowedOrigins: String?
+    public var adminPort: Int?
+    public var adminHost: String?
     public var threads: Int?
     public var logLevel: String?
 
@@ -64,6 +71,18 @@ public struct ServeOptions: Sendable {
         relay.maximumFrameBytes = try number(S.maxFrame, flags.maxFrame, Int.init)
         relay.maximumQueuedFrames = try number(S.maxQueue, flags.maxQueue, Int.init)
         relay.maximumQueuedBytes = try number(S.maxQueueBytes, flags.maxQueueBytes, Int.init)
+        relay.maximumConnections = try number(S.maxConnections, flags.maxConnections, Int.init)
+        guard relay.maximumConnections! > 0 else { throw ServeSettingError("--max-connections must be positive") }
+        relay.maximumSocketsPerUser = try number(S.maxSocketsPerUser, flags.maxSocketsPerUser, Int.init)
+        guard relay.maximumSocketsPerUser > 0 else { throw ServeSettingError("--max-sockets-per-user must be positive") }
+        relay.requestTimeout = try number(S.requestTimeout, flags.requestTimeout, Double.init)
+        guard relay.requestTimeout > 0 else { throw ServeSettingError("--request-timeout must be positive") }
+        relay.allowedOrigins = (try text(S.allowedOrigins, flags.allowedOrigins) ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        relay.adminPort = try S.adminPort.resolve(flags.adminPort, environment: environment, Int.init)
+        relay.adminHost = try text(S.adminHost, flags.adminHost)!
+        relay.redisPassword = try ServeSetting.secretFromFile("CHATRELAY_REDIS_PASSWORD", environment: environment)
         self.relay = relay
         host = try text(S.host, flags.host)!
         port = try number(S.port, flags.port, Int.init)

@@ -18,9 +18,16 @@ public enum ServeSettings {
         "jwt-secret",
         "CHATRELAY_JWT_SECRET",
         default: nil,
-        "HS256 secret of at least 32 bytes; --auth jwt without it refuses to start"
+        secret: true,
+        "HS256 secret of at least 32 bytes; --auth jwt without it refuses to start (or CHATRELAY_JWT_SECRET_FILE, a file holding it)"
     )
-    public static let adminToken = ServeSetting("admin-token", "CHATRELAY_ADMIN_TOKEN", default: nil, "Bearer token of the admin API")
+    public static let adminToken = ServeSetting(
+        "admin-token",
+        "CHATRELAY_ADMIN_TOKEN",
+        default: nil,
+        secret: true,
+        "Bearer token of the admin API, at least 32 bytes under --auth jwt (or CHATRELAY_ADMIN_TOKEN_FILE, a file holding it)"
+    )
     public static let heartbeat = ServeSetting("heartbeat", "CHATRELAY_HEARTBEAT", default: "10", "Seconds between pings")
     public static let minReplicas = ServeSetting(
         "min-replicas",
@@ -35,7 +42,12 @@ public enum ServeSettings {
         computed: { RelayConfiguration.defaultNodeID() },
         "Name in logs and metrics"
     )
-    public static let rate = ServeSetting("rate", "CHATRELAY_RATE", default: "50", "Frames per second allowed per socket; 0 = no limit")
+    public static let rate = ServeSetting(
+        "rate",
+        "CHATRELAY_RATE",
+        default: "50",
+        "Frames per second allowed to each socket, and to all of a user's sockets on the node together; 0 = no limit"
+    )
     public static let burst = ServeSetting("burst", "CHATRELAY_BURST", default: "100", "Burst of frames allowed over the rate")
     public static let maxContent = ServeSetting("max-content", "CHATRELAY_MAX_CONTENT", default: "16384", "Largest content in bytes")
     public static let maxFrame = ServeSetting(
@@ -51,6 +63,43 @@ public enum ServeSettings {
         "Frames a slow socket may fall behind before it is closed with 1008"
     )
     public static let maxQueueBytes = ServeSetting("max-queue-bytes", "CHATRELAY_MAX_QUEUE_BYTES", default: "8388608", "The same bound in bytes")
+    public static let maxConnections = ServeSetting(
+        "max-connections",
+        "CHATRELAY_MAX_CONNECTIONS",
+        default: "the open-file limit less 256",
+        computed: { String(FileDescriptorLimit.defaultMaximumConnections(reserve: RelayConfiguration.reservedFileDescriptors)) },
+        "TCP connections (HTTP and WebSocket) held at once; one more is answered 503 and closed. The node raises its open-file limit to the hard limit at start"
+    )
+    public static let maxSocketsPerUser = ServeSetting(
+        "max-sockets-per-user",
+        "CHATRELAY_MAX_SOCKETS_PER_USER",
+        default: "32",
+        "Open sockets of one user on this node; one more upgrade is answered 429"
+    )
+    public static let requestTimeout = ServeSetting(
+        "request-timeout",
+        "CHATRELAY_REQUEST_TIMEOUT",
+        default: "10",
+        "Seconds a connection may take to send a whole request (head, then body), from its opening or its previous answer; then closed, answered 408 first when part of a request came"
+    )
+    public static let allowedOrigins = ServeSetting(
+        "allowed-origins",
+        "CHATRELAY_ALLOWED_ORIGINS",
+        default: nil,
+        "Origins (https://chat.example.com, comma separated) whose pages may open sockets besides the node's own; * allows any"
+    )
+    public static let adminPort = ServeSetting(
+        "admin-port",
+        "CHATRELAY_ADMIN_PORT",
+        default: nil,
+        "When set, the admin routes and /metrics are served only on this port, and the public port refuses the admin token"
+    )
+    public static let adminHost = ServeSetting(
+        "admin-host",
+        "CHATRELAY_ADMIN_HOST",
+        default: "127.0.0.1",
+        "Address the admin port binds"
+    )
     public static let threads = ServeSetting(
         "threads",
         "CHATRELAY_THREADS",
@@ -66,7 +115,7 @@ public enum ServeSettings {
 
     public static let all: [ServeSetting] = [
         host, port, redis, prefix, auth, jwtSecret, adminToken, heartbeat, minReplicas, nodeID, rate, burst, maxContent, maxFrame, maxQueue,
-        maxQueueBytes, threads, logLevel,
+        maxQueueBytes, maxConnections, maxSocketsPerUser, requestTimeout, allowedOrigins, adminPort, adminHost, threads, logLevel,
     ]
 
     /// The README's table: flag, variable, default, meaning.

@@ -1,4 +1,5 @@
 import ChatProtocol
+import ConnectionGuard
 import Logging
 import NIOCore
 import RelayCore
@@ -17,19 +18,22 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private let sockets: Sockets
     private let accepted: RelayChildChannel.Accepted
+    /// The connection's place on the node and the user's socket slot, given back when the socket ends.
+    private let ticket: ConnectionTicket
     /// Made when the handler joins the pipeline: the socket writes its frames through this handler's context.
     private var socket: WebSocketConnection!
     private var session: ClientSession?
     private var reader = WebSocketReader()
 
-    private init(sockets: Sockets, accepted: RelayChildChannel.Accepted) {
+    private init(sockets: Sockets, accepted: RelayChildChannel.Accepted, ticket: ConnectionTicket) {
         self.sockets = sockets
         self.accepted = accepted
+        self.ticket = ticket
     }
 
     /// The socket's only handler after the upgrade (``WebSocketUpgrader``).
-    static func install(on channel: any Channel, sockets: Sockets, accepted: RelayChildChannel.Accepted) throws {
-        try channel.pipeline.syncOperations.addHandler(WebSocketFrameHandler(sockets: sockets, accepted: accepted))
+    static func install(on channel: any Channel, sockets: Sockets, accepted: RelayChildChannel.Accepted, ticket: ConnectionTicket) throws {
+        try channel.pipeline.syncOperations.addHandler(WebSocketFrameHandler(sockets: sockets, accepted: accepted, ticket: ticket))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -42,10 +46,10 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             outboundBytes: sockets.metrics.outboundBytes
         )
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let (sockets, socket, openedAfter) = (sockets, socket!, accepted.openedAfter)
+        let (sockets, socket, openedAfter, allowance) = (sockets, socket!, accepted.openedAfter, accepted.allowance)
         Task {
             do {
-                let session = try await sockets.open(socket, openedAfter: openedAfter)
+                let session = try await sockets.open(socket, openedAfter: openedAfter, allowance: allowance)
                 this.eventLoop.execute { this.value.opened(session) }
             } catch {
                 if sockets.isDraining {
@@ -79,6 +83,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func end() {
         if let reason = socket.connectionEnded() { sockets.close(socket, reason: reason) }
+        ticket.release()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -91,8 +96,10 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             case .message(let opcode, let bytes):
                 message(context, opcode: opcode, bytes: bytes)
             case .ping(let payload):
-                guard socket.machine.withLock({ $0.pingReceived() }) else { return }
-                _ = socket.writeNow(ServerFrame.encoded(.pong, payload: payload, allocator: context.channel.allocator))
+                // A ping is a frame like any other against the user's rate; one over it goes unanswered (RFC 6455
+                // lets a pong wait), and a pong counts in the outbound bound.
+                guard socket.machine.withLock({ $0.pingReceived() }), accepted.allowance.take() else { return }
+                socket.writeBounded(ServerFrame.encoded(.pong, payload: payload, allocator: context.channel.allocator))
             case .pong:
                 sockets.heartbeats.pongReceived(from: socket)
             case .peerClosed(let answer):
@@ -120,8 +127,14 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     /// A whole message, in one frame or assembled from fragments; `bytes` are valid only during the call.
     private func message(_ context: ChannelHandlerContext, opcode: FrameOpcode, bytes: UnsafeRawBufferPointer) {
         guard opcode == .text else {
-            sockets.metrics.errorSent(.badJSON)
-            return socket.send(ServerMessage.error(RequestError(.badJSON, "frames must be JSON text frames, not binary")))
+            if let session { return session.receiveBinary() }
+            // Still opening: refused all the same, within the user's rate.
+            let error =
+                accepted.allowance.take()
+                ? RequestError(.badJSON, "frames must be JSON text frames, not binary")
+                : RequestError(.rateLimited, "over the user's frame rate")
+            sockets.metrics.errorSent(error.code)
+            return socket.send(ServerMessage.error(error))
         }
         switch socket.machine.withLock({ $0.messageArrived { String(decoding: bytes, as: UTF8.self) } }) {
         case .handleNow:

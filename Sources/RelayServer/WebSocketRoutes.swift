@@ -5,14 +5,29 @@ import RelayCore
 struct WebSocketRoutes: Sendable {
     let sockets: Sockets
     let authenticator: Authenticator
+    let origins: OriginPolicy
 
-    /// Decides an upgrade request: the user it connects as, and Redis's clock before the 101 goes out (everything
-    /// stored after it reaches the socket). Throws the ``APIError`` to answer instead: 401, 403, 404, 503.
+    /// Decides an upgrade request: the user it connects as, their allowance on this node, and Redis's clock before
+    /// the 101 goes out (everything stored after it reaches the socket). Throws the ``APIError`` to answer instead:
+    /// 401, 403, 404, 429, 503.
     func admit(_ request: Request) async throws -> RelayChildChannel.Accepted {
+        guard origins.permits(request) else {
+            sockets.metrics.refused(.origin)
+            throw APIError.forbidden("pages of this origin may not open sockets here")
+        }
         let userID = try await check(request, pathUserID: try Self.pathUserID(request.uri.path))
+        guard let allowance = sockets.allowances.admit(userID) else {
+            sockets.metrics.refused(.socketsPerUser)
+            throw APIError(
+                status: .tooManyRequests,
+                code: "too_many_sockets",
+                message: "this user holds \(sockets.allowances.maximumSocketsPerUser) sockets on this node already"
+            )
+        }
         do {
-            return .init(userID: userID, openedAfter: try await sockets.openingInstant())
+            return .init(userID: userID, openedAfter: try await sockets.openingInstant(), allowance: allowance)
         } catch {
+            sockets.allowances.release(allowance)
             throw APIError.unavailable("Redis is unavailable; try another node")
         }
     }

@@ -29,6 +29,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong(S.maxFrame.flag), help: .init(S.maxFrame.help)) var maxFrame: Int?
     @Option(name: .customLong(S.maxQueue.flag), help: .init(S.maxQueue.help)) var maxQueue: Int?
     @Option(name: .customLong(S.maxQueueBytes.flag), help: .init(S.maxQueueBytes.help)) var maxQueueBytes: Int?
+    @Option(name: .customLong(S.maxConnections.flag), help: .init(S.maxConnections.help)) var maxConnections: Int?
+    @Option(name: .customLong(S.maxSocketsPerUser.flag), help: .init(S.maxSocketsPerUser.help)) var maxSocketsPerUser: Int?
+    @Option(name: .customLong(S.requestTimeout.flag), help: .init(S.requestTimeout.help)) var requestTimeout: Double?
+    @Option(name: .customLong(S.allowedOrigins.flag), help: .init(S.allowedOrigins.help)) var allowedOrigins: String?
+    @Option(name: .customLong(S.adminPort.flag), help: .init(S.adminPort.help)) var adminPort: Int?
+    @Option(name: .customLong(S.adminHost.flag), help: .init(S.adminHost.help)) var adminHost: String?
     @Option(name: .customLong(S.threads.flag), help: .init(S.threads.help)) var threads: Int?
     @Option(name: .customLong(S.logLevel.flag), help: .init(S.logLevel.help)) var logLevel: String?
 
@@ -40,12 +46,16 @@ struct ServeCommand: AsyncParsableCommand {
         (flags.jwtSecret, flags.adminToken, flags.heartbeat, flags.nodeID) = (jwtSecret, adminToken, heartbeat, nodeID)
         (flags.rate, flags.burst, flags.maxContent, flags.maxFrame) = (rate, burst, maxContent, maxFrame)
         (flags.maxQueue, flags.maxQueueBytes, flags.threads, flags.logLevel) = (maxQueue, maxQueueBytes, threads, logLevel)
+        (flags.maxConnections, flags.maxSocketsPerUser, flags.requestTimeout) = (maxConnections, maxSocketsPerUser, requestTimeout)
+        (flags.allowedOrigins, flags.adminPort, flags.adminHost) = (allowedOrigins, adminPort, adminHost)
         flags.minReplicas = minReplicas
         return flags
     }
 
-    /// Every setting, resolved once; read before NIO's event loops exist (they cannot be resized later).
+    /// Every setting, resolved once; read before NIO's event loops exist (they cannot be resized later). The open-file
+    /// limit is raised first, so that `--max-connections`' default follows the raised limit.
     func options() throws -> ServeOptions {
+        FileDescriptorLimit.raiseToHard()
         do {
             return try ServeOptions(flags, environment: ProcessInfo.processInfo.environment)
         } catch let error as ServeSettingError {
@@ -84,6 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("--auth none: the user id in the path is trusted; never use this in production")
         }
         let node = RelayNode(relay: relay, host: host, port: port, metrics: metrics, logger: logger)
+        if let adminPort = configuration.adminPort {
+            logger.notice("admin routes and /metrics", metadata: ["host": "\(configuration.adminHost)", "port": "\(adminPort)"])
+        }
         let listeningLogger = logger
         try await node.run(gracefulShutdownSignals: [.sigterm, .sigint]) { port in
             let logger = listeningLogger

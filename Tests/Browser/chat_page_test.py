@@ -4,7 +4,8 @@ page back through history, and the page whose node is killed reconnects through 
 message once, in order.
 
 Run by BrowserTests.swift, which starts Redis and the two nodes and passes them in the environment:
-CHATRELAY_NODE_A, CHATRELAY_NODE_B (http://127.0.0.1:PORT), CHATRELAY_NODE_A_PID, CHATRELAY_ARTIFACTS (a directory
+CHATRELAY_NODE_A, CHATRELAY_NODE_B (http://127.0.0.1:PORT), CHATRELAY_BALANCER (nginx in front of node A, with node B
+as its backup), CHATRELAY_NODE_A_PID, CHATRELAY_ARTIFACTS (a directory
 for screenshots), CHATRELAY_SCREENSHOT (optional: where to write the README's screenshot).
 Exits non-zero with a message on the first failed check.
 """
@@ -22,6 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 NODE_A = os.environ["CHATRELAY_NODE_A"]
 NODE_B = os.environ["CHATRELAY_NODE_B"]
+BALANCER = os.environ["CHATRELAY_BALANCER"]
 NODE_A_PID = int(os.environ["CHATRELAY_NODE_A_PID"])
 ARTIFACTS = os.environ["CHATRELAY_ARTIFACTS"]
 WAIT = 20
@@ -78,7 +80,7 @@ def main():
     jeffery = api(NODE_A, "POST", "/api/users", {"name": "jeffery"})["id"]
     testuser = api(NODE_A, "POST", "/api/users", {"name": "testuser"})["id"]
     friendship = api(NODE_A, "POST", "/api/friendships", {"user1": jeffery, "user2": testuser})["id"]
-    ws_a, ws_b = NODE_A.replace("http", "ws") + "/ws", NODE_B.replace("http", "ws") + "/ws"
+    ws_a, ws_b = BALANCER.replace("http", "ws") + "/ws", NODE_B.replace("http", "ws") + "/ws"
 
     desktop = browser(1200, 800)
     phone = browser(390, 844, mobile=True)
@@ -107,11 +109,11 @@ def run(desktop, phone, jeffery, testuser, friendship, ws_a, ws_b):
         testuser,
     )
 
-    # jeffery on node A (B as the fallback), testuser on node B (A as the fallback), each page served by its node.
-    desktop.get(f"{NODE_A}/?user={jeffery}&servers={ws_a},{ws_b}")
+    # jeffery through the balancer (on node A, B standing by), testuser on node B; each page talks to its own origin.
+    desktop.get(f"{BALANCER}/?user={jeffery}")
     wait(desktop, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") == "open", "jeffery's page connects")
 
-    phone.get(f"{NODE_B}/?user={testuser}&servers={ws_b},{ws_a}")
+    phone.get(f"{NODE_B}/?user={testuser}")
     wait(phone, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") == "open", "testuser's page connects")
 
     # Presence: each sees the other online in the friends list.
@@ -184,7 +186,7 @@ def run(desktop, phone, jeffery, testuser, friendship, ws_a, ws_b):
     wait(phone, lambda d: "while you were away 4" in message_texts(d), "testuser's sends are stored")
     desktop.execute_script("const client = window.chatrelay.client; client._connect = client._heldConnect; client._connect();")
     wait(desktop, lambda d: d.execute_script("return window.states.join(' ')").endswith("connecting open"), "jeffery's page reconnects")
-    check(desktop.execute_script("return window.chatrelay.client._socket.url").startswith(ws_b), "through node B")
+    check(desktop.execute_script("return window.chatrelay.client._socket.url").startswith(ws_a), "through the balancer, to node B")
     wait(phone, lambda d: "sent while reconnecting" in message_texts(d), "the send made while disconnected arrives")
     wait(desktop, lambda d: "while you were away 4" in message_texts(d), "messages sent meanwhile arrive")
     time.sleep(1)
@@ -204,7 +206,23 @@ def run(desktop, phone, jeffery, testuser, friendship, ws_a, ws_b):
     phone.save_screenshot(os.path.join(ARTIFACTS, "testuser-after-failover.png"))
     print(f"ok: {len(stored)} messages shown once and in order on both pages")
     client_library_checks(desktop, jeffery, testuser, friendship)
+    own_origin_checks(phone, testuser)
     return 0
+
+
+def own_origin_checks(driver, testuser):
+    """The page opens its socket to its own origin whatever `?servers=` names, and is served with its security headers."""
+    elsewhere = BALANCER.replace("http", "ws") + "/ws"
+    driver.get(f"{NODE_B}/?user={testuser}&servers={elsewhere}")
+    wait(driver, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") == "open", "the page connects")
+    url = driver.execute_script("return window.chatrelay.client._socket.url")
+    check(url.startswith(NODE_B.replace("http", "ws") + "/ws"), f"the page's socket goes to its own origin, not {url}")
+    with urllib.request.urlopen(NODE_B + "/", timeout=10) as response:
+        headers = response.headers
+    check("frame-ancestors 'none'" in headers.get("Content-Security-Policy", ""), "the page may not be framed")
+    check(headers.get("X-Content-Type-Options") == "nosniff", "nosniff")
+    check(headers.get("Referrer-Policy") == "no-referrer", "no referrer")
+    print("ok: own origin only")
 
 
 def client_library_checks(driver, jeffery, testuser, friendship):

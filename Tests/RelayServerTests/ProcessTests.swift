@@ -17,10 +17,12 @@ final class RelayProcess: @unchecked Sendable {
     let port: Int
     private let errors = Pipe()
 
-    init(arguments: [String], port: Int) throws {
+    /// `environment`: the node's variables besides this process's own.
+    init(arguments: [String], port: Int, environment: [String: String] = [:]) throws {
         self.port = port
         process.executableURL = URL(fileURLWithPath: chatrelayBinary)
         process.arguments = ["serve", "--port", "\(port)"] + arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
         try process.run()

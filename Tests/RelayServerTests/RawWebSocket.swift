@@ -22,8 +22,9 @@ final class RawWebSocket: @unchecked Sendable {
     private let descriptor: Int32
     private var buffered: [UInt8] = []
 
-    static func connect(port: Int, path: String) async throws -> RawWebSocket {
-        try await blocking { try RawWebSocket(port: port, path: path) }
+    /// `receiveBuffer`: the socket's receive buffer in bytes, small for a client that stops reading.
+    static func connect(port: Int, path: String, receiveBuffer: Int? = nil) async throws -> RawWebSocket {
+        try await blocking { try RawWebSocket(port: port, path: path, receiveBuffer: receiveBuffer) }
     }
 
     private static func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
@@ -57,8 +58,50 @@ final class RawWebSocket: @unchecked Sendable {
         (try? await Self.blocking { self.readToEndNow() }) ?? .timedOut
     }
 
-    private init(port: Int, path: String) throws {
+    /// The payloads of the next `count` text frames (fewer when the connection ends or 5 s pass).
+    func readTextFrames(count: Int) async -> [String] {
+        (try? await Self.blocking { self.readFramesNow(count: count, opcode: 0x1) }) ?? []
+    }
+
+    /// How many pongs arrive within `duration`.
+    func countPongs(within duration: Duration) async -> Int {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return
+            (try? await Self.blocking {
+                var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+                setsockopt(self.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                defer {
+                    var restored = timeval(tv_sec: 5, tv_usec: 0)
+                    setsockopt(self.descriptor, SOL_SOCKET, SO_RCVTIMEO, &restored, socklen_t(MemoryLayout<timeval>.size))
+                }
+                var pongs = 0
+                let deadline = Date().addingTimeInterval(seconds)
+                while Date() < deadline {
+                    while let (opcode, _) = self.takeFrame() { if opcode == 0xA { pongs += 1 } }
+                    if let end = self.receiveMore(), end != .timedOut { break }
+                }
+                while let (opcode, _) = self.takeFrame() { if opcode == 0xA { pongs += 1 } }
+                return pongs
+            }) ?? 0
+    }
+
+    private func readFramesNow(count: Int, opcode wanted: UInt8) -> [String] {
+        var frames: [String] = []
+        while frames.count < count {
+            while let (opcode, payload) = takeFrame() {
+                if opcode == wanted { frames.append(String(decoding: payload, as: UTF8.self)) }
+            }
+            if frames.count < count, receiveMore() != nil { break }
+        }
+        return frames
+    }
+
+    private init(port: Int, path: String, receiveBuffer: Int?) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer.map(Int32.init) {
+            // Before connecting: the window the connection opens with follows it.
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

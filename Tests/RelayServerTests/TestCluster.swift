@@ -15,7 +15,7 @@ import FoundationNetworking
 /// A real Redis and several relay nodes in this process, each on its own loopback port.
 final class TestCluster: @unchecked Sendable {
     static let jwtSecret = "test-secret-that-is-long-enough-for-hs256-and-for-hs384"
-    static let adminToken = "admin-token"
+    static let adminToken = "admin-token-of-at-least-32-bytes-for-jwt"
 
     let redis: RedisServer
     let configuration: RelayConfiguration
@@ -171,12 +171,21 @@ final class TestCluster: @unchecked Sendable {
         return HTTPResult(status: status, json: json)
     }
 
-    /// The HTTP status a WebSocket upgrade request to `path` gets (101 when it is accepted).
-    func upgradeStatus(_ path: String, node: Int = 0) async throws -> Int {
-        let upgrade = [
-            "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-        ]
-        return try await http("GET", path, node: node, token: "", headers: upgrade).status
+    /// The HTTP status a WebSocket upgrade request to `path` gets (101 when it is accepted); `headers` go along. On a
+    /// raw connection: an HTTP client waits on after a 101 for an answer that never comes.
+    func upgradeStatus(_ path: String, node: Int = 0, headers: [String: String] = [:]) async throws -> Int {
+        let connection = try await RawConnection.open(port: port(node))
+        let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+        await connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port(node))\r\n\(HostileConnectionTests.upgrade)\(extra)\r\n")
+        return await connection.readAnswer().status ?? 0
+    }
+
+    /// A GET's body as it came, and its status; the admin token goes along.
+    func rawHTTP(_ path: String, node: Int = 0) async throws -> (Data, Int) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port(node))\(path)")!)
+        request.setValue("Bearer \(Self.adminToken)", forHTTPHeaderField: "Authorization")
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
     }
 
     /// An entry written straight into the friendship's stream, as a store would write it, with nothing published.

@@ -15,13 +15,16 @@ import FoundationNetworking
     struct Topology {
         var directory: URL
         var balancer: Int
-        var nodes: [(name: String, port: Int, pid: Int32)]
+        var nodes: [(name: String, port: Int, pid: Int32, adminPort: Int)]
+
+        /// A secret `make-secrets.sh` made for this topology.
+        func secret(_ name: String) throws -> String {
+            try String(contentsOf: directory.appendingPathComponent("secrets/\(name)"), encoding: .utf8)
+        }
     }
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/topology.sh").path
-    static let secret = "change-me-to-a-secret-of-at-least-32-bytes"
-    static let adminToken = "change-me-admin-token"
 
     /// Runs `topology.sh` to its end and returns what it printed. Spawned and waited for directly: Foundation's
     /// `Process` never saw this script's exit (it leaves daemons behind) and spun in `waitUntilExit`.
@@ -54,11 +57,12 @@ import FoundationNetworking
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: " ")
             if fields.first == "balancer" { topology.balancer = Int(fields[1])! }
-            if fields.first == "node" { topology.nodes.append((String(fields[1]), Int(fields[2])!, Int32(fields[3])!)) }
+            if fields.first == "node" { topology.nodes.append((String(fields[1]), Int(fields[2])!, Int32(fields[3])!, Int(fields[4])!)) }
         }
         return topology
     }
 
+    /// A node's open sockets, from `/metrics` on its admin port.
     private func openSockets(_ port: Int) async -> Double {
         guard let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!) else { return -1 }
         let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("chatrelay_open_sockets{") }
@@ -75,11 +79,16 @@ import FoundationNetworking
         }
         #expect(topology.nodes.count == 3 && topology.balancer > 0)
         let balancer = "http://127.0.0.1:\(topology.balancer)"
-        let admin = AdminClient(baseURL: balancer, token: Self.adminToken)
+        // The admin API is on the nodes' admin ports, which nginx does not proxy; through nginx it is not found.
+        let adminToken = try topology.secret("admin_token")
+        let admin = AdminClient(baseURL: "http://127.0.0.1:\(topology.nodes[0].adminPort)", token: adminToken)
         let alice = try await admin.createUser(name: "alice")
         let bob = try await admin.createUser(name: "bob")
         let friendship = try await admin.createFriendship(alice, bob)
-        let tokens = try await TokenAuthority(secret: Self.secret)
+        let throughBalancer = AdminClient(baseURL: balancer, token: adminToken)
+        #expect(try await throughBalancer.call("POST", "/api/users", body: ["name": "mallory"]).status == 404)
+        #expect(try await throughBalancer.call("GET", "/metrics").status == 404)
+        let tokens = try await TokenAuthority(secret: try topology.secret("jwt_secret"))
         func connect(_ user: String) async throws -> ChatConnection {
             let token = try await tokens.issue(userID: user, ttl: 600)
             return try await ChatConnection.connect(url: "ws://127.0.0.1:\(topology.balancer)/ws/\(user)?token=\(token)")
@@ -93,7 +102,7 @@ import FoundationNetworking
             bobs.append(try await connect(bob))
         }
         var perNode: [Double] = []
-        for node in topology.nodes { perNode.append(await openSockets(node.port)) }
+        for node in topology.nodes { perNode.append(await openSockets(node.adminPort)) }
         #expect(perNode.allSatisfy { $0 >= 1 }, "sockets per node: \(perNode)")
 
         // Both ways, across nodes: every socket of the other user gets each message.
@@ -152,10 +161,11 @@ import FoundationNetworking
         for (index, contents) in received.enumerated() {
             #expect(contents == sent, "bob's socket \(index) got \(contents.count) of \(sent.count), in order once each")
         }
-        #expect(await openSockets(stopped.port) == -1, "the stopped node still answers")
+        #expect(await openSockets(stopped.adminPort) == -1, "the stopped node still answers")
 
-        // History through nginx.
-        let (status, json) = try await admin.call("GET", "/api/friendships/\(friendship)/messages?limit=100")
+        // History through nginx, with a member's token.
+        let member = AdminClient(baseURL: balancer, token: try await tokens.issue(userID: alice, ttl: 600))
+        let (status, json) = try await member.call("GET", "/api/friendships/\(friendship)/messages?limit=100")
         #expect(status == 200)
         #expect((json["messages"] as? [[String: Any]])?.count == 22)
     }

@@ -102,8 +102,9 @@ public struct ClientRequestParser: Sendable {
     /// Errors leave without the cid: ``parse(_:known:)`` adds it to every error of the frame.
     private func sendRequest(_ raw: RawClientRequest) throws(RequestError) -> SendRequest {
         let cid = raw.cid
-        if let cid, cid.isEmpty || cid.count > Self.maximumCIDLength {
-            throw RequestError(.badMessage, "cid must be 1 to \(Self.maximumCIDLength) characters")
+        // Bytes, not characters: 128 grapheme clusters can be kilobytes, stored with the message for good.
+        if let cid, cid.isEmpty || cid.utf8.count > Self.maximumCIDLength {
+            throw RequestError(.badMessage, "cid must be 1 to \(Self.maximumCIDLength) bytes of UTF-8")
         }
         guard let friend = raw.friend else { throw RequestError(.badMessage, "friend is missing") }
         guard Identifier.isValid(friend) else { throw Self.invalidIdentifier("friend") }

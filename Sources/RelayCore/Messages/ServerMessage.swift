@@ -80,13 +80,25 @@ public enum ServerMessage {
         return writer.finish()
     }
 
+    /// The newest of `messages` (oldest first) that fit in a frame of ``HistoryPage/maximumBytes``.
     public static func history(friendship: String, rid: RequestID?, messages: [StoredMessage]) -> String {
-        var writer = JSONWriter(capacity: 64 + messages.count * 160)
-        writer.field("op", "history")
-        writer.field("friend", friendship)
-        if let rid { writer.rawField("rid", rid.json) }
-        writer.rawField("messages", "[" + messages.map(message).joined(separator: ",") + "]")
-        return writer.finish()
+        func frame(_ items: [String]) -> String {
+            var writer = JSONWriter(capacity: 64 + items.reduce(0) { $0 + $1.utf8.count + 1 })
+            writer.field("op", "history")
+            writer.field("friend", friendship)
+            if let rid { writer.rawField("rid", rid.json) }
+            writer.rawField("messages", "[" + items.joined(separator: ",") + "]")
+            return writer.finish()
+        }
+        return frame(HistoryPage.encode(messages, overhead: frame([]).utf8.count, keepingNewest: true))
+    }
+
+    /// `{"messages": [...]}`, the HTTP route's body: the newest of `messages` that fit in ``HistoryPage/maximumBytes``,
+    /// or the oldest for a page after a cursor.
+    public static func historyBody(_ messages: [StoredMessage], keepingNewest: Bool) -> String {
+        let (open, close) = (#"{"messages":["#, "]}")
+        let items = HistoryPage.encode(messages, overhead: open.utf8.count + close.utf8.count, keepingNewest: keepingNewest)
+        return open + items.joined(separator: ",") + close
     }
 
     public static func broadcast(content: String, type: String, timestamp: Int) -> String {

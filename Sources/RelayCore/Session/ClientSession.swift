@@ -21,15 +21,18 @@ public final class ClientSession: @unchecked Sendable {
     /// messages, live or in a catch-up.
     private let feed: SocketFeed
     private var bucket: TokenBucket
+    /// The user's allowance on this node, shared with their other sockets here: a frame takes a token from both.
+    private let allowance: UserAllowance?
     private let parser: ClientRequestParser
     /// The route of the friendship this socket last sent to: a socket usually talks to one friend at a time, and
     /// the route's keys were 3 of the 40 allocations per message.
     private var lastRoute: StoreRoute?
 
-    init(context: SessionContext, socket: any RelaySocket, feed: SocketFeed) {
+    init(context: SessionContext, socket: any RelaySocket, feed: SocketFeed, allowance: UserAllowance?) {
         self.context = context
         self.socket = socket
         self.feed = feed
+        self.allowance = allowance
         bucket = TokenBucket(rate: context.rate, burst: context.burst)
         parser = ClientRequestParser(maximumContentBytes: context.maximumContentBytes)
     }
@@ -56,11 +59,11 @@ public final class ClientSession: @unchecked Sendable {
             frame = try parser.parse(bytes, known: lastRoute?.identifiers ?? .none)
         } catch {
             // A malformed frame takes a token too: otherwise garbage would draw error frames without limit.
-            guard bucket.take() else { return rateLimited(cid: error.cid) }
+            guard takeToken() else { return rateLimited(cid: error.cid) }
             sendError(error)
             return .done
         }
-        guard bucket.take() else { return rateLimited(cid: frame.cid) }
+        guard takeToken() else { return rateLimited(cid: frame.cid) }
         switch frame {
         case .ping:
             socket.send(ServerMessage.pong)
@@ -94,6 +97,21 @@ public final class ClientSession: @unchecked Sendable {
         case .read:
             return .continueInTask { await self.perform(frame) }
         }
+    }
+
+    /// A binary frame: refused, and counted against the limit like any frame.
+    public func receiveBinary() {
+        guard takeToken() else {
+            _ = rateLimited(cid: nil)
+            return
+        }
+        sendError(RequestError(.badJSON, "frames must be JSON text frames, not binary"))
+    }
+
+    /// One token from the socket's bucket and one from its user's: either empty, and the frame is refused.
+    private func takeToken() -> Bool {
+        guard bucket.take() else { return false }
+        return allowance?.take() ?? true
     }
 
     /// Every error frame goes out here, counted by its code.

@@ -125,6 +125,8 @@ public struct MessageStore: Sendable {
 
     /// Up to `limit` messages older than `before` (default: the newest), oldest first.
     public func history(friendship: String, before: String?, limit: Int) async throws -> [StoredMessage] {
+        // Nothing is older than the first id there is (and Redis refuses the exclusive range).
+        if let before, StreamID(before) == .zero { return [] }
         let end = before.map { "(\($0)" } ?? "+"
         let reply = try await redis.command(["XREVRANGE", .string(keys.history(friendship)), .string(end), "-", "COUNT", .integer(limit)])
         return try Self.messages(in: reply, friendship: friendship).reversed()
@@ -132,6 +134,9 @@ public struct MessageStore: Sendable {
 
     /// Messages after `after` (exclusive; nil for the beginning) and before `before` (exclusive), oldest first.
     public func range(friendship: String, after: String?, before: String? = nil, limit: Int) async throws -> [StoredMessage] {
+        // Nothing comes after the last id there can be, nor before the first (Redis refuses those exclusive ranges).
+        if let after, StreamID(after) == .maximum { return [] }
+        if let before, StreamID(before) == .zero { return [] }
         let start = after.map { "(\($0)" } ?? "-"
         let end = before.map { "(\($0)" } ?? "+"
         let reply = try await redis.command(["XRANGE", .string(keys.history(friendship)), .string(start), .string(end), "COUNT", .integer(limit)])

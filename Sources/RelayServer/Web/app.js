@@ -63,10 +63,22 @@ function subjectOf(token) {
   return JSON.parse(atob(payload)).sub;
 }
 
+/**
+ * The page opens sockets to its own origin only: `?servers=` may list several URLs of it (for tests of reconnects),
+ * and any other is dropped, so that a link cannot send the user's token to another host.
+ */
 function socketURLs() {
-  if (params.get("servers")) return params.get("servers").split(",");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return [`${scheme}://${location.host}/ws`];
+  const own = `${scheme}://${location.host}/ws`;
+  const listed = (params.get("servers") || "").split(",").filter((url) => {
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === `${scheme}:` && parsed.host === location.host;
+    } catch {
+      return false;
+    }
+  });
+  return listed.length > 0 ? listed : [own];
 }
 
 async function signIn(who) {

@@ -1,0 +1,107 @@
+import Foundation
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A plain TCP connection to a node, for what no HTTP client sends: a head that trickles in, one of 100 KB, bytes
+/// that are not HTTP, a connection that says nothing. Blocking calls run on dispatch threads, never on Swift
+/// concurrency's few threads, which a node in the same process needs.
+final class RawConnection: @unchecked Sendable {
+    private let descriptor: Int32
+
+    /// Connects to `127.0.0.1:port`, from `source` (another loopback address, to stand for another client).
+    static func open(port: Int, from source: String = "127.0.0.1") async throws -> RawConnection {
+        try await blocking { try RawConnection(port: port, source: source) }
+    }
+
+    private init(port: Int, source: String) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw TestSupportError("bind \(source): errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestSupportError("connect: errno \(errno)") }
+    }
+
+    deinit { Glibc.close(descriptor) }
+
+    private static func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Swift.Result { try body() }) }
+        }
+    }
+
+    /// Sends the bytes; false when the connection is gone.
+    @discardableResult
+    func send(_ text: String) async -> Bool {
+        await send(Array(text.utf8))
+    }
+
+    @discardableResult
+    func send(_ bytes: [UInt8]) async -> Bool {
+        (try? await Self.blocking {
+            var sent = 0
+            while sent < bytes.count {
+                let count = bytes[sent...].withUnsafeBytes { Glibc.send(self.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard count > 0 else { return false }
+                sent += count
+            }
+            return true
+        }) ?? false
+    }
+
+    /// What the server sent until it closed the connection (or `timeout` passed), and whether it closed.
+    struct Received {
+        var text: String
+        var closed: Bool
+        var status: Int? {
+            guard text.hasPrefix("HTTP/1.1 ") else { return nil }
+            return Int(text.dropFirst(9).prefix(3))
+        }
+    }
+
+    func readUntilClosed(timeout: Duration = .seconds(5)) async -> Received {
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        return (try? await Self.blocking { self.readNow(seconds: seconds, stopAfterHead: false) }) ?? Received(text: "", closed: false)
+    }
+
+    /// One answer's head and what came with it, without waiting for the connection to close.
+    func readAnswer(timeout: Duration = .seconds(5)) async -> Received {
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        return (try? await Self.blocking { self.readNow(seconds: seconds, stopAfterHead: true) }) ?? Received(text: "", closed: false)
+    }
+
+    private func readNow(seconds: Double, stopAfterHead: Bool) -> Received {
+        let deadline = Date().addingTimeInterval(seconds)
+        var bytes: [UInt8] = []
+        while Date() < deadline {
+            var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count > 0 {
+                bytes += chunk[..<count]
+                if stopAfterHead, bytes.firstRange(of: Array("\r\n\r\n".utf8)) != nil {
+                    return Received(text: String(decoding: bytes, as: UTF8.self), closed: false)
+                }
+                continue
+            }
+            if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) {
+                return Received(text: String(decoding: bytes, as: UTF8.self), closed: true)
+            }
+        }
+        return Received(text: String(decoding: bytes, as: UTF8.self), closed: false)
+    }
+}
