@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "chatrelay", targets: ["chatrelay"]),
         .executable(name: "redis-client-bench", targets: ["RedisClientBenchmark"]),
         .executable(name: "websocket-echo", targets: ["WebSocketEcho"]),
+        .executable(name: "chatrelay-fuzz", targets: ["ChatRelayFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -183,6 +184,22 @@ let package = Package(
         ),
         // Starts and stops real redis-server processes (and relay nodes) for the tests.
         .target(
+            name: "FuzzHarnesses",
+            dependencies: [
+                "ChatProtocol", "ConnectionGuard", "RelayCore", "WebSocketWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ChatRelayFuzz",
+            dependencies: ["FuzzHarnesses"],
+            path: "Fuzz/ChatRelayFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TestSupport",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), "RedisClient",
@@ -226,6 +243,11 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["FuzzHarnesses"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

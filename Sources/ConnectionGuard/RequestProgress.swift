@@ -24,9 +24,12 @@ public final class RequestProgressSignals: ChannelDuplexHandler, RemovableChanne
     public init() {}
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let isEnd = if case .end = unwrapInboundIn(data) as? HTTPServerRequestPart { true } else { false }
+        // Told before the end goes on: a handler that answers at once would otherwise have its answer counted
+        // before the request it answers.
+        if case .end = unwrapInboundIn(data) as? HTTPServerRequestPart {
+            context.triggerUserOutboundEvent(RequestProgress.requestReceived, promise: nil)
+        }
         context.fireChannelRead(data)
-        if isEnd { context.triggerUserOutboundEvent(RequestProgress.requestReceived, promise: nil) }
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

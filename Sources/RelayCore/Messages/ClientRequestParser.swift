@@ -25,6 +25,11 @@ public struct ClientRequestParser: Sendable {
     }
 
     private func frame(_ raw: RawClientRequest) throws(RequestError) -> ClientRequest {
+        // Every op's cid, not only a send's: each comes back in the answer. Bytes, not characters: 128 grapheme
+        // clusters can be kilobytes, and a send's is stored with the message for good.
+        if let cid = raw.cid, cid.isEmpty || cid.utf8.count > Self.maximumCIDLength {
+            throw RequestError(.badMessage, "cid must be 1 to \(Self.maximumCIDLength) bytes of UTF-8")
+        }
         switch raw.op {
         case nil, "send"?:
             return .send(try sendRequest(raw))
@@ -102,10 +107,6 @@ public struct ClientRequestParser: Sendable {
     /// Errors leave without the cid: ``parse(_:known:)`` adds it to every error of the frame.
     private func sendRequest(_ raw: RawClientRequest) throws(RequestError) -> SendRequest {
         let cid = raw.cid
-        // Bytes, not characters: 128 grapheme clusters can be kilobytes, stored with the message for good.
-        if let cid, cid.isEmpty || cid.utf8.count > Self.maximumCIDLength {
-            throw RequestError(.badMessage, "cid must be 1 to \(Self.maximumCIDLength) bytes of UTF-8")
-        }
         guard let friend = raw.friend else { throw RequestError(.badMessage, "friend is missing") }
         guard Identifier.isValid(friend) else { throw Self.invalidIdentifier("friend") }
         // Two checks, not a loop over an array of the two: that array was an allocation per message.
