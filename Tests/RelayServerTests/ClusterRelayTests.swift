@@ -455,4 +455,29 @@ import Testing
         }
         #expect(try await relays.eventually { heard.withLockedValue { $0.contains { $0.contains("maintenance at noon") } } })
     }
+
+    /// Contract v3's limits that read Redis hold on a cluster too: a history page stops before 1 MiB, `before` =
+    /// `0-0` is an empty page, and ids past 64 bits are `bad_message` or 400, never a Redis error.
+    @Test func historyBoundsAndIdRangesOnACluster() async throws {
+        let deployment = try await Self.deploy()
+        defer { Task { await deployment.stop() } }
+        let (a, _, alice, bob, friendship) = try await deployment.aliceAndBob(friendshipPrimary: 1)
+        let control = String(repeating: "\u{1}", count: 16 * 1024)
+        for index in 0..<12 {
+            let fields: [RedisArgument] = ["from", .string(alice), "to", .string(bob), "type", "text", "content", .string(control + "\(index)")]
+            _ = try await deployment.reader.command(["XADD", .string("chat:history:{\(friendship)}"), "*"] + fields)
+        }
+        let stored = try await deployment.history(friendship).map(\.id)
+        a.send(json: ["op": "history", "friend": friendship, "limit": 500])
+        let page = try #require(await a.next { $0["op"] as? String == "history" })
+        let ids = (page["messages"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(try JSONSerialization.data(withJSONObject: page).count <= 1 << 20)
+        #expect(ids.count == 10 && ids == Array(stored.suffix(10)))
+        a.send(json: ["op": "history", "friend": friendship, "before": "0-0"])
+        #expect((await a.next { $0["op"] as? String == "history" }?["messages"] as? [Any])?.isEmpty == true)
+        a.send(json: ["op": "history", "friend": friendship, "before": "18446744073709551616-0", "cid": "h"])
+        #expect(await a.next { $0["op"] as? String == "error" }?["code"] as? String == "bad_message")
+        let http = try await deployment.relays.http("GET", "/api/friendships/\(friendship)/messages?after=1-18446744073709551616", node: 1)
+        #expect(http.status == 400)
+    }
 }
