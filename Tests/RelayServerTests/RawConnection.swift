@@ -17,22 +17,36 @@ final class RawConnection: @unchecked Sendable {
     }
 
     private init(port: Int, source: String) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_addr.s_addr = inet_addr(source)
+        descriptor = try Self.connectedSocket(port: port, source: source)
+    }
+
+    /// A TCP socket connected to `127.0.0.1:port` from `source`; `receiveBuffer`, when given, is set before it
+    /// connects (the window the connection opens with follows it).
+    static func connectedSocket(port: Int, source: String = "127.0.0.1", receiveBuffer: Int? = nil) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer.map(Int32.init) {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        func address(_ host: String, port: Int) -> sockaddr_in {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr(host)
+            return address
+        }
+        var local = address(source, port: 0)
         let bound = withUnsafePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw TestSupportError("bind \(source): errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
+        var remote = address("127.0.0.1", port: port)
+        let connected = withUnsafePointer(to: &remote) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw TestSupportError("connect: errno \(errno)") }
+        guard bound == 0, connected == 0 else {
+            Glibc.close(descriptor)
+            throw TestSupportError("connect from \(source) to port \(port): errno \(errno)")
+        }
+        return descriptor
     }
 
     deinit { Glibc.close(descriptor) }
