@@ -25,7 +25,8 @@ public final class OpenConnections: Sendable {
         return true
     }
 
-    func released() {
+    /// A counted connection ended: by its HTTP guard before an upgrade, by its socket's handler after one.
+    public func released() {
         open.subtract(1, ordering: .relaxed)
     }
 
@@ -54,36 +55,4 @@ public final class OpenConnections: Sendable {
 
     /// How many connections have not upgraded (nor closed) yet.
     public var httpCount: Int { speakingHTTP.withLockedValue { $0.count } }
-}
-
-/// A connection's place among the node's ``OpenConnections`` and, once its upgrade is admitted, among its user's
-/// sockets: given back once, by whichever of the HTTP guard or the WebSocket handler sees the connection end.
-public final class ConnectionTicket: Sendable {
-    private let connections: OpenConnections
-    private let state = Mutex<(released: Bool, alsoRelease: (@Sendable () -> Void)?)>((false, nil))
-
-    init(connections: OpenConnections) {
-        self.connections = connections
-    }
-
-    /// Something more to give back with the connection (the user's socket slot); at once if it is gone already.
-    public func alsoRelease(_ release: @escaping @Sendable () -> Void) {
-        let releasedAlready = state.withLock { state in
-            if !state.released { state.alsoRelease = release }
-            return state.released
-        }
-        if releasedAlready { release() }
-    }
-
-    public func release() {
-        let (first, alsoRelease) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
-            guard !state.released else { return (false, nil) }
-            state.released = true
-            defer { state.alsoRelease = nil }
-            return (true, state.alsoRelease)
-        }
-        guard first else { return }
-        connections.released()
-        alsoRelease?()
-    }
 }

@@ -1,8 +1,9 @@
 import NIOCore
 
 /// The first handler of every connection until it upgrades: carries out its ``RequestHeadMachine`` (the request
-/// timeout, the head's size, the decoder's refusals, the drain) and holds its ``ConnectionTicket`` until the WebSocket
-/// handler takes it over. Refusals are written here, straight to the socket, as whole HTTP responses.
+/// timeout, the head's size, the decoder's refusals, the drain) and holds the connection's place among the node's
+/// ``OpenConnections`` (and its user's socket slot, once an upgrade is admitted) until the connection ends or the
+/// WebSocket handler takes them over. Refusals are written here, straight to the socket, as whole HTTP responses.
 public final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
@@ -16,12 +17,13 @@ public final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandl
     private var machine = RequestHeadMachine()
     private let timeout: TimeAmount
     private let connections: OpenConnections?
-    /// Nil on a connection refused at once (``refusing(_:)``): it was never counted.
-    public let ticket: ConnectionTicket?
     private let refusedAtOnce: RequestHeadMachine.Refusal?
     private var deadline: Scheduled<Void>?
     private var context: ChannelHandlerContext?
-    private var handedOver = false
+    /// True once the connection's place was given back, or taken over by the socket: it happens once.
+    private var placeSettled = false
+    /// What else to give back with the connection (the user's socket slot), while the guard holds it.
+    private var alsoGiveBack: (() -> Void)?
     /// Told of every refusal this guard answers (for the metrics).
     private let onRefusal: @Sendable (RequestHeadMachine.Refusal) -> Void
 
@@ -34,7 +36,6 @@ public final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandl
         self.timeout = timeout
         self.connections = connections
         self.onRefusal = onRefusal
-        ticket = ConnectionTicket(connections: connections)
         refusedAtOnce = nil
     }
 
@@ -42,8 +43,8 @@ public final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandl
         timeout = .seconds(0)
         connections = nil
         onRefusal = { _ in }
-        ticket = nil
         refusedAtOnce = refusal
+        placeSettled = true
     }
 
     /// A connection over the node's maximum: answered `refusal` (503) at once, then closed.
@@ -71,16 +72,29 @@ public final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandl
         context.fireChannelInactive()
     }
 
-    /// The connection upgraded: its ticket now goes with the socket, and the guard leaves the pipeline.
+    /// On the event loop: `giveBack` runs with the connection's end while the guard holds the connection (at once
+    /// when it has ended already).
+    public func holdUntilEnd(_ giveBack: @escaping () -> Void) {
+        guard !placeSettled else { return giveBack() }
+        alsoGiveBack = giveBack
+    }
+
+    /// The connection upgraded: its place (and its user's slot) now go with the socket, whose handler gives them
+    /// back; the guard leaves the pipeline.
     public func handOver() {
-        handedOver = true
+        placeSettled = true
+        alsoGiveBack = nil
     }
 
     private func ended() {
         deadline?.cancel()
         deadline = nil
         connections?.untrack(self)
-        if !handedOver { ticket?.release() }
+        guard !placeSettled else { return }
+        placeSettled = true
+        connections?.released()
+        alsoGiveBack?()
+        alsoGiveBack = nil
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -29,15 +29,22 @@ public final class Sockets: Sendable {
         self.metrics = metrics
         self.configuration = configuration
         self.registry = registry
-        sessionContext = SessionContext(conversations: conversations, configuration: configuration, logger: logger, metrics: metrics)
-        self.backend = backend
-        self.logger = logger
-        heartbeats = HeartbeatMonitor(period: configuration.heartbeat, metrics: metrics)
-        allowances = UserAllowances(
+        let allowances = UserAllowances(
             maximumSocketsPerUser: configuration.maximumSocketsPerUser,
             rate: configuration.rate,
             burst: configuration.burst
         )
+        self.allowances = allowances
+        sessionContext = SessionContext(
+            conversations: conversations,
+            configuration: configuration,
+            allowances: allowances,
+            logger: logger,
+            metrics: metrics
+        )
+        self.backend = backend
+        self.logger = logger
+        heartbeats = HeartbeatMonitor(period: configuration.heartbeat, metrics: metrics)
     }
 
     public var count: Int { registry.socketCount }
@@ -59,7 +66,7 @@ public final class Sockets: Sendable {
     /// Subscribes the user's channel (if this is their first socket here), catches the socket up from
     /// `openedAfter`, and returns the socket's session, which spends `allowance` (the user's, shared with their other
     /// sockets here) beside its own rate.
-    public func open(_ socket: any RelaySocket, openedAfter: StreamID, allowance: UserAllowance? = nil) async throws -> ClientSession {
+    public func open(_ socket: any RelaySocket, openedAfter: StreamID, allowance: UserAllowance) async throws -> ClientSession {
         let feed = try await registry.add(socket, openedAfter: openedAfter)
         heartbeats.watch(socket)
         metrics.openSockets.increment()

@@ -110,8 +110,8 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
                     return promise.futureResult.hop(to: channel.eventLoop).map { result in
                         decision.value = result
                         guard case .success(let accepted) = result else { return nil }
-                        // Given back with the connection, whichever handler holds its ticket then.
-                        headGuard.ticket?.alsoRelease { [sockets] in sockets.allowances.release(accepted.allowance) }
+                        // Given back with the connection, by the guard or, once it upgraded, by the socket.
+                        headGuard.holdUntilEnd { [sockets] in sockets.allowances.release(accepted.userID) }
                         // Before the decoder goes: it hands the bytes after the request (the first frames) to the
                         // handler behind it, which must be the upgrade handler that keeps them for the socket.
                         channel.pipeline.syncOperations.removeHandler(signals, promise: nil)
@@ -120,13 +120,11 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 },
                 upgradePipeline: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        guard case .success(let accepted) = decision.value, let ticket = headGuard.ticket else {
-                            throw ChannelError.inappropriateOperationForState
-                        }
-                        // The socket takes the connection's ticket; the HTTP guards leave.
+                        guard case .success(let accepted) = decision.value else { throw ChannelError.inappropriateOperationForState }
+                        // The socket takes over the connection's place and its user's slot; the HTTP guard leaves.
                         headGuard.handOver()
                         channel.pipeline.syncOperations.removeHandler(headGuard, promise: nil)
-                        try WebSocketFrameHandler.install(on: channel, sockets: sockets, accepted: accepted, ticket: ticket)
+                        try WebSocketFrameHandler.install(on: channel, sockets: sockets, accepted: accepted, connections: connections)
                         return UpgradeResult.webSocket
                     }
                 }

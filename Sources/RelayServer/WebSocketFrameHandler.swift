@@ -17,28 +17,37 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias InboundIn = ByteBuffer
 
     private let sockets: Sockets
-    private let accepted: RelayChildChannel.Accepted
-    /// The connection's place on the node and the user's socket slot, given back when the socket ends.
-    private let ticket: ConnectionTicket
+    /// The node's connections and the user's allowance, whose places this socket holds until it ends.
+    private let connections: OpenConnections
+    private let allowance: UserAllowance
     /// Made when the handler joins the pipeline: the socket writes its frames through this handler's context.
     private var socket: WebSocketConnection!
     private var session: ClientSession?
     private var reader = WebSocketReader()
+    private var placesGivenBack = false
 
-    private init(sockets: Sockets, accepted: RelayChildChannel.Accepted, ticket: ConnectionTicket) {
+    private init(sockets: Sockets, connections: OpenConnections, allowance: UserAllowance) {
         self.sockets = sockets
-        self.accepted = accepted
-        self.ticket = ticket
+        self.connections = connections
+        self.allowance = allowance
     }
 
-    /// The socket's only handler after the upgrade (``WebSocketUpgrader``).
-    static func install(on channel: any Channel, sockets: Sockets, accepted: RelayChildChannel.Accepted, ticket: ConnectionTicket) throws {
-        try channel.pipeline.syncOperations.addHandler(WebSocketFrameHandler(sockets: sockets, accepted: accepted, ticket: ticket))
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        socket = WebSocketConnection(
+    /// The socket's only handler after the upgrade (``WebSocketUpgrader``). It takes over the connection's place on
+    /// the node and its user's socket slot from the HTTP guard, and gives them back when the socket ends. What only the
+    /// opening needs (the instant it catches up from) is passed on, not kept: an idle socket's handler stays small.
+    static func install(on channel: any Channel, sockets: Sockets, accepted: RelayChildChannel.Accepted, connections: OpenConnections) throws {
+        let handler = WebSocketFrameHandler(sockets: sockets, connections: connections, allowance: accepted.allowance)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        handler.open(
             userID: accepted.userID,
+            openedAfter: accepted.openedAfter,
+            context: try channel.pipeline.syncOperations.context(handler: handler)
+        )
+    }
+
+    private func open(userID: String, openedAfter: StreamID, context: ChannelHandlerContext) {
+        socket = WebSocketConnection(
+            userID: userID,
             channel: context.channel,
             output: context,
             maximumQueuedFrames: sockets.configuration.maximumQueuedFrames,
@@ -46,7 +55,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             outboundBytes: sockets.metrics.outboundBytes
         )
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let (sockets, socket, openedAfter, allowance) = (sockets, socket!, accepted.openedAfter, accepted.allowance)
+        let (sockets, socket, allowance) = (sockets, socket!, allowance)
         Task {
             do {
                 let session = try await sockets.open(socket, openedAfter: openedAfter, allowance: allowance)
@@ -83,7 +92,10 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func end() {
         if let reason = socket.connectionEnded() { sockets.close(socket, reason: reason) }
-        ticket.release()
+        guard !placesGivenBack else { return }
+        placesGivenBack = true
+        connections.released()
+        sockets.allowances.release(socket.userID)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -98,7 +110,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             case .ping(let payload):
                 // A ping is a frame like any other against the user's rate; one over it goes unanswered (RFC 6455
                 // lets a pong wait), and a pong counts in the outbound bound.
-                guard socket.machine.withLock({ $0.pingReceived() }), accepted.allowance.take() else { return }
+                guard socket.machine.withLock({ $0.pingReceived() }), sockets.allowances.take(allowance) else { return }
                 socket.writeBounded(ServerFrame.encoded(.pong, payload: payload, allocator: context.channel.allocator))
             case .pong:
                 sockets.heartbeats.pongReceived(from: socket)
@@ -130,7 +142,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
             if let session { return session.receiveBinary() }
             // Still opening: refused all the same, within the user's rate.
             let error =
-                accepted.allowance.take()
+                sockets.allowances.take(allowance)
                 ? RequestError(.badJSON, "frames must be JSON text frames, not binary")
                 : RequestError(.rateLimited, "over the user's frame rate")
             sockets.metrics.errorSent(error.code)

@@ -27,7 +27,7 @@ struct WebSocketRoutes: Sendable {
         do {
             return .init(userID: userID, openedAfter: try await sockets.openingInstant(), allowance: allowance)
         } catch {
-            sockets.allowances.release(allowance)
+            sockets.allowances.release(userID)
             throw APIError.unavailable("Redis is unavailable; try another node")
         }
     }

@@ -1,21 +1,15 @@
 import NIOConcurrencyHelpers
 import Synchronization
 
-/// What one user may hold on this node, shared by all of their sockets here: a number of open sockets
-/// (`--max-sockets-per-user`) and one frame rate (`--rate`, `--burst`) over all of them together, so that opening more
-/// sockets buys no more frames.
+/// What one user holds on this node, shared by all of their sockets here: their number of open sockets
+/// (`--max-sockets-per-user`) and one frame rate over all of them together (`--rate`, `--burst`), so that opening
+/// more sockets buys no more frames. Each socket spends the user's rate only: a socket never sends more than its user
+/// may, so the user's bucket holds each socket to the rate too. Small on purpose: there is one per connected user.
 public final class UserAllowance: Sendable {
-    public let userID: String
-    private let bucket: Mutex<TokenBucket>
+    fileprivate let state: Mutex<(level: TokenBucket.Level, sockets: Int)>
 
-    init(userID: String, rate: Double, burst: Double) {
-        self.userID = userID
-        bucket = Mutex(TokenBucket(rate: rate, burst: burst))
-    }
-
-    /// Takes one frame's token from the user's bucket.
-    public func take(now: ContinuousClock.Instant = .now) -> Bool {
-        bucket.withLock { $0.take(now: now) }
+    fileprivate init(burst: Double) {
+        state = Mutex((TokenBucket.Level(burst: burst), 1))
     }
 }
 
@@ -23,9 +17,9 @@ public final class UserAllowance: Sendable {
 /// and dropped with the last.
 public final class UserAllowances: Sendable {
     public let maximumSocketsPerUser: Int
-    private let rate: Double
-    private let burst: Double
-    private let held = NIOLockedValueBox<[String: (allowance: UserAllowance, sockets: Int)]>([:])
+    public let rate: Double
+    public let burst: Double
+    private let held = NIOLockedValueBox<[String: UserAllowance]>([:])
 
     public init(maximumSocketsPerUser: Int, rate: Double, burst: Double) {
         self.maximumSocketsPerUser = maximumSocketsPerUser
@@ -33,35 +27,43 @@ public final class UserAllowances: Sendable {
         self.burst = burst
     }
 
-    /// One more socket for `userID`: its allowance, or nil when the user holds the maximum on this node already.
-    /// Every allowance given must be given back with ``release(_:)`` once, when that socket (or its upgrade) ends.
+    /// One more socket for `userID`: their allowance, or nil when they hold the maximum on this node already. Every
+    /// socket admitted is given back with ``release(_:)`` once, when that socket (or its upgrade) ends.
     public func admit(_ userID: String) -> UserAllowance? {
         held.withLockedValue { held in
-            if let entry = held[userID] {
-                guard entry.sockets < maximumSocketsPerUser else { return nil }
-                held[userID] = (entry.allowance, entry.sockets + 1)
-                return entry.allowance
+            if let allowance = held[userID] {
+                let admitted = allowance.state.withLock { state in
+                    guard state.sockets < maximumSocketsPerUser else { return false }
+                    state.sockets += 1
+                    return true
+                }
+                return admitted ? allowance : nil
             }
             guard maximumSocketsPerUser > 0 else { return nil }
-            let allowance = UserAllowance(userID: userID, rate: rate, burst: burst)
-            held[userID] = (allowance, 1)
+            let allowance = UserAllowance(burst: burst)
+            held[userID] = allowance
             return allowance
         }
     }
 
-    public func release(_ allowance: UserAllowance) {
+    public func release(_ userID: String) {
         held.withLockedValue { held in
-            guard let entry = held[allowance.userID] else { return }
-            if entry.sockets <= 1 {
-                held[allowance.userID] = nil
-            } else {
-                held[allowance.userID] = (entry.allowance, entry.sockets - 1)
+            guard let allowance = held[userID] else { return }
+            let left = allowance.state.withLock { state in
+                state.sockets -= 1
+                return state.sockets
             }
+            if left <= 0 { held[userID] = nil }
         }
+    }
+
+    /// One frame's token from the user's bucket.
+    public func take(_ allowance: UserAllowance, now: ContinuousClock.Instant = .now) -> Bool {
+        allowance.state.withLock { $0.level.take(now: now, rate: rate, burst: burst) }
     }
 
     /// The sockets (and admitted upgrades) `userID` holds on this node.
     public func sockets(of userID: String) -> Int {
-        held.withLockedValue { $0[userID]?.sockets ?? 0 }
+        held.withLockedValue { held in held[userID].map { $0.state.withLock { $0.sockets } } ?? 0 }
     }
 }

@@ -20,20 +20,18 @@ public final class ClientSession: @unchecked Sendable {
     /// The socket's live delivery, told of the socket's sends and their ids so that it never hands the socket its own
     /// messages, live or in a catch-up.
     private let feed: SocketFeed
-    private var bucket: TokenBucket
-    /// The user's allowance on this node, shared with their other sockets here: a frame takes a token from both.
-    private let allowance: UserAllowance?
+    /// The user's allowance on this node, shared with their other sockets here: every frame takes a token from it.
+    private let allowance: UserAllowance
     private let parser: ClientRequestParser
     /// The route of the friendship this socket last sent to: a socket usually talks to one friend at a time, and
     /// the route's keys were 3 of the 40 allocations per message.
     private var lastRoute: StoreRoute?
 
-    init(context: SessionContext, socket: any RelaySocket, feed: SocketFeed, allowance: UserAllowance?) {
+    init(context: SessionContext, socket: any RelaySocket, feed: SocketFeed, allowance: UserAllowance) {
         self.context = context
         self.socket = socket
         self.feed = feed
         self.allowance = allowance
-        bucket = TokenBucket(rate: context.rate, burst: context.burst)
         parser = ClientRequestParser(maximumContentBytes: context.maximumContentBytes)
     }
 
@@ -108,10 +106,9 @@ public final class ClientSession: @unchecked Sendable {
         sendError(RequestError(.badJSON, "frames must be JSON text frames, not binary"))
     }
 
-    /// One token from the socket's bucket and one from its user's: either empty, and the frame is refused.
+    /// One token from the user's bucket on this node, which all of their sockets here share.
     private func takeToken() -> Bool {
-        guard bucket.take() else { return false }
-        return allowance?.take() ?? true
+        context.allowances.take(allowance)
     }
 
     /// Every error frame goes out here, counted by its code.
@@ -121,7 +118,7 @@ public final class ClientSession: @unchecked Sendable {
     }
 
     private func rateLimited(cid: String?) -> Handling {
-        sendError(RequestError(.rateLimited, "over \(Int(context.rate)) frames per second", cid: cid))
+        sendError(RequestError(.rateLimited, "over \(Int(context.allowances.rate)) frames per second", cid: cid))
         return .done
     }
 

@@ -4,17 +4,21 @@ import Logging
 /// conversations, the limits, a logger and the metrics in each (a third of a kilobyte per idle socket).
 final class SessionContext: Sendable {
     let conversations: Conversations
-    /// Frames per second per socket, and the burst above it (0: no limit).
-    let rate: Double
-    let burst: Double
     let maximumContentBytes: Int
+    /// Each user's frame rate on this node, which their sessions spend.
+    let allowances: UserAllowances
     let logger: Logger
     let metrics: RelayMetrics
 
-    init(conversations: Conversations, configuration: RelayConfiguration, logger: Logger, metrics: RelayMetrics) {
+    init(
+        conversations: Conversations,
+        configuration: RelayConfiguration,
+        allowances: UserAllowances,
+        logger: Logger,
+        metrics: RelayMetrics
+    ) {
+        self.allowances = allowances
         self.conversations = conversations
-        rate = configuration.rate
-        burst = configuration.burst
         maximumContentBytes = configuration.maximumContentBytes
         self.logger = logger
         self.metrics = metrics
