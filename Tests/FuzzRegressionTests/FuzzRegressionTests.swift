@@ -5,7 +5,10 @@ import Testing
 /// Every fuzz target over its kept corpus (`Fuzz/Corpus/TARGET`: the seeds and every input that once crashed or hung),
 /// then a short random mutation run from it: what libFuzzer runs for minutes in `scripts/fuzz.sh`, here in seconds
 /// and without coverage guidance, so that a change that breaks an invariant on a known input fails the tests.
-@Suite struct FuzzRegressionTests {
+///
+/// The runs are CPU-bound: they go one at a time, on a dispatch thread, so that they never hold Swift concurrency's
+/// few threads, which the relay nodes of the suites running beside them need.
+@Suite(.serialized) struct FuzzRegressionTests {
     static let corpusRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fuzz/Corpus")
 
@@ -17,26 +20,35 @@ import Testing
     }
 
     @Test(arguments: FuzzTarget.allCases)
-    func theKeptCorpusRunsClean(_ target: FuzzTarget) throws {
+    func theKeptCorpusRunsClean(_ target: FuzzTarget) async throws {
         let inputs = try Self.corpus(target)
         #expect(inputs.count >= 5, "Fuzz/Corpus/\(target.rawValue) holds its seeds")
-        for input in inputs { target.run(input) }
+        await Self.offThePool { for input in inputs { target.run(input) } }
     }
 
     /// Seeded, so that a failure repeats: flips, inserts, deletes and splices over the corpus.
     @Test(arguments: FuzzTarget.allCases)
-    func aShortMutationRunStaysClean(_ target: FuzzTarget) throws {
+    func aShortMutationRunStaysClean(_ target: FuzzTarget) async throws {
         let inputs = try Self.corpus(target)
-        var random = SplitMix64(seed: 0x6368_6174_7265_6c61)
-        let deadline = ContinuousClock.now + .seconds(3)
-        var runs = 0
-        while ContinuousClock.now < deadline {
-            var input = inputs[Int(random.next() % UInt64(inputs.count))]
-            for _ in 0..<(1 + Int(random.next() % 8)) { Self.mutate(&input, with: &random, corpus: inputs) }
-            target.run(input)
-            runs += 1
+        let runs = await Self.offThePool { () -> Int in
+            var random = SplitMix64(seed: 0x6368_6174_7265_6c61)
+            let deadline = ContinuousClock.now + .seconds(2)
+            var runs = 0
+            while ContinuousClock.now < deadline {
+                var input = inputs[Int(random.next() % UInt64(inputs.count))]
+                for _ in 0..<(1 + Int(random.next() % 8)) { Self.mutate(&input, with: &random, corpus: inputs) }
+                target.run(input)
+                runs += 1
+            }
+            return runs
         }
         #expect(runs > 100)
+    }
+
+    static func offThePool<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
     }
 
     static func mutate(_ input: inout [UInt8], with random: inout SplitMix64, corpus: [[UInt8]]) {

@@ -86,18 +86,23 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
-    func readUntilClosed(timeout: Duration = .seconds(5)) async -> Received {
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        return (try? await Self.blocking { self.readNow(seconds: seconds, stopAfterHead: false) }) ?? Received(text: "", closed: false)
-    }
-
     /// One answer's head and what came with it, without waiting for the connection to close.
     func readAnswer(timeout: Duration = .seconds(5)) async -> Received {
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        return (try? await Self.blocking { self.readNow(seconds: seconds, stopAfterHead: true) }) ?? Received(text: "", closed: false)
+        await readUntil(timeout: timeout) { $0.contains("\r\n\r\n") }
     }
 
-    private func readNow(seconds: Double, stopAfterHead: Bool) -> Received {
+    /// What came until `done` says it is enough (or the connection closed, or `timeout` passed).
+    func readUntil(timeout: Duration, _ done: @escaping @Sendable (String) -> Bool) async -> Received {
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        return (try? await Self.blocking { self.readNow(seconds: seconds, until: done) }) ?? Received(text: "", closed: false)
+    }
+
+    func readUntilClosed(timeout: Duration = .seconds(5)) async -> Received {
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        return (try? await Self.blocking { self.readNow(seconds: seconds, until: nil) }) ?? Received(text: "", closed: false)
+    }
+
+    private func readNow(seconds: Double, until done: (@Sendable (String) -> Bool)?) -> Received {
         let deadline = Date().addingTimeInterval(seconds)
         var bytes: [UInt8] = []
         while Date() < deadline {
@@ -107,7 +112,7 @@ final class RawConnection: @unchecked Sendable {
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count > 0 {
                 bytes += chunk[..<count]
-                if stopAfterHead, bytes.firstRange(of: Array("\r\n\r\n".utf8)) != nil {
+                if let done, done(String(decoding: bytes, as: UTF8.self)) {
                     return Received(text: String(decoding: bytes, as: UTF8.self), closed: false)
                 }
                 continue
