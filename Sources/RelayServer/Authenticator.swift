@@ -50,9 +50,11 @@ struct Authenticator: Sendable {
             throw APIError.forbidden("no admin token is accepted on this port")
         }
         try refuseIfThrottled(peer)
-        guard let presented = Self.bearer(request), Self.isAdminToken(presented, adminToken) else {
+        // An attempt is a bearer that is not the token; a request without one guesses nothing.
+        guard let presented = Self.bearer(request) else { throw APIError.unauthorized("the admin token is required") }
+        guard Self.isAdminToken(presented, adminToken) else {
             throttle.failed(peer ?? "")
-            throw APIError.unauthorized(Self.bearer(request) == nil ? "the admin token is required" : "wrong admin token")
+            throw APIError.unauthorized("wrong admin token")
         }
     }
 
