@@ -64,8 +64,8 @@ public final class Sockets: Sendable {
     }
 
     /// Subscribes the user's channel (if this is their first socket here), catches the socket up from
-    /// `openedAfter`, and returns the socket's session, which spends `allowance` (the user's, shared with their other
-    /// sockets here) beside its own rate.
+    /// `openedAfter`, and returns the socket's session, which spends `allowance` (the user's rate, shared with their
+    /// other sockets here).
     public func open(_ socket: any RelaySocket, openedAfter: StreamID, allowance: UserAllowance) async throws -> ClientSession {
         let feed = try await registry.add(socket, openedAfter: openedAfter)
         heartbeats.watch(socket)
@@ -84,7 +84,7 @@ public final class Sockets: Sendable {
 
     /// Closes every socket with 1001 (going away) and waits (up to `grace`) until they are gone, so that their close
     /// frames are written and their in-flight stores answered.
-    public func drain(grace: Duration = .seconds(5)) async {
+    public func drain(grace: Duration) async {
         draining.withLockedValue { $0 = true }
         for socket in registry.allSockets() { socket.close(.draining) }
         await registry.waitUntilEmpty(within: grace)

@@ -139,12 +139,8 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
     /// A whole message, in one frame or assembled from fragments; `bytes` are valid only during the call.
     private func message(_ context: ChannelHandlerContext, opcode: FrameOpcode, bytes: UnsafeRawBufferPointer) {
         guard opcode == .text else {
-            if let session { return session.receiveBinary() }
-            // Still opening: refused all the same, within the user's rate.
-            let error =
-                sockets.allowances.take(allowance)
-                ? RequestError(.badJSON, "frames must be JSON text frames, not binary")
-                : RequestError(.rateLimited, "over the user's frame rate")
+            // Open or still opening, the same answer within the user's rate.
+            let error = sockets.allowances.refusalOfBinaryFrame(allowance)
             sockets.metrics.errorSent(error.code)
             return socket.send(ServerMessage.error(error))
         }

@@ -17,11 +17,13 @@ final class RelayProcess: @unchecked Sendable {
     let port: Int
     private let errors = Pipe()
 
-    /// `environment`: the node's variables besides this process's own.
-    init(arguments: [String], port: Int, environment: [String: String] = [:]) throws {
+    /// `environment`: the node's variables besides this process's own. `launcher`: a program (with its arguments)
+    /// that execs the node, such as `prlimit` to start it under other limits.
+    init(arguments: [String], port: Int, environment: [String: String] = [:], launcher: [String] = []) throws {
         self.port = port
-        process.executableURL = URL(fileURLWithPath: chatrelayBinary)
-        process.arguments = ["serve", "--port", "\(port)"] + arguments
+        let command = launcher + [chatrelayBinary, "serve", "--port", "\(port)"] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors

@@ -62,8 +62,14 @@ public final class UserAllowances: Sendable {
         allowance.state.withLock { $0.level.take(now: now, rate: rate, burst: burst) }
     }
 
-    /// The sockets (and admitted upgrades) `userID` holds on this node.
-    public func sockets(of userID: String) -> Int {
-        held.withLockedValue { held in held[userID].map { $0.state.withLock { $0.sockets } } ?? 0 }
+    /// The error a frame over the user's rate gets, whatever the frame.
+    public func rateLimited(cid: String?) -> RequestError {
+        RequestError(.rateLimited, "over \(Int(rate)) frames per second", cid: cid)
+    }
+
+    /// What a binary frame gets: `bad_json`, or `rate_limited` when the user's bucket is empty (it counts like any
+    /// frame, so that garbage draws no more answers than the rate allows).
+    public func refusalOfBinaryFrame(_ allowance: UserAllowance) -> RequestError {
+        take(allowance) ? RequestError(.badJSON, "frames must be JSON text frames, not binary") : rateLimited(cid: nil)
     }
 }

@@ -97,15 +97,6 @@ public final class ClientSession: @unchecked Sendable {
         }
     }
 
-    /// A binary frame: refused, and counted against the limit like any frame.
-    public func receiveBinary() {
-        guard takeToken() else {
-            _ = rateLimited(cid: nil)
-            return
-        }
-        sendError(RequestError(.badJSON, "frames must be JSON text frames, not binary"))
-    }
-
     /// One token from the user's bucket on this node, which all of their sockets here share.
     private func takeToken() -> Bool {
         context.allowances.take(allowance)
@@ -118,7 +109,7 @@ public final class ClientSession: @unchecked Sendable {
     }
 
     private func rateLimited(cid: String?) -> Handling {
-        sendError(RequestError(.rateLimited, "over \(Int(context.allowances.rate)) frames per second", cid: cid))
+        sendError(context.allowances.rateLimited(cid: cid))
         return .done
     }
 
