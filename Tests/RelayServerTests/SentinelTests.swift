@@ -57,6 +57,16 @@ import Testing
             #expect(entries.array?.count == 1)
         }
 
+        // Contract v3's history limits behind Sentinel: the earliest cursor is an empty page, an id past 64 bits is
+        // bad_message (not a Redis error), over HTTP 400.
+        a.send(json: ["op": "history", "friend": friendship, "before": "0-0"])
+        #expect((await a.next { $0["op"] as? String == "history" }?["messages"] as? [Any])?.isEmpty == true)
+        a.send(json: ["op": "history", "friend": friendship, "before": "18446744073709551616-0", "cid": "h"])
+        #expect(await a.next { $0["op"] as? String == "error" && $0["cid"] as? String == "h" }?["code"] as? String == "bad_message")
+        #expect(try await cluster.http("GET", "/api/friendships/\(friendship)/messages?after=18446744073709551616-0", node: 1).status == 400)
+        let page = try await cluster.http("GET", "/api/friendships/\(friendship)/messages?after=0-0", node: 1)
+        #expect((page.json["messages"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id].compactMap { $0 })
+
         // With no replica left to confirm, a send is answered `unavailable` (it may be stored; the cid makes a retry safe).
         for replica in deployment.replicas { replica.kill() }
         a.send(to: friendship, content: "nobody confirms this", cid: "c2")
