@@ -37,8 +37,10 @@ public final class ChatConnection: Sendable {
     /// - Parameter readFrames: false makes a client that never reads, so it answers no ping either
     ///   (a dead peer, for heartbeat and slow-consumer tests).
     ///   - onFrame: receives every text frame instead of the inbox that ``next(timeout:)`` reads.
+    ///   - token: sent as `Authorization: Bearer`, never in the URL, where access logs would keep it.
     public static func connect(
         url: String,
+        token: String? = nil,
         readFrames: Bool = true,
         logger: Logger = Logger(label: "chatclient"),
         onFrame: (@Sendable (String) -> Void)? = nil
@@ -47,12 +49,17 @@ public final class ChatConnection: Sendable {
         let connection = ChatConnection(outbound: queueContinuation)
         let deliver: @Sendable (String) -> Void = onFrame ?? { [inbox = connection.inbox] text in inbox.withLockedValue { $0.append(text) } }
         let upgraded = NIOLockedValueBox<CheckedContinuation<Void, any Error>?>(nil)
+        let configuration = {
+            var configuration = Self.configuration
+            if let token { configuration.additionalHeaders[.authorization] = "Bearer \(token)" }
+            return configuration
+        }()
 
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             upgraded.withLockedValue { $0 = continuation }
             let task = Task {
                 do {
-                    let close = try await WebSocketClient.connect(url: url, configuration: Self.configuration, logger: logger) {
+                    let close = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
                         inbound,
                         outbound,
                         _ in

@@ -6,4 +6,6 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
     case notFriends = "not_friends"
     case rateLimited = "rate_limited"
     case unavailable
+    /// A `refresh` whose token is invalid or names another user.
+    case badToken = "bad_token"
 }

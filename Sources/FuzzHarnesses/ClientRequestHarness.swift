@@ -22,6 +22,8 @@ enum ClientRequestHarness {
                 for cursor in sync.cursors.values { precondition(StreamID(cursor) != nil, "a cursor past 64 bits was accepted") }
             case .read(let read):
                 precondition(StreamID(read.id) != nil, "a read id past 64 bits was accepted")
+            case .refresh(let token, _):
+                precondition(!token.isEmpty, "a refresh without a token was accepted")
             case .ping, .typing:
                 break
             }

@@ -103,9 +103,8 @@ public enum ChatLoad {
                 let inbound = bySender[slot] ?? []
                 let own = ownSenders[slot] ?? []
                 group.addTask {
-                    var url = "\(base)/ws/\(user)"
-                    if let token = options.token { url += "?token=\((try? await token(user)) ?? "")" }
-                    let connection = try? await ChatConnection.connect(url: url) { frame in
+                    let token = options.token == nil ? nil : (try? await options.token!(user)) ?? ""
+                    let connection = try? await ChatConnection.connect(url: "\(base)/ws/\(user)", token: token) { frame in
                         Self.handle(frame, own: own, inbound: inbound, tally: tally, clock: clock, runID: runID)
                     }
                     return (slot, connection)

@@ -13,10 +13,10 @@ public enum IdleLoad {
                 let index = next
                 next += 1
                 group.addTask {
-                    var url = "\(options.urls[index % options.urls.count])/ws/idle-\(index)"
-                    if let token = options.token { url += "?token=\((try? await token("idle-\(index)")) ?? "")" }
+                    let token = options.token == nil ? nil : (try? await options.token!("idle-\(index)")) ?? ""
                     // Frames are read (so pings are answered) and dropped.
-                    return try? await ChatConnection.connect(url: url) { _ in }
+                    return try? await ChatConnection.connect(url: "\(options.urls[index % options.urls.count])/ws/idle-\(index)", token: token) { _ in
+                    }
                 }
             }
             for _ in 0..<min(64, options.connections) { addNext() }

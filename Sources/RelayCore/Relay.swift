@@ -16,24 +16,41 @@ public final class Relay: Sendable {
     public let sockets: Sockets
     public let conversations: Conversations
     public let broadcaster: Broadcaster
-    public let tokens: TokenAuthority?
+    /// Nil under `--auth none`.
+    public let tokens: TokenVerifier?
     public let logger: Logger
     public let metrics: RelayMetrics
     /// Who is online, across nodes.
     public let presence: Presence
+    /// Ends a user's sessions on every node, and blocks them.
+    public let sessionControl: SessionControl
     private let registry: SocketRegistry
 
-    /// `metricsFactory` receives the node's series and the Redis client's, labelled with the node id.
+    /// `metricsFactory` receives the node's series and the Redis client's, labelled with the node id. `keySetFetcher`
+    /// makes the HTTP request for `--jwks-url` (the surface's, so that the core holds no HTTP client).
     public init(
         configuration: RelayConfiguration,
         logger: Logger = Logger(label: "chatrelay"),
-        metricsFactory: any MetricsFactory = MetricsSystem.factory
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        keySetFetcher: (@Sendable (String) throws -> RemoteKeySet.Fetch)? = nil
     ) async throws {
         self.configuration = configuration
         self.logger = logger
         metrics = RelayMetrics(nodeID: configuration.nodeID, factory: metricsFactory)
         let redisMetrics = RedisMetricsSettings(factory: metricsFactory, dimensions: [("node", configuration.nodeID)])
         keys = RedisKeys(prefix: configuration.prefix)
+        switch configuration.auth {
+        case .jwt:
+            tokens = try await Self.verifier(configuration, logger: logger, metrics: metrics, keySetFetcher: keySetFetcher)
+            // A short admin token falls to guessing as a short secret does, throttle or not.
+            if let adminToken = configuration.adminToken, adminToken.utf8.count < Self.minimumAdminTokenBytes {
+                throw RelayStartError(
+                    "--admin-token must be at least \(Self.minimumAdminTokenBytes) bytes under --auth jwt (it is \(adminToken.utf8.count)); make one with: openssl rand -hex 32"
+                )
+            }
+        case .none:
+            tokens = nil
+        }
         var redisConfiguration = try RedisConfiguration(url: configuration.redisURL)
         if let password = configuration.redisPassword {
             guard redisConfiguration.password == nil else {
@@ -102,31 +119,54 @@ public final class Relay: Sendable {
         sockets = Sockets(
             configuration: configuration,
             registry: registry,
+            tokens: tokens,
             conversations: conversations,
             backend: backend,
             logger: logger,
             metrics: metrics
         )
         broadcaster = Broadcaster(publisher: publisher, keys: keys)
-        switch configuration.auth {
-        case .jwt:
-            guard let secret = configuration.jwtSecret, !secret.isEmpty else {
-                throw RelayStartError("--auth jwt needs --jwt-secret (or CHATRELAY_JWT_SECRET)")
-            }
+        sessionControl = SessionControl(redis: redis, publisher: publisher, keys: keys)
+    }
+
+    /// Every key the configuration names; `--auth jwt` with none of them refuses to start.
+    private static func verifier(
+        _ configuration: RelayConfiguration,
+        logger: Logger,
+        metrics: RelayMetrics,
+        keySetFetcher: (@Sendable (String) throws -> RemoteKeySet.Fetch)?
+    ) async throws -> TokenVerifier {
+        var keys: [VerificationKey] = []
+        if let secret = configuration.jwtSecret, !secret.isEmpty {
             do {
-                tokens = try await TokenAuthority(secret: secret)
+                keys.append(try await .sharedSecret(secret))
             } catch {
                 throw RelayStartError("--jwt-secret: \(error)")
             }
-            // A short admin token falls to guessing as a short secret does, throttle or not.
-            if let adminToken = configuration.adminToken, adminToken.utf8.count < Self.minimumAdminTokenBytes {
-                throw RelayStartError(
-                    "--admin-token must be at least \(Self.minimumAdminTokenBytes) bytes under --auth jwt (it is \(adminToken.utf8.count)); make one with: openssl rand -hex 32"
-                )
-            }
-        case .none:
-            tokens = nil
         }
+        for path in configuration.jwtPublicKeyFiles {
+            guard let pem = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw RelayStartError("--jwt-public-key: cannot read \(path)")
+            }
+            do {
+                keys.append(try await .publicKey(pem: pem))
+            } catch {
+                throw RelayStartError("--jwt-public-key \(path): \(error)")
+            }
+        }
+        var keySet: RemoteKeySet?
+        if let url = configuration.jwksURL, !url.isEmpty {
+            guard let keySetFetcher else { throw RelayStartError("--jwks-url needs an HTTP client, which this build of the node lacks") }
+            do {
+                keySet = RemoteKeySet(location: url, logger: logger, metrics: metrics, fetch: try keySetFetcher(url))
+            } catch {
+                throw RelayStartError("--jwks-url \(url): \(error)")
+            }
+        }
+        guard !keys.isEmpty || keySet != nil else {
+            throw RelayStartError("--auth jwt needs a key: --jwt-secret, --jwt-public-key or --jwks-url (or their CHATRELAY_* variables)")
+        }
+        return TokenVerifier(keys: keys, keySet: keySet, audience: configuration.jwtAudience, issuer: configuration.jwtIssuer)
     }
 
     /// Connects to Redis and subscribes the broadcast channel; throws with the Redis URL when it cannot. The
@@ -139,6 +179,8 @@ public final class Relay: Sendable {
         } catch {
             throw RelayStartError("cannot reach Redis at \(backend.redactedURL): \(error)")
         }
+        // The start's fetch: a node whose provider is down starts all the same, with the keys it was given.
+        await tokens?.keySet?.refreshNow()
     }
 
     /// The Redis the node uses, without its password.
@@ -154,6 +196,6 @@ public final class Relay: Sendable {
     public static let minimumAdminTokenBytes = 32
 
     public var services: [any Service] {
-        backend.services + [registry, presence, sockets.heartbeats]
+        backend.services + [registry, presence, sockets.heartbeats, sockets.tokenExpiries] + (tokens?.keySet.map { [$0] } ?? [])
     }
 }

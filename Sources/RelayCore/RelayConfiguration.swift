@@ -7,7 +7,15 @@ public struct RelayConfiguration: Sendable {
     public var redisPassword: String?
     public var prefix: String = "chat"
     public var auth: AuthMode = .jwt
+    /// The HS256 secret; with the keys below, every key a user token may be signed with.
     public var jwtSecret: String?
+    /// PEM files of RS256, ES256 or EdDSA public keys.
+    public var jwtPublicKeyFiles: [String] = []
+    /// A JSON Web Key Set, matched by `kid` (``RemoteKeySet``).
+    public var jwksURL: String?
+    /// When set, a token must carry this `aud` and this `iss`.
+    public var jwtAudience: String?
+    public var jwtIssuer: String?
     public var adminToken: String?
     /// Seconds between pings.
     public var heartbeat: Double = 10

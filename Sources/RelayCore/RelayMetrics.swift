@@ -42,6 +42,9 @@ public final class RelayMetrics: Sendable {
     public let readMarksMoved: Counter
     /// Subscription probes that did not come back (each drops its subscriber connection).
     public let probesMissed: Counter
+    /// Fetches of `--jwks-url`, by `result` (`ok`, `failed`), and the keys the node holds from it.
+    private let keySetFetches: [Bool: Counter]
+    private let keySetKeys: Gauge
 
     public init(nodeID: String, factory: any MetricsFactory = MetricsSystem.factory) {
         let node = [("node", nodeID)]
@@ -83,6 +86,11 @@ public final class RelayMetrics: Sendable {
         typingRelayed = counter("chatrelay_typing_relayed_total")
         readMarksMoved = counter("chatrelay_read_marks_moved_total")
         probesMissed = counter("chatrelay_subscription_probes_missed_total")
+        keySetFetches = [
+            true: counter("chatrelay_jwks_fetches_total", [("result", "ok")]),
+            false: counter("chatrelay_jwks_fetches_total", [("result", "failed")]),
+        ]
+        keySetKeys = Gauge(label: "chatrelay_jwks_keys", dimensions: node, factory: factory)
         // Meters start without a value; a gauge at zero is listed.
         openSockets.set(0)
         users.set(0)
@@ -96,6 +104,11 @@ public final class RelayMetrics: Sendable {
     }
 
     /// A connection or request was turned away for `reason`.
+    func keySetFetched(succeeded: Bool, keys: Int) {
+        keySetFetches[succeeded]!.increment()
+        keySetKeys.record(keys)
+    }
+
     public func refused(_ reason: RefusalReason) {
         refusals[reason]!.increment()
     }

@@ -9,4 +9,8 @@ public enum SocketCloseReason: String, CaseIterable, Sendable {
     case slowConsumer = "slow_consumer"
     /// The client broke RFC 6455 (1002, 1007, 1009) or the socket could not open.
     case protocolError = "protocol_error"
+    /// The token expired without a refresh (4001).
+    case tokenExpired = "token_expired"
+    /// An admin ended the user's sessions or blocked them (4003).
+    case disconnected
 }

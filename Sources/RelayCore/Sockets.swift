@@ -9,6 +9,8 @@ public final class Sockets: Sendable {
     /// The limits a socket and its session work within (frame and content sizes, queue bounds, the send rate).
     public let configuration: RelayConfiguration
     public let heartbeats: HeartbeatMonitor
+    /// Closes each socket when its token expires.
+    public let tokenExpiries: TokenExpiryMonitor
     public let logger: Logger
     public let metrics: RelayMetrics
     /// Each user's sockets and frame rate on this node, admitted before the upgrade's answer.
@@ -21,6 +23,7 @@ public final class Sockets: Sendable {
     init(
         configuration: RelayConfiguration,
         registry: SocketRegistry,
+        tokens: TokenVerifier?,
         conversations: Conversations,
         backend: RedisBackend,
         logger: Logger,
@@ -35,10 +38,14 @@ public final class Sockets: Sendable {
             burst: configuration.burst
         )
         self.allowances = allowances
+        let tokenExpiries = TokenExpiryMonitor()
+        self.tokenExpiries = tokenExpiries
         sessionContext = SessionContext(
             conversations: conversations,
             configuration: configuration,
             allowances: allowances,
+            tokens: tokens,
+            tokenExpiries: tokenExpiries,
             logger: logger,
             metrics: metrics
         )
@@ -65,10 +72,16 @@ public final class Sockets: Sendable {
 
     /// Subscribes the user's channel (if this is their first socket here), catches the socket up from
     /// `openedAfter`, and returns the socket's session, which spends `allowance` (the user's rate, shared with their
-    /// other sockets here).
-    public func open(_ socket: any RelaySocket, openedAfter: StreamID, allowance: UserAllowance) async throws -> ClientSession {
+    /// other sockets here). A socket opened with a token ends at `expiresAt` (Unix seconds) unless refreshed.
+    public func open(
+        _ socket: any RelaySocket,
+        openedAfter: StreamID,
+        allowance: UserAllowance,
+        expiresAt: Int64? = nil
+    ) async throws -> ClientSession {
         let feed = try await registry.add(socket, openedAfter: openedAfter)
         heartbeats.watch(socket)
+        if let expiresAt { tokenExpiries.watch(socket, until: expiresAt) }
         metrics.openSockets.increment()
         metrics.socketOpens.increment()
         return ClientSession(context: sessionContext, socket: socket, feed: feed, allowance: allowance)
@@ -78,6 +91,7 @@ public final class Sockets: Sendable {
     public func close(_ socket: any RelaySocket, reason: SocketCloseReason) {
         registry.remove(socket)
         heartbeats.forget(socket)
+        tokenExpiries.forget(socket)
         metrics.openSockets.decrement()
         metrics.closed(reason)
     }

@@ -19,6 +19,7 @@ struct APIRoutes<Context: PeerAddressContext>: Sendable {
     let broadcaster: Broadcaster
     let sockets: Sockets
     let presence: Presence
+    let sessionControl: SessionControl
     let authenticator: Authenticator
     let metrics: PrometheusCollectorRegistry
     let scope: Scope
@@ -49,6 +50,7 @@ struct APIRoutes<Context: PeerAddressContext>: Sendable {
         registerUserRoutes(on: api)
         guard scope == .everything else { return }
         registerAdminRoutes(on: api)
+        registerSessionRoutes(on: api)
         router.get("metrics") { _, _ in
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)

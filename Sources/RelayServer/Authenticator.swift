@@ -2,10 +2,11 @@ import ChatProtocol
 import Hummingbird
 import RelayCore
 
-/// Who is calling: from a JWT (query `token` or `Authorization: Bearer`), or the path under `--auth none`.
+/// Who is calling: from a JWT (the `chatrelay.token.TOKEN` subprotocol, `Authorization: Bearer` or the query's
+/// `token`), or the path under `--auth none`.
 struct Authenticator: Sendable {
     let configuration: RelayConfiguration
-    let tokens: TokenAuthority?
+    let tokens: TokenVerifier?
     /// False on the public port of a node with `--admin-port`: the admin token works only on the admin port.
     var acceptsAdminToken = true
     /// Shared by every port of the node.
@@ -20,27 +21,29 @@ struct Authenticator: Sendable {
     }
 
     static func token(_ request: Request) -> String? {
-        request.uri.queryParameters.get("token") ?? bearer(request)
+        if let offered = WebSocketSubprotocols(request.headers).token { return offered }
+        return bearer(request) ?? request.uri.queryParameters.get("token")
     }
 
-    /// The user id a WebSocket connects as; `pathUserID` is the `:userId` of `/ws/:userId`, if any.
-    func webSocketUser(_ request: Request, pathUserID: String?) async throws -> String {
+    /// Who a WebSocket connects as, and until when (Unix seconds; nil under `--auth none`, where sockets do not
+    /// expire). `pathUserID` is the `:userId` of `/ws/:userId`, if any.
+    func webSocketUser(_ request: Request, pathUserID: String?) async throws -> (userID: String, expiresAt: Int64?) {
         if let pathUserID, !Identifier.isValid(pathUserID) {
             throw APIError.badRequest("user ids are \(Identifier.rule)")
         }
         guard let tokens = tokens else {
             guard let pathUserID else { throw APIError.badRequest("/ws needs a user id under --auth none: use /ws/:userId") }
-            return pathUserID
+            return (pathUserID, nil)
         }
         guard let token = Self.token(request) else { throw APIError.unauthorized("a token is required") }
-        let subject: String
+        let verified: VerifiedToken
         do {
-            subject = try await tokens.verify(token)
+            verified = try await tokens.verify(token)
         } catch {
             throw APIError.unauthorized(error.description)
         }
-        if let pathUserID, pathUserID != subject { throw APIError.forbidden("the token is for another user") }
-        return subject
+        if let pathUserID, pathUserID != verified.userID { throw APIError.forbidden("the token is for another user") }
+        return (verified.userID, verified.expiresAt)
     }
 
     /// Admin routes: the admin token, or anyone under `--auth none`. `peer` is the caller's address, for the throttle.
@@ -92,7 +95,7 @@ struct Authenticator: Sendable {
         var userError: APIError
         if let tokens, let token {
             do {
-                if users.contains(try await tokens.verify(token)) { return }
+                if users.contains(try await tokens.verify(token).userID) { return }
                 userError = APIError.forbidden(refusal)
             } catch {
                 userError = APIError.unauthorized(error.description)

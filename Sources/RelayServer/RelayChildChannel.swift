@@ -37,9 +37,13 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
     /// What a successful `shouldUpgrade` hands to the upgraded pipeline.
     struct Accepted: Sendable {
         var userID: String
+        /// The token's `exp` (Unix seconds), when the socket opened with one: it is closed with 4001 then.
+        var expiresAt: Int64?
         var openedAfter: StreamID
         /// The user's socket slot and shared rate on this node, given back when the connection ends.
         var allowance: UserAllowance
+        /// The subprotocol the 101 selects, if any.
+        var subprotocol: String?
     }
 
     /// A connection over `--max-connections`: answered 503 and closed, never served.
@@ -115,7 +119,7 @@ struct RelayChildChannel: ServerChildChannel, HTTPChannelHandler {
                         // Before the decoder goes: it hands the bytes after the request (the first frames) to the
                         // handler behind it, which must be the upgrade handler that keeps them for the socket.
                         channel.pipeline.syncOperations.removeHandler(signals, promise: nil)
-                        return HTTPHeaders()
+                        return HTTPHeaders(accepted.subprotocol.map { [("Sec-WebSocket-Protocol", $0)] } ?? [])
                     }
                 },
                 upgradePipeline: { channel, _ in

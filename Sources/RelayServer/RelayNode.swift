@@ -53,6 +53,7 @@ public final class RelayNode: Sendable {
         WebRoutes<RelayRequestContext>().register(on: router)
         let webSocketRoutes = WebSocketRoutes(
             sockets: relay.sockets,
+            sessionControl: relay.sessionControl,
             authenticator: publicAuthenticator,
             origins: OriginPolicy(allowedOrigins: configuration.allowedOrigins)
         )
@@ -110,6 +111,7 @@ public final class RelayNode: Sendable {
             broadcaster: relay.broadcaster,
             sockets: relay.sockets,
             presence: relay.presence,
+            sessionControl: relay.sessionControl,
             authenticator: authenticator,
             metrics: metrics,
             scope: scope

@@ -10,6 +10,10 @@ public struct ServeFlags: Sendable {
     public var prefix: String?
     public var auth: String?
     public var jwtSecret: String?
+    public var jwtPublicKey: String?
+    public var jwksURL: String?
+    public var jwtAudience: String?
+    public var jwtIssuer: String?
     public var adminToken: String?
     public var heartbeat: Double?
     public var minReplicas: Int?
@@ -59,6 +63,12 @@ public struct ServeOptions: Sendable {
         guard let auth = AuthMode(rawValue: authName) else { throw ServeSettingError("--auth must be jwt or none, not \(authName)") }
         relay.auth = auth
         relay.jwtSecret = try text(S.jwtSecret, flags.jwtSecret)
+        relay.jwtPublicKeyFiles = (try text(S.jwtPublicKey, flags.jwtPublicKey) ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        relay.jwksURL = try text(S.jwksURL, flags.jwksURL)
+        relay.jwtAudience = try text(S.jwtAudience, flags.jwtAudience)
+        relay.jwtIssuer = try text(S.jwtIssuer, flags.jwtIssuer)
         relay.adminToken = try text(S.adminToken, flags.adminToken)
         relay.heartbeat = try number(S.heartbeat, flags.heartbeat, Double.init)
         guard relay.heartbeat > 0 else { throw ServeSettingError("--heartbeat must be positive") }

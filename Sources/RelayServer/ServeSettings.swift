@@ -19,8 +19,27 @@ public enum ServeSettings {
         "CHATRELAY_JWT_SECRET",
         default: nil,
         secret: true,
-        "HS256 secret of at least 32 bytes; --auth jwt without it refuses to start (or CHATRELAY_JWT_SECRET_FILE, a file holding it)"
+        "HS256 secret of at least 32 bytes; --auth jwt with no key at all (this, --jwt-public-key or --jwks-url) refuses to start (or CHATRELAY_JWT_SECRET_FILE, a file holding it)"
     )
+    public static let jwtPublicKey = ServeSetting(
+        "jwt-public-key",
+        "CHATRELAY_JWT_PUBLIC_KEY",
+        default: nil,
+        "PEM files (comma separated) of RS256, ES256 or EdDSA public keys that tokens may be signed with"
+    )
+    public static let jwksURL = ServeSetting(
+        "jwks-url",
+        "CHATRELAY_JWKS_URL",
+        default: nil,
+        "A JSON Web Key Set to verify tokens with, matched by kid; fetched at start, every 10 minutes (a minute after a failure) and when a token names a kid it lacks (at most once a minute); a failed fetch keeps the keys the node had"
+    )
+    public static let jwtAudience = ServeSetting(
+        "jwt-audience",
+        "CHATRELAY_JWT_AUDIENCE",
+        default: nil,
+        "When set, a token must carry this aud (or have it in its list)"
+    )
+    public static let jwtIssuer = ServeSetting("jwt-issuer", "CHATRELAY_JWT_ISSUER", default: nil, "When set, a token must carry this iss")
     public static let adminToken = ServeSetting(
         "admin-token",
         "CHATRELAY_ADMIN_TOKEN",
@@ -114,7 +133,8 @@ public enum ServeSettings {
     )
 
     public static let all: [ServeSetting] = [
-        host, port, redis, prefix, auth, jwtSecret, adminToken, heartbeat, minReplicas, nodeID, rate, burst, maxContent, maxFrame, maxQueue,
+        host, port, redis, prefix, auth, jwtSecret, jwtPublicKey, jwksURL, jwtAudience, jwtIssuer, adminToken, heartbeat, minReplicas, nodeID, rate,
+        burst, maxContent, maxFrame, maxQueue,
         maxQueueBytes, maxConnections, maxSocketsPerUser, requestTimeout, allowedOrigins, adminPort, adminHost, threads, logLevel,
     ]
 

@@ -92,6 +92,8 @@ struct SocketStateMachine {
         case .draining: .goingAway
         case .slowConsumer: .policyViolation
         case .openFailed: .unexpectedServerError
+        case .tokenExpired: .init(codeNumber: 4001)
+        case .disconnected: .init(codeNumber: 4003)
         }
     }
 
@@ -201,6 +203,8 @@ struct SocketStateMachine {
         case .draining: record(.drain)
         case .slowConsumer: record(.slowConsumer)
         case .openFailed: record(.protocolError)
+        case .tokenExpired: record(.tokenExpired)
+        case .disconnected: record(.disconnected)
         }
         defer {
             ready = []

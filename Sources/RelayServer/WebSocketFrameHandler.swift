@@ -41,11 +41,12 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         handler.open(
             userID: accepted.userID,
             openedAfter: accepted.openedAfter,
+            expiresAt: accepted.expiresAt,
             context: try channel.pipeline.syncOperations.context(handler: handler)
         )
     }
 
-    private func open(userID: String, openedAfter: StreamID, context: ChannelHandlerContext) {
+    private func open(userID: String, openedAfter: StreamID, expiresAt: Int64?, context: ChannelHandlerContext) {
         socket = WebSocketConnection(
             userID: userID,
             channel: context.channel,
@@ -58,7 +59,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandle
         let (sockets, socket, allowance) = (sockets, socket!, allowance)
         Task {
             do {
-                let session = try await sockets.open(socket, openedAfter: openedAfter, allowance: allowance)
+                let session = try await sockets.open(socket, openedAfter: openedAfter, allowance: allowance, expiresAt: expiresAt)
                 this.eventLoop.execute { this.value.opened(session) }
             } catch {
                 if sockets.isDraining {

@@ -19,6 +19,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong(S.prefix.flag), help: .init(S.prefix.help)) var prefix: String?
     @Option(name: .customLong(S.auth.flag), help: .init(S.auth.help)) var auth: String?
     @Option(name: .customLong(S.jwtSecret.flag), help: .init(S.jwtSecret.help)) var jwtSecret: String?
+    @Option(name: .customLong(S.jwtPublicKey.flag), help: .init(S.jwtPublicKey.help)) var jwtPublicKey: String?
+    @Option(name: .customLong(S.jwksURL.flag), help: .init(S.jwksURL.help)) var jwksURL: String?
+    @Option(name: .customLong(S.jwtAudience.flag), help: .init(S.jwtAudience.help)) var jwtAudience: String?
+    @Option(name: .customLong(S.jwtIssuer.flag), help: .init(S.jwtIssuer.help)) var jwtIssuer: String?
     @Option(name: .customLong(S.adminToken.flag), help: .init(S.adminToken.help)) var adminToken: String?
     @Option(name: .customLong(S.heartbeat.flag), help: .init(S.heartbeat.help)) var heartbeat: Double?
     @Option(name: .customLong(S.minReplicas.flag), help: .init(S.minReplicas.help)) var minReplicas: Int?
@@ -48,6 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
         (flags.maxQueue, flags.maxQueueBytes, flags.threads, flags.logLevel) = (maxQueue, maxQueueBytes, threads, logLevel)
         (flags.maxConnections, flags.maxSocketsPerUser, flags.requestTimeout) = (maxConnections, maxSocketsPerUser, requestTimeout)
         (flags.allowedOrigins, flags.adminPort, flags.adminHost) = (allowedOrigins, adminPort, adminHost)
+        (flags.jwtPublicKey, flags.jwksURL, flags.jwtAudience, flags.jwtIssuer) = (jwtPublicKey, jwksURL, jwtAudience, jwtIssuer)
         flags.minReplicas = minReplicas
         return flags
     }
@@ -84,7 +89,12 @@ struct ServeCommand: AsyncParsableCommand {
 
         let relay: Relay
         do {
-            relay = try await Relay(configuration: configuration, logger: logger, metricsFactory: metricsFactory)
+            relay = try await Relay(
+                configuration: configuration,
+                logger: logger,
+                metricsFactory: metricsFactory,
+                keySetFetcher: KeySetFetcher.fetch(from:)
+            )
             try await relay.start()
         } catch {
             FileHandle.standardError.write(Data("chatrelay: \(error)\n".utf8))

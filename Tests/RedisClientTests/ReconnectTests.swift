@@ -7,7 +7,8 @@ import Testing
     @Test func commandsAndSubscriptionsRecoverAfterRedisRestarts() async throws {
         let redis = try await RedisServer()
         var configuration = redis.configuration
-        configuration.commandTimeout = .seconds(1)
+        // Far beyond the test's span: the in-flight command below must fail because the connection closed.
+        configuration.commandTimeout = .seconds(60)
         let client = RedisClient(configuration: configuration)
         try await client.connect()
         let inbox = Inbox()
@@ -18,13 +19,13 @@ import Testing
         let running = [Task { try await client.run() }, Task { try await subscriber.run() }]
         defer { for task in running { task.cancel() } }
 
-        // A command that blocks on the server is in flight when Redis dies: it must fail promptly, not hang.
+        // A command that blocks on the server is in flight when Redis dies: the close fails it, it does not hang
+        // until its timeout (a wall-clock bound here would only measure how loaded the machine is).
         let inFlight = client.send(["BLPOP", "never", "0"])
         try await Task.sleep(for: .milliseconds(100))
-        let killedAt = ContinuousClock.now
         redis.kill()
-        await #expect(throws: RedisClientError.self) { try await inFlight.get() }
-        #expect(ContinuousClock.now - killedAt < .seconds(2))
+        let lost = await #expect(throws: RedisClientError.self) { try await inFlight.get() }
+        #expect(lost?.kind == .connectionClosed)
 
         // While it is down, commands fail at once with a typed error.
         try await Task.sleep(for: .milliseconds(50))

@@ -458,6 +458,16 @@ import Testing
 
     /// Contract v3's limits that read Redis hold on a cluster too: a history page stops before 1 MiB, `before` =
     /// `0-0` is an empty page, and ids past 64 bits are `bad_message` or 400, never a Redis error.
+    /// alice's and bob's channels live on whichever primaries their slots name; the nodes' sharded subscriptions
+    /// carry the end to every node holding a socket of alice.
+    @Test func disconnectAndBlockReachEveryNodeOnACluster() async throws {
+        let deployment = try await Self.deploy()
+        defer { Task { await deployment.stop() } }
+        try await EndedSessions.check(deployment.relays, alice: "alice", bob: "bob") {
+            try await deployment.reader.command(["EXISTS", "chat:blocked:{alice}"]) == .integer(1)
+        }
+    }
+
     @Test func historyBoundsAndIdRangesOnACluster() async throws {
         let deployment = try await Self.deploy()
         defer { Task { await deployment.stop() } }

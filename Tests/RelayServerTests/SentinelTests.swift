@@ -76,6 +76,15 @@ import Testing
         #expect(!a.isClosed)
     }
 
+    @Test func disconnectAndBlockReachEveryNodeBehindSentinel() async throws {
+        let deployment = try await Self.deploy()
+        let cluster = try await TestCluster.start(nodes: 2, redis: deployment.master) { $0.redisURL = deployment.url }
+        defer { Task { await cluster.stop() } }
+        try await EndedSessions.check(cluster, alice: "alice", bob: "bob") {
+            try await deployment.master.command("EXISTS", "chat:blocked:{alice}") == .integer(1)
+        }
+    }
+
     /// The master freezes (`SIGSTOP`) while alice keeps sending; Sentinel promotes a replica, the nodes follow, and
     /// nothing acked is lost or stored twice. The old master, resumed, gets no writes.
     @Test func aFrozenMastersFailoverLosesNoAckedMessage() async throws {

@@ -65,7 +65,12 @@ final class TestCluster: @unchecked Sendable {
         var logger = Logger(label: "test.\(name)")
         logger.logLevel = .error
         let registry = PrometheusCollectorRegistry()
-        let relay = try await Relay(configuration: configuration, logger: logger, metricsFactory: PrometheusMetricsFactory(registry: registry))
+        let relay = try await Relay(
+            configuration: configuration,
+            logger: logger,
+            metricsFactory: PrometheusMetricsFactory(registry: registry),
+            keySetFetcher: KeySetFetcher.fetch(from:)
+        )
         try await relay.start()
         let node = RelayNode(relay: relay, host: "127.0.0.1", port: 0, metrics: registry, logger: logger)
         metrics.append(registry)
@@ -96,9 +101,8 @@ final class TestCluster: @unchecked Sendable {
 
     /// Opens a WebSocket as `user` on node `node` (auth none: the id in the path; jwt: a token is added).
     func connect(_ user: String, node: Int, readFrames: Bool = true) async throws -> ChatConnection {
-        var url = "ws://127.0.0.1:\(port(node))/ws/\(user)"
-        if configuration.auth == .jwt { url += "?token=\(try await token(for: user))" }
-        return try await ChatConnection.connect(url: url, readFrames: readFrames)
+        let token = configuration.auth == .jwt ? try await token(for: user) : nil
+        return try await ChatConnection.connect(url: "ws://127.0.0.1:\(port(node))/ws/\(user)", token: token, readFrames: readFrames)
     }
 
     /// ``connect(_:node:readFrames:)``, then a ping answered: the socket is open, its user's channel subscribed, so
@@ -121,6 +125,11 @@ final class TestCluster: @unchecked Sendable {
             samples[String(line[..<space])] = value
         }
         return samples
+    }
+
+    /// The user's own token under `--auth jwt`; an empty bearer (none) under `--auth none`.
+    func userToken(_ user: String) async throws -> String {
+        configuration.auth == .jwt ? try await token(for: user) : ""
     }
 
     func token(for user: String, ttl: TimeInterval = 3600) async throws -> String {

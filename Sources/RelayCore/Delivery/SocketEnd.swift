@@ -7,4 +7,8 @@ public enum SocketEnd: Sendable, Hashable {
     case slowConsumer
     /// The node could not open the socket (Redis unreachable): the client tries another node.
     case openFailed
+    /// The token the socket opened (or last refreshed) with expired: 4001; the client gets a new token and reconnects.
+    case tokenExpired
+    /// An admin disconnected or blocked the user: 4003.
+    case disconnected
 }

@@ -219,6 +219,10 @@ public final class SocketRegistry: Sendable {
             return
         }
         if isEvent(message.payload) {
+            if message.payload.readableBytesView.elementsEqual(sessionEnded) {
+                for feed in feeds { feed.socket.close(.disconnected) }
+                return
+            }
             // Presence, typing and read marks are not messages: no order to keep, nothing to fill.
             for feed in feeds { feed.socket.send(frame: message.payload) }
             return
@@ -231,6 +235,8 @@ public final class SocketRegistry: Sendable {
     }
 
     private static let eventPrefix = Array(#"{"op":"#.utf8)
+    /// An admin ended the user's sessions (``SessionControl``).
+    private static let sessionEnded = Array(ServerMessage.sessionEnded.utf8)
 
     /// A frame such as `{"op":"presence",...}` rather than a delivered message (`{"id":...}`).
     private static func isEvent(_ payload: ByteBuffer) -> Bool {

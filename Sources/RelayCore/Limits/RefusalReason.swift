@@ -14,4 +14,6 @@ public enum RefusalReason: String, CaseIterable, Sendable {
     case origin
     /// Admin requests from an address with too many wrong admin tokens (429).
     case adminThrottle = "admin_throttle"
+    /// An upgrade of a user an admin blocked (403).
+    case blocked
 }

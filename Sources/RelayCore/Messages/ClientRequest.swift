@@ -6,6 +6,8 @@ public enum ClientRequest: Sendable, Equatable {
     case ping(cid: String? = nil)
     case typing(friendship: String, cid: String? = nil)
     case read(ReadRequest)
+    /// A new token for the socket, before its current one expires.
+    case refresh(token: String, cid: String? = nil)
 
     /// The frame's `cid`, which every answer to it carries (an error included), whatever its op.
     public var cid: String? {
@@ -16,6 +18,7 @@ public enum ClientRequest: Sendable, Equatable {
         case .ping(let cid): cid
         case .typing(_, let cid): cid
         case .read(let request): request.cid
+        case .refresh(_, let cid): cid
         }
     }
 }

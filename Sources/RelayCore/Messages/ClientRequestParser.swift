@@ -62,6 +62,9 @@ public struct ClientRequestParser: Sendable {
                 throw RequestError(.badMessage, "read needs the id of a message, such as 1732700000000-0")
             }
             return .read(ReadRequest(friendship: friendship, id: id, cid: raw.cid))
+        case "refresh"?:
+            guard let token = raw.token, !token.isEmpty else { throw RequestError(.badMessage, "refresh needs a token") }
+            return .refresh(token: token, cid: raw.cid)
         case let other?:
             throw RequestError(.badMessage, "unknown op \(String(other.prefix(32)).debugDescription)")
         }

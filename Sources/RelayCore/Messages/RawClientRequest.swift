@@ -14,4 +14,6 @@ struct RawClientRequest {
     var since: String?
     /// The message a `read` marks.
     var id: String?
+    /// The new token of a `refresh`.
+    var token: String?
 }

@@ -88,6 +88,7 @@ struct RequestJSONReader {
         case "before": frame.before = try readOptionalString(key)
         case "since": frame.since = try readOptionalString(key)
         case "id": frame.id = try readOptionalString(key)
+        case "token": frame.token = try readOptionalString(key)
         case "limit":
             switch peek() {
             case UInt8(ascii: "n"): try readNull()

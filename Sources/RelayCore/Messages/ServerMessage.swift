@@ -128,6 +128,18 @@ public enum ServerMessage {
         return writer.finish()
     }
 
+    /// The answer to a `refresh`: the socket now lives until `expiresAt` (Unix seconds).
+    public static func refreshed(expiresAt: Int64, cid: String?) -> String {
+        var writer = JSONWriter()
+        writer.field("op", "refreshed")
+        writer.field("exp", Int(expiresAt))
+        if let cid { writer.field("cid", cid) }
+        return writer.finish()
+    }
+
+    /// Published on a user's channel to end their sockets on every node; nodes act on it and never forward it.
+    static let sessionEnded = #"{"op":"session_ended"}"#
+
     public static func read(friendship: String, user: String, id: String) -> String {
         var writer = JSONWriter()
         writer.field("op", "read")

@@ -31,6 +31,8 @@ public struct RedisKeys: Sendable {
     public var nodes: String { "\(prefix):nodes" }
     /// The users with sockets on one node instance (a set), for whichever node takes that instance's users offline.
     public func nodeUsers(_ instance: String) -> String { "\(prefix):node:{\(instance)}:users" }
+    /// A blocked user (``SessionControl``): a string holding when the block was set (ms), in the user's slot.
+    public func blocked(_ userID: String) -> String { "\(prefix):blocked:{\(userID)}" }
     /// A node's probe channel (``SubscriptionProbe``): what the node publishes there must come back to it.
     public func probe(_ name: String) -> String { "\(prefix):probe:{\(name)}" }
     var probePrefix: String { "\(prefix):probe:{" }

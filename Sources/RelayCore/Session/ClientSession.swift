@@ -92,7 +92,7 @@ public final class ClientSession: @unchecked Sendable {
                 return .done
             }
             return .continueInTask { await self.perform(frame) }
-        case .read:
+        case .read, .refresh:
             return .continueInTask { await self.perform(frame) }
         }
     }
@@ -122,6 +122,7 @@ public final class ClientSession: @unchecked Sendable {
             case .ping: socket.send(ServerMessage.pong)
             case .typing(let friendship, let cid): try relayTyping(in: try await member(of: friendship, cid: cid), cid: cid)
             case .read(let request): try await markRead(request)
+            case .refresh(let token, let cid): try await refresh(with: token, cid: cid)
             }
         } catch {
             answer(error, cid: frame.cid)
@@ -225,6 +226,23 @@ public final class ClientSession: @unchecked Sendable {
         case .unknownMessage:
             throw RequestError(.badMessage, "\(request.id) is no message of friendship \(friendship.id)", cid: request.cid)
         }
+    }
+
+    /// The socket lives on until the new token's `exp`; a token that is not valid, or is another user's, changes
+    /// nothing.
+    private func refresh(with token: String, cid: String?) async throws {
+        guard let tokens = context.tokens else {
+            throw RequestError(.badToken, "this node takes no tokens (--auth none): its sockets do not expire", cid: cid)
+        }
+        let verified: VerifiedToken
+        do {
+            verified = try await tokens.verify(token)
+        } catch {
+            throw RequestError(.badToken, error.description, cid: cid)
+        }
+        guard verified.userID == userID else { throw RequestError(.badToken, "the token is for another user", cid: cid) }
+        context.tokenExpiries.extend(socket, until: verified.expiresAt)
+        socket.send(ServerMessage.refreshed(expiresAt: verified.expiresAt, cid: cid))
     }
 
     private func history(_ request: HistoryRequest) async throws {

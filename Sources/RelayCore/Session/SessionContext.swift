@@ -7,6 +7,9 @@ final class SessionContext: Sendable {
     let maximumContentBytes: Int
     /// Each user's frame rate on this node, which their sessions spend.
     let allowances: UserAllowances
+    /// Checks the tokens of `refresh` frames; nil under `--auth none`.
+    let tokens: TokenVerifier?
+    let tokenExpiries: TokenExpiryMonitor
     let logger: Logger
     let metrics: RelayMetrics
 
@@ -14,10 +17,14 @@ final class SessionContext: Sendable {
         conversations: Conversations,
         configuration: RelayConfiguration,
         allowances: UserAllowances,
+        tokens: TokenVerifier?,
+        tokenExpiries: TokenExpiryMonitor,
         logger: Logger,
         metrics: RelayMetrics
     ) {
         self.allowances = allowances
+        self.tokens = tokens
+        self.tokenExpiries = tokenExpiries
         self.conversations = conversations
         maximumContentBytes = configuration.maximumContentBytes
         self.logger = logger

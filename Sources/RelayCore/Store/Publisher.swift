@@ -26,6 +26,11 @@ struct Publisher: Sendable {
         for channel in channels { redis.send([command, .string(channel), frame]) { _ in } }
     }
 
+    /// Publishes and waits for Redis to take it, for a caller that must report failure (an admin's request).
+    func publishNow(_ frame: RedisArgument, to channel: String) async throws {
+        _ = try await redis.command([command, .string(channel), frame])
+    }
+
     /// A broadcast frame. The contract lists `chat:broadcast` as a classic pub/sub channel, so on a cluster it is
     /// `PUBLISH`ed there for outside readers as well as `SPUBLISH`ed on the sharded channel of the same name, which the
     /// nodes subscribe (their subscriptions follow slots).

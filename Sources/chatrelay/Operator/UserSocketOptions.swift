@@ -14,9 +14,9 @@ struct UserSocketOptions: ParsableArguments {
         if token == nil, let secret = jwtSecret ?? Environment.value("CHATRELAY_JWT_SECRET") {
             token = try await TokenAuthority(secret: secret).issue(userID: userID, ttl: 300)
         }
-        let url = node.webSocketURL("/ws/\(userID)") + (token.map { "?token=\($0)" } ?? "")
+        let url = node.webSocketURL("/ws/\(userID)")
         do {
-            return try await ChatConnection.connect(url: url, onFrame: onFrame)
+            return try await ChatConnection.connect(url: url, token: token, onFrame: onFrame)
         } catch {
             throw OperatorError("cannot open a socket as \(userID) at \(node.webSocketURL("/ws/\(userID)")): \(error)")
         }
