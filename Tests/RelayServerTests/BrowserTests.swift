@@ -63,4 +63,30 @@ import FoundationNetworking
         }
         _ = nodeB
     }
+
+    /// `--auth jwt`: the page's token stays out of URLs, is refreshed in band through `getToken`, is replaced after a
+    /// 4001, and an admin's disconnect (4003) ends the page.
+    @Test(.enabled(if: missing == nil, "headless Chromium is not installed: \(missing ?? "")"))
+    func thePageRefreshesItsTokenInBandAndReconnectsAfterA4001() async throws {
+        let redis = try await RedisServer()
+        let port = try FreePort.next()
+        let secret = TestCluster.jwtSecret
+        let node = try RelayProcess(
+            arguments: ["--redis", redis.url, "--jwt-secret", secret, "--admin-token", TestCluster.adminToken, "--log-level", "warning"],
+            port: port
+        )
+        #expect(try await node.becomesReady())
+        var environment = ProcessInfo.processInfo.environment
+        environment["CHATRELAY_NODE"] = "http://127.0.0.1:\(port)"
+        environment["CHATRELAY_JWT_SECRET"] = secret
+        environment["CHATRELAY_ADMIN_TOKEN"] = TestCluster.adminToken
+        let script = Self.packageRoot.appendingPathComponent("Tests/Browser/token_refresh_test.py").path
+        let run = try await ProgramRun.run(Self.python, [script], environment: environment)
+        let said = run.said
+        #expect(run.status == 0, "\(said)")
+        for line in ["ok: refreshed in band through getToken", "ok: reconnected after 4001", "ok: 4003 ends the page"] {
+            #expect(said.contains(line), "\(said)")
+        }
+        _ = node
+    }
 }

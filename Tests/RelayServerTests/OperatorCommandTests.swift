@@ -103,6 +103,33 @@ import Testing
         #expect(absent.errors.contains("cannot reach"))
     }
 
+    /// `user disconnect`, `block` and `unblock`, by name, against a node under `--auth jwt`.
+    @Test func anOperatorEndsAndBlocksAUsersSessions() async throws {
+        let cluster = try await TestCluster.start(nodes: 2, auth: .jwt)
+        defer { Task { await cluster.stop() } }
+        let added = try await chatrelay(["user", "add", "eve", "--id", "eve-1"], cluster: cluster)
+        #expect(added.status == 0, "\(added.errors)")
+        let socket = try await cluster.connectOpen("eve-1", node: 1)
+        let disconnected = try await chatrelay(["user", "disconnect", "eve"], cluster: cluster)
+        #expect(disconnected.output == "disconnect: eve-1\n", "\(disconnected.errors)")
+        #expect(await cluster.eventually { socket.isClosed })
+        #expect(socket.closeCode == 4003)
+
+        #expect(try await chatrelay(["user", "block", "eve", "--json"], cluster: cluster).output == #"{"done":"block","user":"eve-1"}"# + "\n")
+        #expect(try await cluster.upgradeStatus("/ws", node: 1, headers: ["Authorization": "Bearer \(try await cluster.token(for: "eve-1"))"]) == 403)
+        // An id no registered user has is taken as it is: a user of an identity provider.
+        #expect(try await chatrelay(["user", "block", "idp-user-7"], cluster: cluster).status == 0)
+        #expect(try await cluster.redis.command("EXISTS", "chat:blocked:{idp-user-7}") == .integer(1))
+        #expect(try await chatrelay(["user", "unblock", "eve"], cluster: cluster).status == 0)
+        #expect(try await cluster.upgradeStatus("/ws", node: 1, headers: ["Authorization": "Bearer \(try await cluster.token(for: "eve-1"))"]) == 101)
+        // A wrong admin token is a clear one-line error.
+        let refused = try await ProgramRun.run(
+            chatrelayBinary,
+            ["user", "block", "eve", "--url", "http://127.0.0.1:\(cluster.port(0))", "--admin-token", "wrong"]
+        )
+        #expect(refused.status != 0 && refused.errors.split(separator: "\n").count == 1)
+    }
+
     /// The first line a process writes, or nil within 10 s.
     private static func firstLine(of pipe: Pipe) async -> String? {
         let handle = pipe.fileHandleForReading

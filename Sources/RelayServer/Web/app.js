@@ -85,6 +85,7 @@ async function signIn(who) {
   who = who.trim();
   if (who.split(".").length === 3) {
     page.token = who;
+    sessionStorage.setItem("chatrelay.token", who);
     page.me = await api(`/api/users/${encodeURIComponent(subjectOf(who))}`);
   } else {
     try {
@@ -110,13 +111,27 @@ async function signIn(who) {
   if (first) openConversation(page.byFriend.get(first) || page.conversations.get(first));
 }
 
+/**
+ * A fresh token for the socket: from `window.chatrelayTokenProvider` when the page that embeds or opens this one set
+ * it (an app's sign-in, or a test), else the token the user signed in with, which works until it expires.
+ */
+async function freshToken() {
+  if (typeof window.chatrelayTokenProvider === "function") page.token = await window.chatrelayTokenProvider();
+  return page.token;
+}
+
 function connect() {
-  const client = new WsRequest(socketURLs(), page.me.id, { token: page.token || undefined });
+  const client = new WsRequest(socketURLs(), page.me.id, page.token ? { token: page.token, getToken: freshToken } : {});
   page.client = client;
   client.on("state", (state) => {
     const badge = $("connection");
     badge.dataset.state = state;
     badge.textContent = state === "open" ? "online" : state === "connecting" ? "reconnecting…" : "offline";
+  });
+  client.on("ended", ({ code }) => {
+    const badge = $("connection");
+    badge.dataset.state = "ended";
+    badge.textContent = code === 4003 ? "signed out by an admin" : "account erased";
   });
   client.on("message", (message) => {
     const conversation = page.conversations.get(message.friend);
@@ -358,7 +373,15 @@ function wire() {
 wire();
 // For the browser's devtools (and the browser tests): the page's state and its client.
 window.chatrelay = page;
-const who = params.get("token") || params.get("user");
+// A token given in the page's address (a link from a sign-in) leaves it at once: not kept in the address bar or in
+// the browser's history, where anyone at the machine would find it. The tab keeps it for reloads.
+if (params.has("token")) {
+  sessionStorage.setItem("chatrelay.token", params.get("token"));
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
+}
+const who = params.get("user") || sessionStorage.getItem("chatrelay.token");
 if (who) {
   signIn(who).catch((error) => {
     $("signin").hidden = false;

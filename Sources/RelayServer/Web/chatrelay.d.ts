@@ -1,4 +1,4 @@
-// Types of chatrelay.js, the browser client of ChatRelay (contract v2).
+// Types of chatrelay.js, the browser client of ChatRelay (contract v3).
 
 /** A delivered message, as the relay sends it. Unknown fields may be present. */
 export interface ChatMessage {
@@ -55,12 +55,21 @@ export interface ChatRelayEvents {
   state: ConnectionState;
   synced: Record<string, never>;
   disconnect: { code: number; reason: string };
+  /** The socket's token was refreshed in band: it now lives until `exp` (Unix seconds). */
+  refreshed: { exp: number };
+  /** 4003 (disconnected or blocked by an admin) or 4004 (the account was erased): the client stopped for good. */
+  ended: { code: number; reason: string };
   error: ChatRelayError;
 }
 
 export interface WsRequestOptions {
-  /** A JWT whose `sub` is the user, under `--auth jwt`. */
+  /** A JWT whose `sub` is the user, under `--auth jwt`; sent as a subprotocol, never in the URL. */
   token?: string;
+  /**
+   * Returns a fresh JWT for the user. Called before the current token expires (the open socket is refreshed in
+   * band), and before reconnecting after an expired token (4001) or a socket that never opened (a refused upgrade).
+   */
+  getToken?: () => Promise<string>;
   /** Reconnect after the socket drops (default true). */
   reconnect?: boolean;
   /** Reconnect backoff bounds in ms (500 and 15000); each wait is random below the bound (full jitter). */

@@ -1,13 +1,19 @@
-// chatrelay.js: the browser client of ChatRelay (contract v2). A plain ES module: no build step, no dependencies.
+// chatrelay.js: the browser client of ChatRelay (contract v3). A plain ES module: no build step, no dependencies.
 //
 //   import { WsRequest } from "/chatrelay.js";
-//   const chat = new WsRequest("ws://127.0.0.1:4000/ws", myId, { token });
+//   const chat = new WsRequest("ws://127.0.0.1:4000/ws", myId, { getToken: () => fetchTokenFromMyBackend() });
 //   chat.on("message", (m) => console.log(m.from, m.content));
 //   const { id, ts } = await chat.send(friendshipId, "hello", friendId, "text");
 //
 // The tutorial's WsRequest, kept in shape, plus what a production client needs: a cid per send and a promise that
 // settles on its ack, unacked sends resent with the same cid after a reconnect (the relay stores a cid once),
 // reconnects with backoff and jitter, a sync from the last id seen per friendship, ids already seen dropped.
+//
+// Tokens never go in the URL (access logs keep URLs): the socket offers `chatrelay.token.TOKEN` as a subprotocol
+// beside `chatrelay`. With `getToken`, the client asks for a new token before the current one runs out and refreshes
+// the open socket in band; it asks again to reconnect after the node closed the socket for an expired token (4001) or
+// refused the upgrade (a browser sees a 401 only as a socket that never opened). An admin's disconnect or block (4003)
+// and an erased account (4004) end the client: it stops reconnecting and emits `ended`.
 
 const OPEN = 1;
 
@@ -35,7 +41,8 @@ export class WsRequest {
    * @param url the WebSocket endpoint up to the user id, as in the tutorial (`ws://host:4000/ws`); an array of them is
    *   tried in turn on reconnects (behind a load balancer, one is enough)
    * @param userId the user to connect as
-   * @param options `token` (a JWT, under `--auth jwt`), `reconnect` (default true), `minDelay` and `maxDelay` of the
+   * @param options `token` (a JWT, under `--auth jwt`) or `getToken` (returns a promise of a fresh one; called before
+   *   the token expires and to reconnect), `reconnect` (default true), `minDelay` and `maxDelay` of the
    *   reconnect backoff in ms (500, 15000), `pingInterval` in ms (20000; a socket silent for half of it after a ping
    *   is dropped and reconnected), `cursors` ({friendship: last id seen}) to resume from, `WebSocket` (a constructor,
    *   for tests or Node)
@@ -56,10 +63,15 @@ export class WsRequest {
     this._closedByUser = false;
     this._firstOpen = null;
     this._lastTyping = new Map();
+    this._token = options.token || null;
+    this._needToken = !this._token;
     this._connect();
   }
 
-  /** `message`, `presence`, `typing`, `read`, `broadcast`, `state` (connecting, open, closed), `error`, `synced`. */
+  /**
+   * `message`, `presence`, `typing`, `read`, `broadcast`, `state` (connecting, open, closed), `error`, `synced`,
+   * `disconnect` ({code, reason}), `refreshed` ({exp}), `ended` ({code, reason}: 4003 or 4004, no more reconnects).
+   */
   on(name, handler) {
     if (!this._handlers.has(name)) this._handlers.set(name, new Set());
     this._handlers.get(name).add(handler);
@@ -122,19 +134,24 @@ export class WsRequest {
 
   /** Closes for good: no reconnect; unacked sends and pending requests reject. */
   close() {
+    if (this._socket) this._socket.close(1000, "bye");
+    this._end(new ChatRelayError("closed", "the client was closed"));
+  }
+
+  // ---- inside ----
+
+  /** No more reconnects: unacked sends and pending requests reject with `gone`. */
+  _end(gone) {
     this._closedByUser = true;
     clearTimeout(this._retryTimer);
+    clearTimeout(this._refreshTimer);
     this._stopPinging();
-    if (this._socket) this._socket.close(1000, "bye");
     this._setState("closed");
-    const gone = new ChatRelayError("closed", "the client was closed");
     for (const { reject } of this._pending.values()) reject(gone);
     for (const { reject } of this._requests.values()) reject(gone);
     this._pending.clear();
     this._requests.clear();
   }
-
-  // ---- inside ----
 
   _cid() {
     this._nextNumber += 1;
@@ -161,17 +178,27 @@ export class WsRequest {
 
   _url() {
     const base = this.urls[this._urlIndex % this.urls.length].replace(/\/+$/, "");
-    const query = this.options.token ? `?token=${encodeURIComponent(this.options.token)}` : "";
-    return `${base}/${encodeURIComponent(this.userId)}${query}`;
+    return `${base}/${encodeURIComponent(this.userId)}`;
   }
 
-  _connect() {
+  async _connect() {
     if (this._closedByUser) return;
     this._setState("connecting");
+    const getToken = this.options.getToken;
+    if (getToken && (this._needToken || this._expiresWithin(this._token, 5000))) {
+      try {
+        this._token = await getToken();
+        this._needToken = false;
+      } catch {
+        this._scheduleReconnect();
+        return;
+      }
+      if (this._closedByUser) return;
+    }
     const Socket = this.options.WebSocket || globalThis.WebSocket;
     let socket;
     try {
-      socket = new Socket(this._url());
+      socket = this._token ? new Socket(this._url(), ["chatrelay", `chatrelay.token.${this._token}`]) : new Socket(this._url());
     } catch (error) {
       this._scheduleReconnect();
       return;
@@ -183,9 +210,48 @@ export class WsRequest {
     socket.onerror = () => {}; // a close event follows
   }
 
+  /** Unix seconds of a JWT's `exp`, read without checking it (the relay checks it); null when it has none. */
+  _expiryOf(token) {
+    try {
+      const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const exp = JSON.parse(atob(payload)).exp;
+      return typeof exp === "number" ? exp : null;
+    } catch {
+      return null;
+    }
+  }
+
+  _expiresWithin(token, ms) {
+    const exp = token ? this._expiryOf(token) : null;
+    return exp !== null && exp * 1000 - Date.now() < ms;
+  }
+
+  /** Asks for a new token a quarter of the remaining life before `exp` (2 s to a minute ahead), and refreshes in band. */
+  _scheduleRefresh(exp) {
+    clearTimeout(this._refreshTimer);
+    if (!this.options.getToken || typeof exp !== "number") return;
+    const left = exp * 1000 - Date.now();
+    const margin = Math.max(2000, Math.min(60000, left / 4));
+    this._refreshTimer = setTimeout(() => this._refresh(), Math.max(0, left - margin));
+  }
+
+  async _refresh() {
+    let token;
+    try {
+      token = await this.options.getToken();
+    } catch {
+      return; // the node closes the socket at exp (4001), and the reconnect asks again
+    }
+    this._token = token;
+    this._refreshCid = this._cid();
+    this._write({ op: "refresh", token, cid: this._refreshCid });
+  }
+
   _opened(socket) {
     if (socket !== this._socket) return;
+    socket._chatrelayOpened = true;
     this._attempt = 0;
+    this._scheduleRefresh(this._token ? this._expiryOf(this._token) : null);
     const reconnected = this._firstOpen !== null;
     if (!reconnected) this._firstOpen = Date.now();
     this._setState("open");
@@ -211,7 +277,17 @@ export class WsRequest {
     this._socket = null;
     this._syncing = false;
     this._stopPinging();
+    clearTimeout(this._refreshTimer);
     if (this._closedByUser) return;
+    if (event.code === 4003 || event.code === 4004) {
+      const why = event.code === 4003 ? "disconnected or blocked by an admin" : "the account was erased";
+      this._emit("disconnect", { code: event.code, reason: event.reason });
+      this._end(new ChatRelayError("ended", why));
+      this._emit("ended", { code: event.code, reason: event.reason || why });
+      return;
+    }
+    // An expired token (4001), or an upgrade refused before it opened (a 401 looks like that): a new token first.
+    if (event.code === 4001 || !socket._chatrelayOpened) this._needToken = true;
     // 1008 with a policy reason other than a slow consumer, or a refused upgrade that keeps failing, still retries:
     // the page decides when to give up by calling close().
     this._emit("disconnect", { code: event.code, reason: event.reason });
@@ -289,6 +365,9 @@ export class WsRequest {
         this._requests.delete(frame.rid);
         return request.resolve(frame);
       }
+      case "refreshed":
+        this._scheduleRefresh(frame.exp);
+        return this._emit("refreshed", { exp: frame.exp });
       case "synced":
         this._syncing = false;
         this._flushPending();

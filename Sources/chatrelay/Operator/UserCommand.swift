@@ -3,8 +3,8 @@ import ArgumentParser
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
-        abstract: "Add or show users.",
-        subcommands: [Add.self, Show.self]
+        abstract: "Add or show users; end or block their sessions.",
+        subcommands: [Add.self, Show.self, Disconnect.self, Block.self, Unblock.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -30,6 +30,36 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             let found = try await node.admin.user(user)
             node.json ? JSONLine.print(["id": found.id, "name": found.name]) : print("\(found.name)  id \(found.id)")
+        }
+    }
+
+    struct Disconnect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Close every open socket of a user, on every node (4003); they may connect again.")
+        @OptionGroup var node: NodeOptions
+        @Argument(help: "The user's id or name.") var user: String
+
+        func run() async throws {
+            try await SessionOrder.disconnect.send(for: user, node: node)
+        }
+    }
+
+    struct Block: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Close a user's sockets everywhere and refuse their upgrades (403) until unblocked.")
+        @OptionGroup var node: NodeOptions
+        @Argument(help: "The user's id or name.") var user: String
+
+        func run() async throws {
+            try await SessionOrder.block.send(for: user, node: node)
+        }
+    }
+
+    struct Unblock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a blocked user connect again.")
+        @OptionGroup var node: NodeOptions
+        @Argument(help: "The user's id or name.") var user: String
+
+        func run() async throws {
+            try await SessionOrder.unblock.send(for: user, node: node)
         }
     }
 }
