@@ -6,6 +6,14 @@ public enum IdleLoad {
         guard !options.urls.isEmpty else { throw ChatClientError("no node URLs") }
         var report = IdleLoadReport()
         report.rssBeforeKiB = options.serverPID.flatMap(ProcessStats.residentKiB)
+        // Minted before the clock starts: signing (RSA especially) is the client's cost, not the node's.
+        var minted: [String?] = Array(repeating: nil, count: options.connections)
+        if let mint = options.token {
+            for index in minted.indices { minted[index] = (try? await mint("idle-\(index)")) ?? "" }
+        }
+        let tokens = minted
+        let openingStarted = ContinuousClock.now
+        let cpuBeforeOpening = options.serverPID.flatMap(ProcessStats.cpuTime)
         let connections = await withTaskGroup(of: ChatConnection?.self) { group in
             var opened: [ChatConnection] = []
             var next = 0
@@ -13,7 +21,7 @@ public enum IdleLoad {
                 let index = next
                 next += 1
                 group.addTask {
-                    let token = options.token == nil ? nil : (try? await options.token!("idle-\(index)")) ?? ""
+                    let token = tokens[index]
                     // Frames are read (so pings are answered) and dropped.
                     return try? await ChatConnection.connect(url: "\(options.urls[index % options.urls.count])/ws/idle-\(index)", token: token) { _ in
                     }
@@ -26,6 +34,10 @@ public enum IdleLoad {
             }
             return opened
         }
+        report.openingSeconds = (ContinuousClock.now - openingStarted).seconds
+        if let pid = options.serverPID, let before = cpuBeforeOpening, let after = ProcessStats.cpuTime(pid) {
+            report.openingCPUSeconds = (after.userSeconds - before.userSeconds) + (after.systemSeconds - before.systemSeconds)
+        }
         report.opened = connections.count
         report.failed = options.connections - connections.count
         // Let the node settle, then measure over the rest of the hold.
@@ -35,8 +47,7 @@ public enum IdleLoad {
         let measuredFrom = ContinuousClock.now
         try? await Task.sleep(for: .seconds(max(0, options.duration - settle)))
         if let pid = options.serverPID, let before = cpuBefore, let after = ProcessStats.cpuTime(pid) {
-            let elapsed = ContinuousClock.now - measuredFrom
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - measuredFrom).seconds
             report.idleCPU = CPUUse(
                 userCores: (after.userSeconds - before.userSeconds) / seconds,
                 systemCores: (after.systemSeconds - before.systemSeconds) / seconds

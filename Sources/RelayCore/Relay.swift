@@ -196,6 +196,6 @@ public final class Relay: Sendable {
     public static let minimumAdminTokenBytes = 32
 
     public var services: [any Service] {
-        backend.services + [registry, presence, sockets.heartbeats, sockets.tokenExpiries] + (tokens?.keySet.map { [$0] } ?? [])
+        backend.services + [registry, presence, sockets.heartbeats] + (tokens?.keySet.map { [$0] } ?? [])
     }
 }

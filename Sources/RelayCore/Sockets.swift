@@ -8,9 +8,8 @@ import RedisClient
 public final class Sockets: Sendable {
     /// The limits a socket and its session work within (frame and content sizes, queue bounds, the send rate).
     public let configuration: RelayConfiguration
+    /// Pings every socket, and closes each when its token expires.
     public let heartbeats: HeartbeatMonitor
-    /// Closes each socket when its token expires.
-    public let tokenExpiries: TokenExpiryMonitor
     public let logger: Logger
     public let metrics: RelayMetrics
     /// Each user's sockets and frame rate on this node, admitted before the upgrade's answer.
@@ -38,20 +37,19 @@ public final class Sockets: Sendable {
             burst: configuration.burst
         )
         self.allowances = allowances
-        let tokenExpiries = TokenExpiryMonitor()
-        self.tokenExpiries = tokenExpiries
+        let heartbeats = HeartbeatMonitor(period: configuration.heartbeat, metrics: metrics)
+        self.heartbeats = heartbeats
         sessionContext = SessionContext(
             conversations: conversations,
             configuration: configuration,
             allowances: allowances,
             tokens: tokens,
-            tokenExpiries: tokenExpiries,
+            heartbeats: heartbeats,
             logger: logger,
             metrics: metrics
         )
         self.backend = backend
         self.logger = logger
-        heartbeats = HeartbeatMonitor(period: configuration.heartbeat, metrics: metrics)
     }
 
     public var count: Int { registry.socketCount }
@@ -80,8 +78,7 @@ public final class Sockets: Sendable {
         expiresAt: Int64? = nil
     ) async throws -> ClientSession {
         let feed = try await registry.add(socket, openedAfter: openedAfter)
-        heartbeats.watch(socket)
-        if let expiresAt { tokenExpiries.watch(socket, until: expiresAt) }
+        heartbeats.watch(socket, expiresAt: expiresAt)
         metrics.openSockets.increment()
         metrics.socketOpens.increment()
         return ClientSession(context: sessionContext, socket: socket, feed: feed, allowance: allowance)
@@ -91,7 +88,6 @@ public final class Sockets: Sendable {
     public func close(_ socket: any RelaySocket, reason: SocketCloseReason) {
         registry.remove(socket)
         heartbeats.forget(socket)
-        tokenExpiries.forget(socket)
         metrics.openSockets.decrement()
         metrics.closed(reason)
     }

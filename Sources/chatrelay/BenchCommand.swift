@@ -30,6 +30,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-token"), help: "Bearer token of the admin API (CHATRELAY_ADMIN_TOKEN).") var adminToken: String?
     @Option(name: .customLong("jwt-secret"), help: "Mint user tokens with this secret, for nodes running --auth jwt (CHATRELAY_JWT_SECRET).")
     var jwtSecret: String?
+    @Option(name: .customLong("jwt-private-key"), help: "Mint user tokens with this PEM private key (RS256, ES256 or EdDSA) instead.")
+    var jwtPrivateKey: String?
     @Option(help: "Idle mode: hold this many idle sockets instead of chatting.") var idle: Int?
     @Option(name: .customLong("server-pid"), help: "Idle mode: the node's pid, to read its RSS and CPU from /proc.") var serverPID: Int32?
     @Flag(help: "Print one JSON line instead of the summary.") var json = false
@@ -38,7 +40,10 @@ struct BenchCommand: AsyncParsableCommand {
         let nodeURLs = urls.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         let secret = jwtSecret ?? Environment.value("CHATRELAY_JWT_SECRET")
         var token: (@Sendable (String) async throws -> String)?
-        if let secret {
+        if let jwtPrivateKey {
+            let authority = try await TokenAuthority(privateKeyPEM: try String(contentsOfFile: jwtPrivateKey, encoding: .utf8))
+            token = { user in try await authority.issue(userID: user, ttl: 3600) }
+        } else if let secret {
             let authority = try await TokenAuthority(secret: secret)
             token = { user in try await authority.issue(userID: user, ttl: 3600) }
         }

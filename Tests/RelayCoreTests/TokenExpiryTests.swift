@@ -14,30 +14,34 @@ import Testing
     }
 
     @Test func aSocketEndsAtItsTokensExpiryUnlessExtended() {
-        let monitor = TokenExpiryMonitor(now: { 1000 })
-        let (a, b, c) = (FakeSocket(), FakeSocket(), FakeSocket())
-        monitor.watch(a, until: 1005)
-        monitor.watch(b, until: 1005)
-        monitor.watch(c, until: 1003)
-        #expect(monitor.expire(through: 1002).isEmpty)
-        #expect(monitor.expire(through: 1003).map(ObjectIdentifier.init) == [ObjectIdentifier(c)])
-        #expect(monitor.extend(b, until: 1010))
-        #expect(monitor.expire(through: 1005).map(ObjectIdentifier.init) == [ObjectIdentifier(a)])
-        #expect(monitor.expire(through: 1009).isEmpty)
-        #expect(monitor.expire(through: 1010).map(ObjectIdentifier.init) == [ObjectIdentifier(b)])
-        #expect(monitor.count == 0)
-        // An ended socket cannot be extended, and is not expired.
-        #expect(!monitor.extend(a, until: 2000))
+        let monitor = HeartbeatMonitor(now: { 1000 })
+        let (a, b, c, untimed) = (FakeSocket(), FakeSocket(), FakeSocket(), FakeSocket())
+        monitor.watch(a, expiresAt: 1005)
+        monitor.watch(b, expiresAt: 1005)
+        monitor.watch(c, expiresAt: 1003)
+        monitor.watch(untimed)
+        #expect(monitor.expireTokens(through: 1002).isEmpty)
+        #expect(monitor.expireTokens(through: 1003).map(ObjectIdentifier.init) == [ObjectIdentifier(c)])
+        #expect(monitor.extendToken(of: b, until: 1010))
+        #expect(monitor.expireTokens(through: 1005).map(ObjectIdentifier.init) == [ObjectIdentifier(a)])
+        #expect(monitor.expireTokens(through: 1009).isEmpty)
+        #expect(monitor.expireTokens(through: 1010).map(ObjectIdentifier.init) == [ObjectIdentifier(b)])
+        // An expired socket is returned once; one without a token never expires and cannot be extended.
+        #expect(monitor.expireTokens(through: 5000).isEmpty)
+        #expect(!monitor.extendToken(of: untimed, until: 2000))
+        #expect(!monitor.extendToken(of: a, until: 2000))
+        // Expiry does not stop the heartbeat: every socket is still watched until the session forgets it.
+        #expect(monitor.count == 4)
     }
 
     @Test func aForgottenSocketIsNotExpiredAndAPastDeadlineEndsAtTheNextTurn() {
-        let monitor = TokenExpiryMonitor(now: { 1000 })
+        let monitor = HeartbeatMonitor(now: { 1000 })
         let (a, b) = (FakeSocket(), FakeSocket())
-        monitor.watch(a, until: 1001)
+        monitor.watch(a, expiresAt: 1001)
         monitor.forget(a)
-        monitor.watch(b, until: 990)
-        #expect(monitor.expire(through: 1000).map(ObjectIdentifier.init) == [ObjectIdentifier(b)])
-        #expect(monitor.expire(through: 1001).isEmpty)
+        monitor.watch(b, expiresAt: 990)
+        #expect(monitor.expireTokens(through: 1000).map(ObjectIdentifier.init) == [ObjectIdentifier(b)])
+        #expect(monitor.expireTokens(through: 1001).isEmpty)
     }
 
     @Test func theKeySetScheduleKeepsToTheContractsIntervals() {

@@ -1,8 +1,9 @@
 import Foundation
 import JWTKit
 
-/// Issues HS256 tokens with the shared secret (`chatrelay token`, the load generator, tests). Nodes verify with
-/// ``TokenVerifier``, which also takes keys that only an identity provider can sign with.
+/// Issues tokens: HS256 with the shared secret (`chatrelay token`, the load generator, tests), or RS256, ES256 or
+/// EdDSA with a private key, as an identity provider would (the load generator's measure of verifying each). Nodes
+/// verify with ``TokenVerifier``.
 public struct TokenAuthority: Sendable {
     private let keys: JWTKeyCollection
 
@@ -13,6 +14,20 @@ public struct TokenAuthority: Sendable {
         try Self.checkStrength(secret)
         keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+    }
+
+    /// A PEM private key: RSA (RS256), P-256 (ES256) or Ed25519 (EdDSA), whichever it is.
+    public init(privateKeyPEM pem: String) async throws(TokenError) {
+        keys = JWTKeyCollection()
+        if let rsa = try? Insecure.RSA.PrivateKey(pem: pem) {
+            await keys.add(rsa: rsa, digestAlgorithm: .sha256)
+        } else if let ecdsa = try? ES256PrivateKey(pem: pem) {
+            await keys.add(ecdsa: ecdsa)
+        } else if let eddsa = try? EdDSA.PrivateKey(pem: pem) {
+            await keys.add(eddsa: eddsa)
+        } else {
+            throw TokenError(description: "not a PEM private key of RSA, P-256 (ES256) or Ed25519 (EdDSA)")
+        }
     }
 
     static func checkStrength(_ secret: String) throws(TokenError) {

@@ -14,27 +14,38 @@ import Synchronization
 /// (`/proc` over 20 to 40 s). Each ping is one `write`, most of whose cost is the kernel's; in a burst the socket
 /// structures, in the kernel as in NIO, stay warm, and the client's side wakes once per burst instead of once per ping.
 ///
+/// The same entries carry each socket's token expiry (``HeartbeatMonitor+tokenExpiry.swift``): one entry per socket
+/// for both timers, so that expiry adds no per-socket allocation of its own.
+///
 /// State never leaves the node. A service: ``run()`` turns the wheel until graceful shutdown. `tick()` (a whole turn)
 /// is public so tests drive it without waiting for clocks.
 public final class HeartbeatMonitor: Sendable {
-    private struct Entry {
+    struct Entry {
         let socket: any RelaySocket
         var heartbeat = Heartbeat()
-        let slot: Int
+        /// Unix seconds of the socket's token's `exp`; 0 for a socket that does not expire. In the padding after
+        /// `heartbeat`: it makes the entry no larger.
+        var expiresAt: UInt32 = 0
+        let slot: Int32
         /// The turn in which it last ticked: a socket listed twice in its slot (a new socket at the address of a
         /// forgotten one) still ticks once per turn.
-        var turn = -1
+        var turn: Int32 = -1
     }
 
-    private struct Wheel {
+    struct Wheel {
         var entries: [ObjectIdentifier: Entry] = [:]
         /// The sockets of each slot; a forgotten socket stays listed until its slot next comes round.
         var slots: [[ObjectIdentifier]]
         /// The slot the next step handles, and how many turns the wheel has made.
         var hand = 0
-        var turn = 0
+        var turn: Int32 = 0
         /// The slot the next watched socket joins.
         var nextSlot = 0
+        /// Sockets by the second their token expires; a socket refreshed or forgotten stays listed until its second
+        /// comes round, and is skipped then.
+        var expiries: [UInt32: [ObjectIdentifier]] = [:]
+        /// The last second whose expiries were handled.
+        var expiredThrough: UInt32
     }
 
     /// Slots per turn: a second apart with the default 10 s heartbeat.
@@ -43,24 +54,32 @@ public final class HeartbeatMonitor: Sendable {
     /// does not hold an event loop for tens of milliseconds.
     static let pingsPerTurn = 256
 
-    private let wheel = Mutex(Wheel(slots: Array(repeating: [], count: HeartbeatMonitor.slotCount)))
+    let wheel: Mutex<Wheel>
     /// Seconds per turn of the wheel: every socket is pinged once per period.
     public let period: Double
     private let metrics: RelayMetrics
+    /// Unix seconds now, for token expiry.
+    let now: @Sendable () -> Int64
 
-    public init(period: Double = 10, metrics: RelayMetrics = .discarding) {
+    public init(period: Double = 10, metrics: RelayMetrics = .discarding, now: @escaping @Sendable () -> Int64 = HeartbeatMonitor.unixSeconds) {
         self.period = period
         self.metrics = metrics
+        self.now = now
+        wheel = Mutex(Wheel(slots: Array(repeating: [], count: Self.slotCount), expiredThrough: UInt32(clamping: now() - 1)))
     }
 
     public var count: Int { wheel.withLock { $0.entries.count } }
 
-    public func watch(_ socket: any RelaySocket) {
+    /// Pings the socket every period from now on; with `expiresAt` (Unix seconds), also closes it with 4001 then,
+    /// unless ``extendToken(of:until:)`` moves it on first.
+    public func watch(_ socket: any RelaySocket, expiresAt: Int64? = nil) {
         wheel.withLock { wheel in
             let slot = wheel.nextSlot
             wheel.nextSlot = (slot + 1) % Self.slotCount
-            wheel.entries[ObjectIdentifier(socket)] = Entry(socket: socket, slot: slot)
-            wheel.slots[slot].append(ObjectIdentifier(socket))
+            let key = ObjectIdentifier(socket)
+            wheel.entries[key] = Entry(socket: socket, slot: Int32(slot))
+            wheel.slots[slot].append(key)
+            if let expiresAt { wheel.setExpiry(of: key, to: expiresAt) }
         }
     }
 
@@ -115,7 +134,7 @@ public final class HeartbeatMonitor: Sendable {
             kept.reserveCapacity(wheel.slots[slot].count)
             toPing.reserveCapacity(wheel.slots[slot].count)
             for key in wheel.slots[slot] {
-                guard let index = wheel.entries.index(forKey: key), wheel.entries.values[index].slot == slot,
+                guard let index = wheel.entries.index(forKey: key), wheel.entries.values[index].slot == Int32(slot),
                     wheel.entries.values[index].turn != turn
                 else { continue }
                 wheel.entries.values[index].turn = turn
@@ -132,18 +151,22 @@ public final class HeartbeatMonitor: Sendable {
         }
     }
 
-    /// Turns the wheel once every ``period`` until graceful shutdown or cancellation; steps keep to the clock instead of
-    /// drifting by each step's own duration.
+    /// Turns the wheel once every ``period``, and the expiries once a second, until graceful shutdown or
+    /// cancellation; steps keep to the clock instead of drifting by each step's own duration.
     public func run() async throws {
         let interval = Duration.nanoseconds(Int64(period * 1e9) / Int64(Self.slotCount))
         try? await cancelWhenGracefulShutdown {
-            let clock = ContinuousClock()
-            var deadline = clock.now
-            while !Task.isCancelled {
-                deadline += interval
-                try? await Task.sleep(until: deadline, clock: clock)
-                guard !Task.isCancelled else { return }
-                await self.stepYielding()
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.turnExpiries() }
+                let clock = ContinuousClock()
+                var deadline = clock.now
+                while !Task.isCancelled {
+                    deadline += interval
+                    try? await Task.sleep(until: deadline, clock: clock)
+                    guard !Task.isCancelled else { break }
+                    await self.stepYielding()
+                }
+                group.cancelAll()
             }
         }
     }

@@ -241,7 +241,7 @@ public final class ClientSession: @unchecked Sendable {
             throw RequestError(.badToken, error.description, cid: cid)
         }
         guard verified.userID == userID else { throw RequestError(.badToken, "the token is for another user", cid: cid) }
-        context.tokenExpiries.extend(socket, until: verified.expiresAt)
+        context.heartbeats.extendToken(of: socket, until: verified.expiresAt)
         socket.send(ServerMessage.refreshed(expiresAt: verified.expiresAt, cid: cid))
     }
 

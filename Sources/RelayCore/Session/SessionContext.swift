@@ -9,7 +9,8 @@ final class SessionContext: Sendable {
     let allowances: UserAllowances
     /// Checks the tokens of `refresh` frames; nil under `--auth none`.
     let tokens: TokenVerifier?
-    let tokenExpiries: TokenExpiryMonitor
+    /// Holds each socket's token expiry, which a refresh moves.
+    let heartbeats: HeartbeatMonitor
     let logger: Logger
     let metrics: RelayMetrics
 
@@ -18,13 +19,13 @@ final class SessionContext: Sendable {
         configuration: RelayConfiguration,
         allowances: UserAllowances,
         tokens: TokenVerifier?,
-        tokenExpiries: TokenExpiryMonitor,
+        heartbeats: HeartbeatMonitor,
         logger: Logger,
         metrics: RelayMetrics
     ) {
         self.allowances = allowances
         self.tokens = tokens
-        self.tokenExpiries = tokenExpiries
+        self.heartbeats = heartbeats
         self.conversations = conversations
         maximumContentBytes = configuration.maximumContentBytes
         self.logger = logger

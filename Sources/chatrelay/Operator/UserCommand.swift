@@ -44,7 +44,9 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct Block: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Close a user's sockets everywhere and refuse their upgrades (403) until unblocked.")
+        static let configuration = CommandConfiguration(
+            abstract: "Close a user's sockets everywhere and refuse their upgrades (403) until unblocked."
+        )
         @OptionGroup var node: NodeOptions
         @Argument(help: "The user's id or name.") var user: String
 
