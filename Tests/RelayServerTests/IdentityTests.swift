@@ -114,11 +114,11 @@ import Testing
         defer { Task { await cluster.stop() } }
         let socket = try await ChatConnection.connect(
             url: "ws://127.0.0.1:\(cluster.port(0))/ws",
-            token: try await cluster.token(for: "alice", ttl: 3)
+            token: try await cluster.token(for: "alice", ttl: 6)
         )
         socket.send(json: ["op": "ping"])
-        #expect(await socket.next(where: { $0["op"] as? String == "pong" }) != nil)
-        #expect(await cluster.eventually(seconds: 10) { socket.isClosed })
+        #expect(await socket.next(where: { $0["op"] as? String == "pong" }, timeout: .seconds(20)) != nil)
+        #expect(await cluster.eventually(seconds: 30) { socket.isClosed })
         #expect(socket.closeCode == 4001)
         #expect(try await cluster.metricSamples(node: 0)[#"chatrelay_socket_closes_total{node="node0",reason="token_expired"}"#] == 1)
     }
@@ -127,31 +127,32 @@ import Testing
         let cluster = try await TestCluster.start(nodes: 1, auth: .jwt)
         defer { Task { await cluster.stop() } }
         let url = "ws://127.0.0.1:\(cluster.port(0))/ws"
-        let refreshed = try await ChatConnection.connect(url: url, token: try await cluster.token(for: "alice", ttl: 3))
-        let unrefreshed = try await ChatConnection.connect(url: url, token: try await cluster.token(for: "alice", ttl: 3))
+        // Both tokens run out in 8 s: room for a loaded machine to open both sockets and refresh one before then.
+        let refreshed = try await ChatConnection.connect(url: url, token: try await cluster.token(for: "alice", ttl: 8))
+        let unrefreshed = try await ChatConnection.connect(url: url, token: try await cluster.token(for: "alice", ttl: 8))
 
         let later = try await cluster.token(for: "alice", ttl: 60)
         refreshed.send(json: ["op": "refresh", "token": later, "cid": "r1"])
-        let answer = await refreshed.next(where: { $0["op"] as? String == "refreshed" })
+        let answer = await refreshed.next(where: { $0["op"] as? String == "refreshed" }, timeout: .seconds(20))
         #expect(answer?["cid"] as? String == "r1")
         let exp = answer?["exp"] as? Int ?? 0
-        #expect(abs(Double(exp) - (Date().timeIntervalSince1970 + 60)) < 5)
+        #expect(abs(Double(exp) - (Date().timeIntervalSince1970 + 60)) < 30)
 
         // Bad tokens are refused with bad_token and the socket's end stays where it was.
         for (token, cid) in [("garbage", "b1"), (try await cluster.token(for: "bob", ttl: 60), "b2")] {
             unrefreshed.send(json: ["op": "refresh", "token": token, "cid": cid])
-            let error = await unrefreshed.next(where: { $0["op"] as? String == "error" })
+            let error = await unrefreshed.next(where: { $0["op"] as? String == "error" }, timeout: .seconds(20))
             #expect(error?["code"] as? String == "bad_token")
             #expect(error?["cid"] as? String == cid)
         }
         unrefreshed.send(json: ["op": "refresh", "cid": "b3"])
-        #expect(await unrefreshed.next(where: { $0["op"] as? String == "error" })?["code"] as? String == "bad_message")
+        #expect(await unrefreshed.next(where: { $0["op"] as? String == "error" }, timeout: .seconds(20))?["code"] as? String == "bad_message")
 
-        #expect(await cluster.eventually(seconds: 10) { unrefreshed.isClosed })
+        #expect(await cluster.eventually(seconds: 30) { unrefreshed.isClosed })
         #expect(unrefreshed.closeCode == 4001)
         // Past the first token's expiry, the refreshed socket still answers.
         refreshed.send(json: ["op": "ping"])
-        #expect(await refreshed.next(where: { $0["op"] as? String == "pong" }) != nil)
+        #expect(await refreshed.next(where: { $0["op"] as? String == "pong" }, timeout: .seconds(20)) != nil)
         #expect(!refreshed.isClosed)
         await refreshed.close()
     }
