@@ -22,7 +22,7 @@ free_port() {
 
 # The compose file's value of a relay's variable.
 compose_value() {
-    sed -n "s/^ *$1: *//p" "$root/docker/compose.yaml" | head -1
+    sed -n "s/^ *$1: *//p" "$root/docker/compose.yaml" | head -1 | tr -d '"'
 }
 
 wait_for_http() {
@@ -42,7 +42,7 @@ up)
     mkdir -p "$dir/logs" "$dir/redis"
     redis_port=$(free_port)
     redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir/redis" --appendonly yes --appendfsync everysec \
-        --save '' --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/logs/redis.log" >/dev/null 2>&1 </dev/null
+        --maxmemory 1gb --maxmemory-policy noeviction --stream-node-max-bytes 1024 --save '' --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/logs/redis.log" >/dev/null 2>&1 </dev/null
     for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
     echo "$redis_port" >"$dir/redis.port"
     echo "redis $redis_port"
@@ -55,6 +55,8 @@ up)
         # The compose file's /run/secrets/NAME are DIR/secrets/NAME here.
         CHATRELAY_REDIS_URL="redis://127.0.0.1:$redis_port/0" \
         CHATRELAY_AUTH=$(compose_value CHATRELAY_AUTH) \
+        CHATRELAY_HISTORY_MAX_LEN=$(compose_value CHATRELAY_HISTORY_MAX_LEN) \
+        CHATRELAY_HISTORY_MAX_AGE=$(compose_value CHATRELAY_HISTORY_MAX_AGE) \
         CHATRELAY_JWT_SECRET_FILE=$(compose_value CHATRELAY_JWT_SECRET_FILE | sed "s|^/run/secrets|$dir/secrets|") \
         CHATRELAY_ADMIN_TOKEN_FILE=$(compose_value CHATRELAY_ADMIN_TOKEN_FILE | sed "s|^/run/secrets|$dir/secrets|") \
         CHATRELAY_ADMIN_PORT=$admin_port CHATRELAY_ADMIN_HOST=127.0.0.1 \

@@ -24,6 +24,10 @@ public final class Relay: Sendable {
     public let presence: Presence
     /// Ends a user's sessions on every node, and blocks them.
     public let sessionControl: SessionControl
+    /// Unfriends and erases users.
+    public let erasure: Erasure
+    /// Redis's memory, for `/metrics` and the start-up check of its eviction policy.
+    public let redisMemory: RedisMemory
     private let registry: SocketRegistry
 
     /// `metricsFactory` receives the node's series and the Redis client's, labelled with the node id. `keySetFetcher`
@@ -78,13 +82,17 @@ public final class Relay: Sendable {
             publisher: publisher,
             writer: backend.writer,
             replicaConfirmation: configuration.minimumReplicas > 0
-                ? ReplicaConfirmation(replicas: configuration.minimumReplicas, timeoutMilliseconds: configuration.replicaWaitMilliseconds) : nil
+                ? ReplicaConfirmation(replicas: configuration.minimumReplicas, timeoutMilliseconds: configuration.replicaWaitMilliseconds) : nil,
+            retention: configuration.retention
         )
         let directory = Directory(redis: redis, keys: keys)
+        let friendships = FriendshipCache(directory: directory)
+        erasure = Erasure(redis: redis, keys: keys, directory: directory, friendships: friendships, publisher: publisher)
+        redisMemory = RedisMemory(backend: backend, keys: keys, logger: logger, metrics: metrics)
         conversations = Conversations(
             directory: directory,
             store: store,
-            friendships: FriendshipCache(directory: directory),
+            friendships: friendships,
             readMarks: ReadMarks(redis: redis, keys: keys, publisher: publisher),
             maximumContentBytes: configuration.maximumContentBytes
         )
@@ -101,6 +109,7 @@ public final class Relay: Sendable {
             keys: keys,
             store: store,
             directory: directory,
+            friendships: friendships,
             logger: logger,
             metrics: metrics,
             presence: presence,
@@ -179,6 +188,7 @@ public final class Relay: Sendable {
         } catch {
             throw RelayStartError("cannot reach Redis at \(backend.redactedURL): \(error)")
         }
+        await redisMemory.checkAtStart()
         // The start's fetch: a node whose provider is down starts all the same, with the keys it was given.
         await tokens?.keySet?.refreshNow()
     }
@@ -196,6 +206,6 @@ public final class Relay: Sendable {
     public static let minimumAdminTokenBytes = 32
 
     public var services: [any Service] {
-        backend.services + [registry, presence, sockets.heartbeats] + (tokens?.keySet.map { [$0] } ?? [])
+        backend.services + [registry, presence, sockets.heartbeats, redisMemory] + (tokens?.keySet.map { [$0] } ?? [])
     }
 }

@@ -7,6 +7,10 @@ public struct RelayConfiguration: Sendable {
     public var redisPassword: String?
     public var prefix: String = "chat"
     public var auth: AuthMode = .jwt
+    /// Per friendship, the newest messages kept at least (`--history-max-len`); 0 keeps all.
+    public var historyMaximumLength = 0
+    /// Seconds a message is kept and returned (`--history-max-age`); 0 keeps all.
+    public var historyMaximumAge: Double = 0
     /// The HS256 secret; with the keys below, every key a user token may be signed with.
     public var jwtSecret: String?
     /// PEM files of RS256, ES256 or EdDSA public keys.
@@ -64,5 +68,9 @@ public struct RelayConfiguration: Sendable {
 
     public static func defaultNodeID() -> String {
         "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    var retention: Retention {
+        Retention(maximumLength: historyMaximumLength, maximumAgeMilliseconds: Int64(historyMaximumAge * 1000))
     }
 }

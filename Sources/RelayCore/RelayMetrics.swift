@@ -46,7 +46,12 @@ public final class RelayMetrics: Sendable {
     private let keySetFetches: [Bool: Counter]
     private let keySetKeys: Gauge
 
+    private let nodeID: String
+    private let factory: any MetricsFactory
+
     public init(nodeID: String, factory: any MetricsFactory = MetricsSystem.factory) {
+        self.nodeID = nodeID
+        self.factory = factory
         let node = [("node", nodeID)]
         func counter(_ name: String, _ extra: [(String, String)] = []) -> Counter {
             Counter(label: name, dimensions: node + extra, factory: factory)
@@ -104,6 +109,16 @@ public final class RelayMetrics: Sendable {
     }
 
     /// A connection or request was turned away for `reason`.
+    /// Redis's used and maximum memory for one server, labelled with it (`server`): made when the server is first
+    /// seen, as a cluster's primaries are known only then.
+    func redisMemoryGauges(server: String) -> (used: Gauge, maximum: Gauge) {
+        let dimensions = [("node", nodeID), ("server", server)]
+        return (
+            Gauge(label: "chatrelay_redis_used_memory_bytes", dimensions: dimensions, factory: factory),
+            Gauge(label: "chatrelay_redis_maxmemory_bytes", dimensions: dimensions, factory: factory)
+        )
+    }
+
     func keySetFetched(succeeded: Bool, keys: Int) {
         keySetFetches[succeeded]!.increment()
         keySetKeys.record(keys)

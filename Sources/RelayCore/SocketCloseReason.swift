@@ -13,4 +13,6 @@ public enum SocketCloseReason: String, CaseIterable, Sendable {
     case tokenExpired = "token_expired"
     /// An admin ended the user's sessions or blocked them (4003).
     case disconnected
+    /// The user was erased (4004).
+    case erased
 }

@@ -20,6 +20,8 @@ struct APIRoutes<Context: PeerAddressContext>: Sendable {
     let sockets: Sockets
     let presence: Presence
     let sessionControl: SessionControl
+    let erasure: Erasure
+    let redisMemory: RedisMemory
     let authenticator: Authenticator
     let metrics: PrometheusCollectorRegistry
     let scope: Scope
@@ -48,9 +50,11 @@ struct APIRoutes<Context: PeerAddressContext>: Sendable {
         }
         let api = router.group("api").add(middleware: APIErrorMiddleware<Context>())
         registerUserRoutes(on: api)
+        registerErasureRoutes(on: api)
         guard scope == .everything else { return }
         registerAdminRoutes(on: api)
         registerSessionRoutes(on: api)
+        registerRedisRoutes(on: api)
         router.get("metrics") { _, _ in
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)

@@ -112,6 +112,8 @@ public final class RelayNode: Sendable {
             sockets: relay.sockets,
             presence: relay.presence,
             sessionControl: relay.sessionControl,
+            erasure: relay.erasure,
+            redisMemory: relay.redisMemory,
             authenticator: authenticator,
             metrics: metrics,
             scope: scope

@@ -11,6 +11,8 @@ public struct ServeFlags: Sendable {
     public var auth: String?
     public var jwtSecret: String?
     public var jwtPublicKey: String?
+    public var historyMaxLen: Int?
+    public var historyMaxAge: Double?
     public var jwksURL: String?
     public var jwtAudience: String?
     public var jwtIssuer: String?
@@ -70,6 +72,10 @@ public struct ServeOptions: Sendable {
         relay.jwtAudience = try text(S.jwtAudience, flags.jwtAudience)
         relay.jwtIssuer = try text(S.jwtIssuer, flags.jwtIssuer)
         relay.adminToken = try text(S.adminToken, flags.adminToken)
+        relay.historyMaximumLength = try number(S.historyMaxLen, flags.historyMaxLen, Int.init)
+        guard relay.historyMaximumLength >= 0 else { throw ServeSettingError("--history-max-len must be 0 or more") }
+        relay.historyMaximumAge = try number(S.historyMaxAge, flags.historyMaxAge, Double.init)
+        guard relay.historyMaximumAge >= 0 else { throw ServeSettingError("--history-max-age must be 0 or more") }
         relay.heartbeat = try number(S.heartbeat, flags.heartbeat, Double.init)
         guard relay.heartbeat > 0 else { throw ServeSettingError("--heartbeat must be positive") }
         relay.minimumReplicas = try number(S.minReplicas, flags.minReplicas, Int.init)

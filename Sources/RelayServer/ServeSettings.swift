@@ -21,6 +21,18 @@ public enum ServeSettings {
         secret: true,
         "HS256 secret of at least 32 bytes; --auth jwt with no key at all (this, --jwt-public-key or --jwks-url) refuses to start (or CHATRELAY_JWT_SECRET_FILE, a file holding it)"
     )
+    public static let historyMaxLen = ServeSetting(
+        "history-max-len",
+        "CHATRELAY_HISTORY_MAX_LEN",
+        default: "0",
+        "Per friendship, keep at least the newest N messages and drop older ones as new ones are stored (0 keeps all)"
+    )
+    public static let historyMaxAge = ServeSetting(
+        "history-max-age",
+        "CHATRELAY_HISTORY_MAX_AGE",
+        default: "0",
+        "Seconds a message is kept: older ones are never returned, are dropped as new ones are stored, and a quiet friendship's history expires whole (0 keeps all)"
+    )
     public static let jwtPublicKey = ServeSetting(
         "jwt-public-key",
         "CHATRELAY_JWT_PUBLIC_KEY",
@@ -133,7 +145,8 @@ public enum ServeSettings {
     )
 
     public static let all: [ServeSetting] = [
-        host, port, redis, prefix, auth, jwtSecret, jwtPublicKey, jwksURL, jwtAudience, jwtIssuer, adminToken, heartbeat, minReplicas, nodeID, rate,
+        host, port, redis, prefix, auth, jwtSecret, jwtPublicKey, jwksURL, jwtAudience, jwtIssuer, adminToken, historyMaxLen, historyMaxAge,
+        heartbeat, minReplicas, nodeID, rate,
         burst, maxContent, maxFrame, maxQueue,
         maxQueueBytes, maxConnections, maxSocketsPerUser, requestTimeout, allowedOrigins, adminPort, adminHost, threads, logLevel,
     ]

@@ -94,6 +94,7 @@ struct SocketStateMachine {
         case .openFailed: .unexpectedServerError
         case .tokenExpired: .init(codeNumber: 4001)
         case .disconnected: .init(codeNumber: 4003)
+        case .erased: .init(codeNumber: 4004)
         }
     }
 
@@ -205,6 +206,7 @@ struct SocketStateMachine {
         case .openFailed: record(.protocolError)
         case .tokenExpired: record(.tokenExpired)
         case .disconnected: record(.disconnected)
+        case .erased: record(.erased)
         }
         defer {
             ready = []

@@ -10,7 +10,7 @@ struct ChatRelayCommand: AsyncParsableCommand {
         abstract: "A real-time chat relay: stateless nodes sharing one Redis.",
         subcommands: [
             ServeCommand.self, TokenCommand.self, BenchCommand.self, UserCommand.self, FriendCommand.self, FriendsCommand.self,
-            HistoryCommand.self, SendCommand.self, ListenCommand.self, BroadcastCommand.self,
+            HistoryCommand.self, SendCommand.self, ListenCommand.self, BroadcastCommand.self, RedisCommand.self,
         ]
     )
 

@@ -24,6 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong(S.jwtAudience.flag), help: .init(S.jwtAudience.help)) var jwtAudience: String?
     @Option(name: .customLong(S.jwtIssuer.flag), help: .init(S.jwtIssuer.help)) var jwtIssuer: String?
     @Option(name: .customLong(S.adminToken.flag), help: .init(S.adminToken.help)) var adminToken: String?
+    @Option(name: .customLong(S.historyMaxLen.flag), help: .init(S.historyMaxLen.help)) var historyMaxLen: Int?
+    @Option(name: .customLong(S.historyMaxAge.flag), help: .init(S.historyMaxAge.help)) var historyMaxAge: Double?
     @Option(name: .customLong(S.heartbeat.flag), help: .init(S.heartbeat.help)) var heartbeat: Double?
     @Option(name: .customLong(S.minReplicas.flag), help: .init(S.minReplicas.help)) var minReplicas: Int?
     @Option(name: .customLong(S.nodeID.flag), help: .init(S.nodeID.help)) var nodeID: String?
@@ -53,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         (flags.maxConnections, flags.maxSocketsPerUser, flags.requestTimeout) = (maxConnections, maxSocketsPerUser, requestTimeout)
         (flags.allowedOrigins, flags.adminPort, flags.adminHost) = (allowedOrigins, adminPort, adminHost)
         (flags.jwtPublicKey, flags.jwksURL, flags.jwtAudience, flags.jwtIssuer) = (jwtPublicKey, jwksURL, jwtAudience, jwtIssuer)
+        (flags.historyMaxLen, flags.historyMaxAge) = (historyMaxLen, historyMaxAge)
         flags.minReplicas = minReplicas
         return flags
     }

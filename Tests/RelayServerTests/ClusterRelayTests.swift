@@ -468,6 +468,19 @@ import Testing
         }
     }
 
+    /// A user's keys, each friend's keys and each friendship's keys live in different slots.
+    @Test func unfriendAndEraseOnACluster() async throws {
+        let deployment = try await Self.deploy()
+        defer { Task { await deployment.stop() } }
+        try await ErasureScenario.check(deployment.relays) {
+            var keys: [String] = []
+            for primary in deployment.reader.primaries {
+                keys += (try await deployment.reader.command(on: primary, ["KEYS", "*"]).array ?? []).compactMap(\.string)
+            }
+            return keys
+        }
+    }
+
     @Test func historyBoundsAndIdRangesOnACluster() async throws {
         let deployment = try await Self.deploy()
         defer { Task { await deployment.stop() } }

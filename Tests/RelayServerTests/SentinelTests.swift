@@ -85,6 +85,15 @@ import Testing
         }
     }
 
+    @Test func unfriendAndEraseBehindSentinel() async throws {
+        let deployment = try await Self.deploy()
+        let cluster = try await TestCluster.start(nodes: 2, redis: deployment.master) { $0.redisURL = deployment.url }
+        defer { Task { await cluster.stop() } }
+        try await ErasureScenario.check(cluster) {
+            (try await deployment.master.command("KEYS", "*").array ?? []).compactMap(\.string)
+        }
+    }
+
     /// The master freezes (`SIGSTOP`) while alice keeps sending; Sentinel promotes a replica, the nodes follow, and
     /// nothing acked is lost or stored twice. The old master, resumed, gets no writes.
     @Test func aFrozenMastersFailoverLosesNoAckedMessage() async throws {

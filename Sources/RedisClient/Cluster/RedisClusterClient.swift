@@ -168,6 +168,14 @@ public final class RedisClusterClient: Sendable {
         }
     }
 
+    /// The primaries of the slot map, for what concerns a server rather than a key (`INFO`, `SCAN`).
+    public var primaries: [RedisEndpoint] { topology?.shards.map(\.primary) ?? [] }
+
+    /// Sends a command to one node, whatever its slots.
+    public func command(on node: RedisEndpoint, _ arguments: [RedisArgument]) async throws -> RedisReply {
+        try await client(for: node).command(arguments)
+    }
+
     /// Reads the map again, sharing a read already in flight.
     @discardableResult
     public func refresh() async throws -> ClusterTopology {

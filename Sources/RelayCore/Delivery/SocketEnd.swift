@@ -11,4 +11,6 @@ public enum SocketEnd: Sendable, Hashable {
     case tokenExpired
     /// An admin disconnected or blocked the user: 4003.
     case disconnected
+    /// The user was erased: 4004.
+    case erased
 }

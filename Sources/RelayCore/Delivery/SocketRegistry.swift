@@ -33,6 +33,8 @@ public final class SocketRegistry: Sendable {
     private let logger: Logger
     private let store: MessageStore
     private let directory: Directory
+    /// Forgets a friendship when its `unfriended` frame passes through.
+    private let friendships: FriendshipCache
     let subscriber: any DeliverySubscriber
     private let feedContext: FeedContext
     /// Told of each user's first socket here and of their last one leaving.
@@ -51,6 +53,7 @@ public final class SocketRegistry: Sendable {
         keys: RedisKeys,
         store: MessageStore,
         directory: Directory,
+        friendships: FriendshipCache,
         logger: Logger,
         metrics: RelayMetrics,
         presence: Presence,
@@ -66,6 +69,7 @@ public final class SocketRegistry: Sendable {
         self.logger = logger
         self.store = store
         self.directory = directory
+        self.friendships = friendships
         feedContext = FeedContext(store: store, logger: logger, metrics: metrics)
         let registryState = self.state
         let (catchUpsDue, catchUpDue) = AsyncStream.makeStream(of: [String]?.self)
@@ -81,7 +85,9 @@ public final class SocketRegistry: Sendable {
                 },
                 resumed: { channels in catchUpDue.yield(channels) },
                 finished: { catchUpDue.finish() },
-                message: { message in SocketRegistry.dispatch(consume message, state: registryState, keys: keys, probe: probe) }
+                message: { message in
+                    SocketRegistry.dispatch(consume message, state: registryState, keys: keys, probe: probe, friendships: friendships)
+                }
             )
         )
     }
@@ -207,7 +213,8 @@ public final class SocketRegistry: Sendable {
         _ message: consuming RedisPubSubMessage,
         state: NIOLockedValueBox<State>,
         keys: RedisKeys,
-        probe: SubscriptionProbe
+        probe: SubscriptionProbe,
+        friendships: FriendshipCache
     ) {
         if message.channel == keys.broadcast {
             for feed in state.withLockedValue({ $0.table.allMembers }) { feed.socket.send(frame: message.payload) }
@@ -219,9 +226,18 @@ public final class SocketRegistry: Sendable {
             return
         }
         if isEvent(message.payload) {
-            if message.payload.readableBytesView.elementsEqual(sessionEnded) {
+            let frame = message.payload.readableBytesView
+            if frame.elementsEqual(sessionEnded) {
                 for feed in feeds { feed.socket.close(.disconnected) }
                 return
+            }
+            if frame.elementsEqual(sessionErased) {
+                for feed in feeds { feed.socket.close(.erased) }
+                return
+            }
+            if frame.starts(with: unfriendedPrefix) {
+                let id = frame.dropFirst(unfriendedPrefix.count).prefix { $0 != UInt8(ascii: "\"") }
+                friendships.forget(String(decoding: id, as: UTF8.self))
             }
             // Presence, typing and read marks are not messages: no order to keep, nothing to fill.
             for feed in feeds { feed.socket.send(frame: message.payload) }
@@ -237,6 +253,9 @@ public final class SocketRegistry: Sendable {
     private static let eventPrefix = Array(#"{"op":"#.utf8)
     /// An admin ended the user's sessions (``SessionControl``).
     private static let sessionEnded = Array(ServerMessage.sessionEnded.utf8)
+    private static let sessionErased = Array(ServerMessage.sessionErased.utf8)
+    /// An ended friendship (``ServerMessage/unfriended(friendship:)``), which this node forgets as the frame passes.
+    private static let unfriendedPrefix = Array(#"{"op":"unfriended","friend":""#.utf8)
 
     /// A frame such as `{"op":"presence",...}` rather than a delivered message (`{"id":...}`).
     private static func isEvent(_ payload: ByteBuffer) -> Bool {

@@ -6,6 +6,19 @@ public enum ServerMessage {
     public static let pong = #"{"op":"pong"}"#
     public static let synced = #"{"op":"synced"}"#
 
+    /// `synced` naming the friendships whose cursor was older than their oldest kept message.
+    public static func synced(truncated: [String]) -> String {
+        #"{"op":"synced","truncated":["# + truncated.map { #"""# + $0 + #"""# }.joined(separator: ",") + "]}"
+    }
+
+    /// To both members' sockets when their friendship ends.
+    public static func unfriended(friendship: String) -> String {
+        var writer = JSONWriter()
+        writer.field("op", "unfriended")
+        writer.field("friend", friendship)
+        return writer.finish()
+    }
+
     /// The fields of a delivered message after `id`, up to the content's opening quote. The store script builds the
     /// live frame from this head (made once per route), the content and the type, in ``messageBody``'s layout, so
     /// that a live frame and the same message read back from the stream are the same bytes.
@@ -139,6 +152,8 @@ public enum ServerMessage {
 
     /// Published on a user's channel to end their sockets on every node; nodes act on it and never forward it.
     static let sessionEnded = #"{"op":"session_ended"}"#
+    /// The same for an erased user (4004).
+    static let sessionErased = #"{"op":"session_ended","reason":"erased"}"#
 
     public static func read(friendship: String, user: String, id: String) -> String {
         var writer = JSONWriter()

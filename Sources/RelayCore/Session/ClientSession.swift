@@ -174,6 +174,7 @@ public final class ClientSession: @unchecked Sendable {
         let logger = logger
         let metrics = metrics
         let friendship = route.friendship
+        let friendships = conversations.friendships
         feed.willStore(friendship: friendship)
         let handedOver = NIODeadline.now()
         conversations.store.store(route, content: request.content, type: request.type, cid: cid) { result in
@@ -192,6 +193,11 @@ public final class ClientSession: @unchecked Sendable {
                     return socket.send(ServerMessage.error(error))
                 }
                 if let cid { socket.send(frame: ServerMessage.ack(cid: cid, id: receipt.id)) }
+            case .failure(let gone as FriendshipGone):
+                feed.didStore(nil, friendship: friendship)
+                friendships.forget(gone.friendship)
+                metrics.errorSent(.notFriends)
+                socket.send(ServerMessage.error(RequestError(.notFriends, "friendship \(gone.friendship) was unfriended", cid: cid)))
             case .failure(let error):
                 feed.didStore(nil, friendship: friendship)
                 logger.debug("store failed", metadata: ["error": "\(error)"])
@@ -264,14 +270,18 @@ public final class ClientSession: @unchecked Sendable {
             let others = try await conversations.directory.friendshipIDs(of: userID).filter { !named.contains($0) }
             plan += others.map { (friendship: $0, after: Optional(since)) }
         }
+        var truncated: [String] = []
         for entry in plan.sorted(by: { $0.friendship < $1.friendship }) {
+            if let after = entry.after, try await conversations.store.isTruncated(friendship: entry.friendship, after: after) {
+                truncated.append(entry.friendship)
+            }
             try await conversations.store.all(friendship: entry.friendship, after: entry.after, pageSize: Self.syncPageSize) { page in
                 await socket.waitForCapacity()
                 for message in page { socket.send(ServerMessage.message(message)) }
                 if let last = page.last.flatMap({ StreamID($0.id) }) { replayed[entry.friendship] = last }
             }
         }
-        socket.send(ServerMessage.synced)
+        socket.send(truncated.isEmpty ? ServerMessage.synced : ServerMessage.synced(truncated: truncated))
     }
 
     /// The friendship, if it exists and the user is in it.

@@ -2,8 +2,10 @@ import NIOConcurrencyHelpers
 
 /// Friendships by id, kept per node so that a send costs no Redis round trip to check it.
 ///
-/// A friendship never changes once created (the contract has no way to end one), so a cached entry is never
-/// stale. Only hits are cached: a friendship created after a socket opened is a miss, read from Redis, then cached.
+/// A friendship's members never change, but it may end (unfriend, erase): the node forgets it when it unfriends it,
+/// when an `unfriended` frame passes through it, and when a store finds it gone (the store script checks, so a stale
+/// entry never stores). Only hits are cached: a friendship created after a socket opened is a miss, read from Redis,
+/// then cached.
 public final class FriendshipCache: Sendable {
     private let entries = NIOLockedValueBox<[String: Friendship]>([:])
     private let directory: Directory
@@ -17,6 +19,10 @@ public final class FriendshipCache: Sendable {
     /// The friendship if this node has it cached, without asking Redis.
     public func cached(_ id: String) -> Friendship? {
         entries.withLockedValue { $0[id] }
+    }
+
+    public func forget(_ id: String) {
+        _ = entries.withLockedValue { $0.removeValue(forKey: id) }
     }
 
     public func friendship(_ id: String) async throws -> Friendship? {

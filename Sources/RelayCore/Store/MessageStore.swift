@@ -16,6 +16,10 @@ public struct MessageStore: Sendable {
     let clock: @Sendable () -> StoreClock
     /// With `--min-replicas`: the stores' own connection, and the replicas each store waits for.
     let replicaConfirmation: ReplicaConfirmation?
+    /// What history keeps: trimmed in the store step, filtered on every read.
+    let retention: Retention
+    /// The retention arguments of every store, made once.
+    private let retentionArguments: (length: RedisArgument, age: RedisArgument)
 
     public init(redis: RedisClient, keys: RedisKeys, clock: @escaping @Sendable () -> StoreClock = StoreClock.now) {
         self.init(redis: redis, keys: keys, publisher: Publisher(redis: redis, cluster: false), clock: clock)
@@ -27,8 +31,14 @@ public struct MessageStore: Sendable {
         publisher: Publisher,
         clock: @escaping @Sendable () -> StoreClock = StoreClock.now,
         writer: (any RedisCommands)? = nil,
-        replicaConfirmation: ReplicaConfirmation? = nil
+        replicaConfirmation: ReplicaConfirmation? = nil,
+        retention: Retention = .keepAll
     ) {
+        self.retention = retention
+        retentionArguments = (
+            .string(retention.maximumLength > 0 ? String(retention.maximumLength) : ""),
+            .string(retention.maximumAgeMilliseconds > 0 ? String(retention.maximumAgeMilliseconds) : "")
+        )
         self.redis = redis
         self.keys = keys
         self.publisher = publisher
@@ -44,6 +54,7 @@ public struct MessageStore: Sendable {
             sender: sender,
             recipient: recipient,
             history: keys.history(friendship.id),
+            friendshipKey: keys.friendship(friendship.id),
             recipientChannel: keys.deliver(recipient),
             senderChannel: keys.deliver(sender)
         )
@@ -66,8 +77,9 @@ public struct MessageStore: Sendable {
         // The day after only near midnight, when a node whose clock is ahead may already have written there.
         let bucketCount = buckets == nil ? 0 : (now.nearMidnight ? 3 : 2)
         // Appended one by one: array literals for the keys and arguments were two allocations per message.
-        var call = RedisScriptCall(StoreScript.script, keys: 1 + bucketCount, arguments: 10)
+        var call = RedisScriptCall(StoreScript.script, keys: 2 + bucketCount, arguments: 12)
         call.append(.string(route.history))
+        call.append(.string(route.friendshipKey))
         if let buckets {
             for index in 0..<bucketCount { call.append(buckets.keys[index]) }
         }
@@ -82,12 +94,15 @@ public struct MessageStore: Sendable {
         let setsExpiry = buckets?.setsExpiry == true
         call.append(.string(setsExpiry ? "1" : ""))
         call.append(.string(escapedContent))
+        call.append(retentionArguments.length)
+        call.append(retentionArguments.age)
         let confirmation = replicaConfirmation
         writer.evaluate(call) { [self] result, node in
             let receipt = result.flatMap { reply -> Result<StoreReceipt, any Error> in
                 guard let parts = reply.array, parts.count >= 2, let id = parts[0].string, let fresh = parts[1].int else {
                     return .failure(RedisClientError(.unexpectedReply, "store script answered \(reply)"))
                 }
+                if fresh == -1 { return .failure(FriendshipGone(friendship: route.friendship)) }
                 // Stored, so the script set the bucket's expiry (a duplicate returns before storing).
                 if setsExpiry, fresh == 1 { route.expirySet(day: now.day) }
                 if publisher.publishesAfterScripts { publishStored(route, id: id, frame: parts.count > 2 ? parts[2].bytes : nil) }
@@ -123,24 +138,64 @@ public struct MessageStore: Sendable {
         }
     }
 
-    /// Up to `limit` messages older than `before` (default: the newest), oldest first.
+    /// Up to `limit` messages older than `before` (default: the newest), oldest first; none older than retention's age.
     public func history(friendship: String, before: String?, limit: Int) async throws -> [StoredMessage] {
         // Nothing is older than the first id there is (and Redis refuses the exclusive range).
         if let before, StreamID(before) == .zero { return [] }
         let end = before.map { "(\($0)" } ?? "+"
-        let reply = try await redis.command(["XREVRANGE", .string(keys.history(friendship)), .string(end), "-", "COUNT", .integer(limit)])
+        if let oldest = oldestReturned, let before = before.flatMap({ StreamID($0) }), before <= oldest { return [] }
+        let start = oldestReturned.map(\.description) ?? "-"
+        let reply = try await redis.command([
+            "XREVRANGE", .string(keys.history(friendship)), .string(end), .string(start), "COUNT", .integer(limit),
+        ])
         return try Self.messages(in: reply, friendship: friendship).reversed()
     }
 
-    /// Messages after `after` (exclusive; nil for the beginning) and before `before` (exclusive), oldest first.
+    /// Messages after `after` (exclusive; nil for the beginning) and before `before` (exclusive), oldest first; none
+    /// older than retention's age.
     public func range(friendship: String, after: String?, before: String? = nil, limit: Int) async throws -> [StoredMessage] {
         // Nothing comes after the last id there can be, nor before the first (Redis refuses those exclusive ranges).
         if let after, StreamID(after) == .maximum { return [] }
         if let before, StreamID(before) == .zero { return [] }
-        let start = after.map { "(\($0)" } ?? "-"
+        var start = after.map { "(\($0)" } ?? "-"
+        if let oldest = oldestReturned, (after.flatMap { StreamID($0) } ?? .zero) < oldest {
+            if let before = before.flatMap({ StreamID($0) }), before <= oldest { return [] }
+            start = oldest.description
+        }
         let end = before.map { "(\($0)" } ?? "+"
         let reply = try await redis.command(["XRANGE", .string(keys.history(friendship)), .string(start), .string(end), "COUNT", .integer(limit)])
         return try Self.messages(in: reply, friendship: friendship)
+    }
+
+    /// The oldest id a read returns now, when retention has an age.
+    private var oldestReturned: StreamID? {
+        retention.oldestReturned(now: WallClock.milliseconds)
+    }
+
+    /// Whether the cursor is older than the friendship's oldest kept message while retention dropped (or hides)
+    /// messages: messages older than the age lie after it, or the stream dropped entries (`entries-added` over
+    /// `length`) and its first entry is after the cursor. False when retention keeps everything.
+    public func isTruncated(friendship: String, after cursor: String) async throws -> Bool {
+        guard retention.trims, let cursorID = StreamID(cursor) else { return false }
+        let history = keys.history(friendship)
+        if let oldest = oldestReturned, cursorID < oldest {
+            let hidden = try await redis.command([
+                "XRANGE", .string(history), .string("(\(cursor)"), .string("(\(oldest)"), "COUNT", "1",
+            ])
+            if !(hidden.array ?? []).isEmpty { return true }
+        }
+        // A stream that expired whole, or never was, has no record of what it dropped.
+        guard let info = try? await redis.command(["XINFO", "STREAM", .string(history)]), let fields = info.array else { return false }
+        var values: [String: RedisReply] = [:]
+        var index = 0
+        while index + 1 < fields.count {
+            if let name = fields[index].string { values[name] = fields[index + 1] }
+            index += 2
+        }
+        guard let length = values["length"]?.int, let added = values["entries-added"]?.int, added > length,
+            let first = values["recorded-first-entry-id"]?.string.flatMap({ StreamID($0) })
+        else { return false }
+        return cursorID < first
     }
 
     /// Every message after `after`, oldest first, read in pages of `pageSize`.

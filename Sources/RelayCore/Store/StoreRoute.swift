@@ -11,6 +11,8 @@ public final class StoreRoute: Sendable {
     let sender: String
     let recipient: String
     let history: String
+    /// The friendship's hash, which the store checks: an unfriended friendship stores nothing.
+    let friendshipKey: String
     let recipientChannel: String
     let senderChannel: String
     /// The delivered frame's fields after its id up to the content's opening quote
@@ -21,7 +23,16 @@ public final class StoreRoute: Sendable {
     /// record this route stored that day has set the day's bucket to expire.
     private let cidBuckets: Mutex<(day: Int, keys: [RedisArgument], expirySet: Bool)?> = Mutex(nil)
 
-    init(friendship: String, sender: String, recipient: String, history: String, recipientChannel: String, senderChannel: String) {
+    init(
+        friendship: String,
+        sender: String,
+        recipient: String,
+        history: String,
+        friendshipKey: String,
+        recipientChannel: String,
+        senderChannel: String
+    ) {
+        self.friendshipKey = friendshipKey
         self.friendship = friendship
         self.sender = sender
         self.recipient = recipient

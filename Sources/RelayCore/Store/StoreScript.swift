@@ -21,21 +21,31 @@ import RedisClient
 /// or never) and reads it from the stream first. A duplicate returns `{first, 0}` there too, for the node to publish
 /// the stored message again.
 ///
-/// KEYS: history, cid records of the day, of the day before, and maybe of the day after. ARGV: from, to, type,
-/// content, cid, the frame's head (``ServerMessage/messageHead(friendship:from:to:)``; the script completes it in
-/// ``ServerMessage/messageBody(friendship:from:to:content:type:)``'s layout),
-/// deliver:{to}, deliver:{from}, set the day's expiry, and the content escaped for JSON or empty when it needs no
-/// escaping (content is never empty).
+/// A friendship that was unfriended (its hash gone) stores nothing: `{'', -1}`, so that a node holding it in its cache
+/// answers `not_friends` and forgets it, and no stream is made again for a friendship that no longer exists.
+///
+/// Retention (``Retention``) trims in the same step: approximately (`~`, whole stream nodes, at most
+/// ``Retention/trimLimit`` entries a store), by length and by age counted from the new entry's id (Redis's clock), and
+/// an age also sets the stream to expire that long after its newest message, so a friendship gone quiet is dropped
+/// whole.
+///
+/// KEYS: history, friendship, cid records of the day, of the day before, and maybe of the day after (all in the
+/// friendship's slot). ARGV: from, to, type, content, cid, the frame's head
+/// (``ServerMessage/messageHead(friendship:from:to:)``; the script completes it in
+/// ``ServerMessage/messageBody(friendship:from:to:content:type:)``'s layout), deliver:{to}, deliver:{from}, set the
+/// day's expiry, the content escaped for JSON or empty when it needs no escaping (content is never empty), the
+/// maximum length or empty, the maximum age in ms or empty.
 enum StoreScript {
     private typealias L = MessageLayout
 
     static let script = RedisScript(
         """
+        if redis.call('EXISTS', KEYS[2]) == 0 then return {'', -1} end
         local cid = ARGV[5]
         local field
         if cid ~= '' then
           field = ARGV[1] .. ':' .. cid
-          for bucket = 2, #KEYS do
+          for bucket = 3, #KEYS do
             local first = redis.call('HGET', KEYS[bucket], field)
             if first then return {first, 0} end
           end
@@ -48,10 +58,16 @@ enum StoreScript {
         local id
         if cid ~= '' then
           id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4], 'cid', cid)
-          redis.call('HSET', KEYS[2], field, id)
-          if ARGV[9] ~= '' then redis.call('EXPIRE', KEYS[2], 259200) end
+          redis.call('HSET', KEYS[3], field, id)
+          if ARGV[9] ~= '' then redis.call('EXPIRE', KEYS[3], 259200) end
         else
           id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4])
+        end
+        if ARGV[11] ~= '' then redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[11], 'LIMIT', \(Retention.trimLimit)) end
+        if ARGV[12] ~= '' then
+          local oldest = tonumber(string.match(id, '^%d+')) - tonumber(ARGV[12])
+          if oldest > 0 then redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', oldest), 'LIMIT', \(Retention.trimLimit)) end
+          redis.call('PEXPIRE', KEYS[1], ARGV[12])
         end
         local content = ARGV[10]
         if content == '' then content = ARGV[4] end

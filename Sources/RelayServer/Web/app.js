@@ -132,6 +132,13 @@ function connect() {
     const badge = $("connection");
     badge.dataset.state = "ended";
     badge.textContent = code === 4003 ? "signed out by an admin" : "account erased";
+    // An erased account signs out: the page forgets its token and shows the sign-in form again.
+    if (code === 4004) {
+      sessionStorage.removeItem("chatrelay.token");
+      $("app").hidden = true;
+      $("signin").hidden = false;
+      $("signin-error").textContent = "This account was erased.";
+    }
   });
   client.on("message", (message) => {
     const conversation = page.conversations.get(message.friend);
@@ -169,6 +176,20 @@ function connect() {
       conversation.friendRead = event.id;
       if (conversation === page.open) renderMessages();
     }
+  });
+  // An ended friendship leaves the list, and the conversation closes if it was open.
+  client.on("unfriended", (event) => {
+    const conversation = page.conversations.get(event.friend);
+    if (!conversation) return;
+    page.conversations.delete(conversation.id);
+    page.byFriend.delete(conversation.friend);
+    if (page.open === conversation) {
+      page.open = null;
+      $("chat").hidden = true;
+      $("empty").hidden = false;
+      $("app").dataset.pane = "friends";
+    }
+    renderFriends();
   });
   client.on("broadcast", (event) => {
     $("typing").textContent = `📣 ${event.content}`;

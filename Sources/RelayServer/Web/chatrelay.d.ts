@@ -53,7 +53,10 @@ export interface ChatRelayEvents {
   read: ReadEvent;
   broadcast: BroadcastEvent;
   state: ConnectionState;
-  synced: Record<string, never>;
+  /** After a reconnect's replay; `truncated` names friendships whose messages after the cursor retention dropped. */
+  synced: { truncated: string[] };
+  /** The friendship ended (unfriended, or the friend's account erased). */
+  unfriended: { op: "unfriended"; friend: string };
   disconnect: { code: number; reason: string };
   /** The socket's token was refreshed in band: it now lives until `exp` (Unix seconds). */
   refreshed: { exp: number };

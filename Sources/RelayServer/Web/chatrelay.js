@@ -69,7 +69,8 @@ export class WsRequest {
   }
 
   /**
-   * `message`, `presence`, `typing`, `read`, `broadcast`, `state` (connecting, open, closed), `error`, `synced`,
+   * `message`, `presence`, `typing`, `read`, `broadcast`, `unfriended` ({friend}), `state` (connecting, open, closed),
+   * `error`, `synced` ({truncated: friendships whose older messages retention dropped}),
    * `disconnect` ({code, reason}), `refreshed` ({exp}), `ended` ({code, reason}: 4003 or 4004, no more reconnects).
    */
   on(name, handler) {
@@ -371,7 +372,12 @@ export class WsRequest {
       case "synced":
         this._syncing = false;
         this._flushPending();
-        return this._emit("synced", {});
+        // Friendships whose messages after the cursor were partly dropped by the relay's retention.
+        return this._emit("synced", { truncated: frame.truncated || [] });
+      case "unfriended":
+        this._cursors.delete(frame.friend);
+        this._seen.delete(frame.friend);
+        return this._emit("unfriended", frame);
       case "presence":
       case "typing":
       case "read":

@@ -4,7 +4,7 @@ struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
         abstract: "Add or show users; end or block their sessions.",
-        subcommands: [Add.self, Show.self, Disconnect.self, Block.self, Unblock.self]
+        subcommands: [Add.self, Show.self, Delete.self, Disconnect.self, Block.self, Unblock.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -30,6 +30,22 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             let found = try await node.admin.user(user)
             node.json ? JSONLine.print(["id": found.id, "name": found.name]) : print("\(found.name)  id \(found.id)")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase a user: every friendship and its history, the name, presence; open sockets close with 4004."
+        )
+        @OptionGroup var node: NodeOptions
+        @Argument(help: "The user's id or name.") var user: String
+
+        func run() async throws {
+            // An id no user has any more is erased again: a run cut short left some of it.
+            let id = (try? await node.admin.user(user))?.id ?? user
+            let (status, json) = try await node.admin.call("DELETE", "/api/users/\(id)")
+            guard status == 204 else { throw OperatorError("erasing \(user)", status: status, json: json) }
+            node.json ? JSONLine.print(["user": id, "done": "erased"]) : print("erased: \(id)")
         }
     }
 
