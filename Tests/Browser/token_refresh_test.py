@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The chat page under --auth jwt in headless Chromium: the token never appears in a URL, the open socket is refreshed
 in band through getToken before its token runs out, a refused refresh ends in a 4001 and a reconnect with a fresh
-token, and an admin's disconnect (4003) stops the page for good.
+token, and an admin's disconnect (4003) stops the page for good. Then another user's page: an unfriended
+conversation leaves the friend list, and the page of an erased account signs out.
 
 Run by BrowserTests.swift, which starts Redis and a node and passes them in the environment: CHATRELAY_NODE
 (http://127.0.0.1:PORT), CHATRELAY_JWT_SECRET, CHATRELAY_ADMIN_TOKEN. Exits non-zero with a message on the first
@@ -120,6 +121,43 @@ def main():
         print("ok: 4003 ends the page")
     finally:
         driver.quit()
+    erasure_checks()
+
+
+def friend_names(driver):
+    return [element.text for element in driver.find_elements(By.CSS_SELECTOR, "#friends .friend-name")]
+
+
+def erasure_checks():
+    dave = admin("POST", "/api/users", {"name": "dave"})["id"]
+    erin = admin("POST", "/api/users", {"name": "erin"})["id"]
+    fred = admin("POST", "/api/users", {"name": "fred"})["id"]
+    with_erin = admin("POST", "/api/friendships", {"user1": dave, "user2": erin})["id"]
+    admin("POST", "/api/friendships", {"user1": dave, "user2": fred})
+    driver = browser(1000, 700)
+    try:
+        driver.get(f"{NODE}/")
+        driver.find_element(By.ID, "signin-who").send_keys(token(dave, 600))
+        driver.find_element(By.ID, "signin-form").submit()
+        wait(driver, lambda d: state(d) == "open", "dave's page connects")
+        check(friend_names(driver) == ["erin", "fred"], f"dave's friends: {friend_names(driver)}")
+        driver.find_elements(By.CSS_SELECTOR, "#friends .friend")[0].click()
+        admin_delete(f"/api/friendships/{with_erin}")
+        wait(driver, lambda d: friend_names(d) == ["fred"], "the unfriended conversation leaves the list")
+        check(driver.find_element(By.ID, "chat").get_attribute("hidden") is not None, "the open conversation closed")
+        print("ok: unfriended conversation gone")
+        admin_delete(f"/api/users/{dave}")
+        wait(driver, lambda d: d.find_element(By.ID, "signin").get_attribute("hidden") is None, "the erased account's page signs out")
+        check("erased" in driver.find_element(By.ID, "signin-error").text, "the page says the account was erased")
+        check(driver.execute_script("return sessionStorage.getItem('chatrelay.token')") is None, "the token is forgotten")
+        print("ok: erased account signed out")
+    finally:
+        driver.quit()
+
+
+def admin_delete(path):
+    request = urllib.request.Request(NODE + path, method="DELETE", headers={"Authorization": f"Bearer {ADMIN}"})
+    urllib.request.urlopen(request, timeout=10).close()
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ import FoundationNetworking
     }
 
     /// `--auth jwt`: the page's token stays out of URLs, is refreshed in band through `getToken`, is replaced after a
-    /// 4001, and an admin's disconnect (4003) ends the page.
+    /// 4001, and an admin's disconnect (4003) ends the page; an unfriended conversation leaves the list and an erased
+    /// account's page signs out.
     @Test(.enabled(if: missing == nil, "headless Chromium is not installed: \(missing ?? "")"))
     func thePageRefreshesItsTokenInBandAndReconnectsAfterA4001() async throws {
         let redis = try await RedisServer()
@@ -84,7 +85,10 @@ import FoundationNetworking
         let run = try await ProgramRun.run(Self.python, [script], environment: environment)
         let said = run.said
         #expect(run.status == 0, "\(said)")
-        for line in ["ok: refreshed in band through getToken", "ok: reconnected after 4001", "ok: 4003 ends the page"] {
+        for line in [
+            "ok: refreshed in band through getToken", "ok: reconnected after 4001", "ok: 4003 ends the page",
+            "ok: unfriended conversation gone", "ok: erased account signed out",
+        ] {
             #expect(said.contains(line), "\(said)")
         }
         _ = node

@@ -130,6 +130,33 @@ import Testing
         #expect(refused.status != 0 && refused.errors.split(separator: "\n").count == 1)
     }
 
+    /// `friend remove`, `user delete` and `redis memory`, by name.
+    @Test func anOperatorUnfriendsErasesAndReadsRedisMemory() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        defer { Task { await cluster.stop() } }
+        let (ada, _, friendship) = try await cluster.makeFriends("ada", "bob")
+        let socket = try await cluster.connectOpen(ada, node: 0)
+        _ = await socket.sendUntilAcked(friendship: friendship, content: "hello", cid: "1")
+
+        let memory = try await chatrelay(["redis", "memory"], cluster: cluster)
+        #expect(memory.status == 0, "\(memory.errors)")
+        #expect(memory.lines.first?.hasPrefix("redis  used ") == true, "\(memory.output)")
+        #expect(memory.output.contains("history  1 friendships, about "), "\(memory.output)")
+        #expect(memory.output.contains("  \(friendship)  "), "\(memory.output)")
+
+        let removed = try await chatrelay(["friend", "remove", "ada", "bob"], cluster: cluster)
+        #expect(removed.output == "unfriended: friendship \(friendship)\n", "\(removed.errors)")
+        #expect(await socket.next(where: { $0["op"] as? String == "unfriended" }) != nil)
+        let again = try await chatrelay(["friend", "remove", "ada", "bob"], cluster: cluster)
+        #expect(again.status != 0 && again.errors.contains("are not friends"), "\(again.errors)")
+
+        let erased = try await chatrelay(["user", "delete", "ada", "--json"], cluster: cluster)
+        #expect(erased.output == #"{"done":"erased","user":"\#(ada)"}"# + "\n", "\(erased.errors)")
+        #expect(await cluster.eventually { socket.isClosed })
+        #expect(socket.closeCode == 4004)
+        #expect(try await chatrelay(["user", "show", "ada"], cluster: cluster).status != 0)
+    }
+
     /// The first line a process writes, or nil within 10 s.
     private static func firstLine(of pipe: Pipe) async -> String? {
         let handle = pipe.fileHandleForReading
