@@ -18,8 +18,8 @@ public struct MessageStore: Sendable {
     let replicaConfirmation: ReplicaConfirmation?
     /// What history keeps: trimmed in the store step, filtered on every read.
     let retention: Retention
-    /// The retention arguments of every store, made once.
-    private let retentionArguments: (length: RedisArgument, age: RedisArgument)
+    /// The length argument of every store, made once.
+    private let maximumLengthArgument: RedisArgument
 
     public init(redis: RedisClient, keys: RedisKeys, clock: @escaping @Sendable () -> StoreClock = StoreClock.now) {
         self.init(redis: redis, keys: keys, publisher: Publisher(redis: redis, cluster: false), clock: clock)
@@ -35,10 +35,7 @@ public struct MessageStore: Sendable {
         retention: Retention = .keepAll
     ) {
         self.retention = retention
-        retentionArguments = (
-            .string(retention.maximumLength > 0 ? String(retention.maximumLength) : ""),
-            .string(retention.maximumAgeMilliseconds > 0 ? String(retention.maximumAgeMilliseconds) : "")
-        )
+        maximumLengthArgument = .string(retention.maximumLength > 0 ? String(retention.maximumLength) : "")
         self.redis = redis
         self.keys = keys
         self.publisher = publisher
@@ -77,7 +74,7 @@ public struct MessageStore: Sendable {
         // The day after only near midnight, when a node whose clock is ahead may already have written there.
         let bucketCount = buckets == nil ? 0 : (now.nearMidnight ? 3 : 2)
         // Appended one by one: array literals for the keys and arguments were two allocations per message.
-        var call = RedisScriptCall(StoreScript.script, keys: 2 + bucketCount, arguments: 12)
+        var call = RedisScriptCall(StoreScript.script, keys: 2 + bucketCount, arguments: 13)
         call.append(.string(route.history))
         call.append(.string(route.friendshipKey))
         if let buckets {
@@ -94,8 +91,11 @@ public struct MessageStore: Sendable {
         let setsExpiry = buckets?.setsExpiry == true
         call.append(.string(setsExpiry ? "1" : ""))
         call.append(.string(escapedContent))
-        call.append(retentionArguments.length)
-        call.append(retentionArguments.age)
+        call.append(maximumLengthArgument)
+        let age: (oldestKept: UInt64?, expiry: UInt64?) =
+            retention.maximumAgeMilliseconds > 0 ? route.ageWork(now: WallClock.milliseconds, retention: retention) : (nil, nil)
+        call.append(.string(age.oldestKept.map { String($0) } ?? ""))
+        call.append(.string(age.expiry.map { String($0) } ?? ""))
         let confirmation = replicaConfirmation
         writer.evaluate(call) { [self] result, node in
             let receipt = result.flatMap { reply -> Result<StoreReceipt, any Error> in

@@ -30,4 +30,14 @@ public struct Retention: Sendable, Equatable {
     /// Entries a store may trim at most: whole stream nodes only, so at least one node's worth (100 entries by
     /// Redis's default), and a bound so that a store after a long quiet stays cheap.
     static let trimLimit = 1000
+
+    /// A route trims by age on its first store and every 16th: a command on every store cost Redis a tenth of its CPU
+    /// per message, and reads filter exactly whatever is left.
+    static let ageTrimInterval: UInt32 = 16
+
+    /// How much longer than the age a quiet stream may live: a tenth of the age, between a second and an hour. A route
+    /// sets the expiry at most once per margin, instead of on every store.
+    var expiryMarginMilliseconds: UInt64 {
+        UInt64(min(max(maximumAgeMilliseconds / 10, 1000), 3_600_000))
+    }
 }

@@ -42,6 +42,25 @@ public final class StoreRoute: Sendable {
         frameHead = ServerMessage.messageHead(friendship: friendship, from: sender, to: recipient)
     }
 
+    /// Age retention's work for this route: its sends so far, and when it last set the stream's expiry (ms).
+    private let ageState: Mutex<(sends: UInt32, expirySetAt: UInt64)> = Mutex((0, 0))
+
+    /// What a store through this route does for age retention: trim up to the oldest id to keep (its first send and
+    /// every ``Retention/ageTrimInterval``-th), and move the stream's expiry to the age plus a margin (when this route
+    /// last did so over the margin ago). Any route's latest expiry is then at least the age after the newest message,
+    /// and at most the margin more.
+    func ageWork(now: UInt64, retention: Retention) -> (oldestKept: UInt64?, expiry: UInt64?) {
+        let age = UInt64(retention.maximumAgeMilliseconds)
+        let margin = retention.expiryMarginMilliseconds
+        return ageState.withLock { state in
+            let trims = state.sends % Retention.ageTrimInterval == 0
+            state.sends &+= 1
+            let expires = state.expirySetAt == 0 || now >= state.expirySetAt + margin
+            if expires { state.expirySetAt = now }
+            return (trims && now > age ? now - age : nil, expires ? age + margin : nil)
+        }
+    }
+
     /// The friendship, sender and recipient, which the sender's next frame most likely names again.
     var identifiers: KnownIdentifiers { KnownIdentifiers(friendship, sender, recipient) }
 

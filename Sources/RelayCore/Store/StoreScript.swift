@@ -24,17 +24,17 @@ import RedisClient
 /// A friendship that was unfriended (its hash gone) stores nothing: `{'', -1}`, so that a node holding it in its cache
 /// answers `not_friends` and forgets it, and no stream is made again for a friendship that no longer exists.
 ///
-/// Retention (``Retention``) trims in the same step: approximately (`~`, whole stream nodes, at most
-/// ``Retention/trimLimit`` entries a store), by length and by age counted from the new entry's id (Redis's clock), and
-/// an age also sets the stream to expire that long after its newest message, so a friendship gone quiet is dropped
-/// whole.
+/// Retention (``Retention``) trims in the same step, approximately (`~`: whole stream nodes, at most
+/// ``Retention/trimLimit`` entries a store): by length inside the `XADD` itself on every store, and by age (`MINID`,
+/// the node's clock less the age) and with the stream's expiry on the stores that ``StoreRoute`` says are due for it,
+/// so that a friendship gone quiet is dropped whole without a command more on every store.
 ///
 /// KEYS: history, friendship, cid records of the day, of the day before, and maybe of the day after (all in the
 /// friendship's slot). ARGV: from, to, type, content, cid, the frame's head
 /// (``ServerMessage/messageHead(friendship:from:to:)``; the script completes it in
 /// ``ServerMessage/messageBody(friendship:from:to:content:type:)``'s layout), deliver:{to}, deliver:{from}, set the
 /// day's expiry, the content escaped for JSON or empty when it needs no escaping (content is never empty), the
-/// maximum length or empty, the maximum age in ms or empty.
+/// maximum length or empty, the oldest id to keep by age or empty, the stream's expiry in ms or empty.
 enum StoreScript {
     private typealias L = MessageLayout
 
@@ -56,19 +56,23 @@ enum StoreScript {
           prev = newest[1] and newest[1][1] or '0-0'
         end
         local id
+        if ARGV[11] == '' then
+          if cid ~= '' then
+            id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4], 'cid', cid)
+          else
+            id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4])
+          end
+        elseif cid ~= '' then
+          id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[11], 'LIMIT', \(Retention.trimLimit), '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4], 'cid', cid)
+        else
+          id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[11], 'LIMIT', \(Retention.trimLimit), '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4])
+        end
         if cid ~= '' then
-          id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4], 'cid', cid)
           redis.call('HSET', KEYS[3], field, id)
           if ARGV[9] ~= '' then redis.call('EXPIRE', KEYS[3], 259200) end
-        else
-          id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'type', ARGV[3], 'content', ARGV[4])
         end
-        if ARGV[11] ~= '' then redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[11], 'LIMIT', \(Retention.trimLimit)) end
-        if ARGV[12] ~= '' then
-          local oldest = tonumber(string.match(id, '^%d+')) - tonumber(ARGV[12])
-          if oldest > 0 then redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', oldest), 'LIMIT', \(Retention.trimLimit)) end
-          redis.call('PEXPIRE', KEYS[1], ARGV[12])
-        end
+        if ARGV[12] ~= '' then redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[12], 'LIMIT', \(Retention.trimLimit)) end
+        if ARGV[13] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[13]) end
         local content = ARGV[10]
         if content == '' then content = ARGV[4] end
         local frame = \(L.lua(L.idOpen)) .. id .. \(L.lua(L.idClose)) .. ARGV[6] .. content .. \(L.lua(L.typeOpen)) .. ARGV[3] .. \(L.lua(L.typeClose + L.tsOpen)) .. string.match(id, '^%d+')
