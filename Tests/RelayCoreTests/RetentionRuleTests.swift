@@ -6,8 +6,13 @@ import Testing
 @Suite struct RetentionRuleTests {
     static func route() -> StoreRoute {
         StoreRoute(
-            friendship: "f", sender: "a", recipient: "b", history: "chat:history:{f}", friendshipKey: "chat:friendship:{f}",
-            recipientChannel: "chat:deliver:{b}", senderChannel: "chat:deliver:{a}"
+            friendship: "f",
+            sender: "a",
+            recipient: "b",
+            history: "chat:history:{f}",
+            friendshipKey: "chat:friendship:{f}",
+            recipientChannel: "chat:deliver:{b}",
+            senderChannel: "chat:deliver:{a}"
         )
     }
 
