@@ -24,6 +24,8 @@ import Testing
         let server = try await RedisServer()
         let redis = RedisClient(configuration: server.configuration)
         try await redis.connect()
+        // The store refuses a friendship whose hash is gone (an unfriended one): this one exists.
+        _ = try await redis.command("HSET", .string(keys.friendship(friendship.id)), "user1", "alice", "user2", "bob")
         let day = NIOLockedValueBox(StoreClock(day: 20_000))
         return (server, redis, day, MessageStore(redis: redis, keys: keys, clock: { day.withLockedValue { $0 } }))
     }
