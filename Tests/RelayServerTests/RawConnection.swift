@@ -86,8 +86,9 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
-    /// One answer's head and what came with it, without waiting for the connection to close.
-    func readAnswer(timeout: Duration = .seconds(5)) async -> Received {
+    /// One answer's head and what came with it, without waiting for the connection to close. It returns as soon as
+    /// the head is in; the timeout is what a loaded machine may take to answer.
+    func readAnswer(timeout: Duration = .seconds(20)) async -> Received {
         await readUntil(timeout: timeout) { $0.contains("\r\n\r\n") }
     }
 
