@@ -64,7 +64,7 @@ import FoundationNetworking
         #expect(try await cluster.redis.command("XLEN", .string(stream)) == .integer(1))
         // The age and its margin (a tenth of the age, at least a second): never before the age after the newest
         // message, however long the test took to ask.
-        let ttl = try #require(try await cluster.redis.command("PTTL", .string(stream)).int)
+        let ttl = Int(try #require(try await cluster.redis.command("PTTL", .string(stream)).int))
         let expiresAt = Int(Date().timeIntervalSince1970 * 1000) + ttl
         let newest = Int(StreamID(fresh)?.milliseconds ?? 0)
         #expect(ttl <= 4000 && expiresAt >= newest + 3000 - 50, "expires \(expiresAt - newest) ms after the newest message")
