@@ -98,8 +98,13 @@ final class RawWebSocket: @unchecked Sendable {
 
     private init(port: Int, path: String, receiveBuffer: Int?) throws {
         descriptor = try RawConnection.connectedSocket(port: port, receiveBuffer: receiveBuffer)
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // The upgrade's answer may take a loaded machine a while; the socket's reads after it wait 5 s.
+        var upgradeTimeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &upgradeTimeout, socklen_t(MemoryLayout<timeval>.size))
+        defer {
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
         let request =
             "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
