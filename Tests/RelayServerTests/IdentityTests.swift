@@ -120,7 +120,12 @@ import Testing
         #expect(await socket.next(where: { $0["op"] as? String == "pong" }, timeout: .seconds(20)) != nil)
         #expect(await cluster.eventually(seconds: 30) { socket.isClosed })
         #expect(socket.closeCode == 4001)
-        #expect(try await cluster.metricSamples(node: 0)[#"chatrelay_socket_closes_total{node="node0",reason="token_expired"}"#] == 1)
+        // Counted when the connection ends, once the client answered the close: a moment after the client saw it.
+        #expect(
+            await cluster.eventually(seconds: 20) {
+                (try? await cluster.metricSamples(node: 0)[#"chatrelay_socket_closes_total{node="node0",reason="token_expired"}"#]) == 1
+            }
+        )
     }
 
     @Test func aRefreshKeepsTheSocketOpenAndABadOneChangesNothing() async throws {
