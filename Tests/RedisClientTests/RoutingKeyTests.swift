@@ -13,6 +13,9 @@ import Testing
         #expect(RoutingKey.slot(of: ["EVAL", "return 1", .integer(1), "chat:history:{f1}"]) == history)
         #expect(RoutingKey.slot(of: [.bytes(ByteBuffer(string: "GET")), .bytes(ByteBuffer(string: "chat:history:{f1}"))]) == nil)
         #expect(RoutingKey.slot(of: ["GET", .bytes(ByteBuffer(string: "chat:history:{f1}"))]) == history)
+        // A subcommand before the key.
+        #expect(RoutingKey.slot(of: ["XINFO", "STREAM", "chat:history:{f1}"]) == history)
+        #expect(RoutingKey.slot(of: ["MEMORY", "USAGE", "chat:history:{f1}", "SAMPLES", "0"]) == history)
     }
 
     @Test func keylessCommandsGoAnywhere() {

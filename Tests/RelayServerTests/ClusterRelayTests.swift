@@ -469,8 +469,8 @@ import Testing
     }
 
     /// A user's keys, each friend's keys and each friendship's keys live in different slots.
-    @Test func unfriendAndEraseOnACluster() async throws {
-        let deployment = try await Self.deploy()
+    @Test func unfriendEraseAndRetentionOnACluster() async throws {
+        let deployment = try await Self.deploy { $0.historyMaximumLength = 20 }
         defer { Task { await deployment.stop() } }
         try await ErasureScenario.check(deployment.relays) {
             var keys: [String] = []
@@ -478,6 +478,9 @@ import Testing
                 keys += (try await deployment.reader.command(on: primary, ["KEYS", "*"]).array ?? []).compactMap(\.string)
             }
             return keys
+        }
+        try await RetentionScenario.check(deployment.relays) { key in
+            Int(try await deployment.reader.command(["XLEN", .string(key)]).int ?? -1)
         }
     }
 

@@ -85,12 +85,18 @@ import Testing
         }
     }
 
-    @Test func unfriendAndEraseBehindSentinel() async throws {
+    @Test func unfriendEraseAndRetentionBehindSentinel() async throws {
         let deployment = try await Self.deploy()
-        let cluster = try await TestCluster.start(nodes: 2, redis: deployment.master) { $0.redisURL = deployment.url }
+        let cluster = try await TestCluster.start(nodes: 2, redis: deployment.master) {
+            $0.redisURL = deployment.url
+            $0.historyMaximumLength = 20
+        }
         defer { Task { await cluster.stop() } }
         try await ErasureScenario.check(cluster) {
             (try await deployment.master.command("KEYS", "*").array ?? []).compactMap(\.string)
+        }
+        try await RetentionScenario.check(cluster) { key in
+            Int(try await deployment.master.command("XLEN", .string(key)).int ?? -1)
         }
     }
 

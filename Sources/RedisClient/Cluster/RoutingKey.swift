@@ -1,7 +1,7 @@
 import NIOCore
 
-/// Which key of a command decides its slot on a cluster: the first key, which for every command ChatRelay sends is
-/// the first argument, and for a script the first of its keys. Commands without a key go to any primary.
+/// Which key of a command decides its slot on a cluster: the first key, which for most commands ChatRelay sends is
+/// the first argument, for a script the first of its keys, and after the subcommand for `XINFO`, `MEMORY` and `OBJECT`. Commands without a key go to any primary.
 enum RoutingKey {
     private static let keyless: Set<String> = ["TIME", "PING", "INFO", "WAIT", "ROLE", "CLUSTER", "SCRIPT", "DBSIZE", "ECHO"]
 
@@ -11,6 +11,9 @@ enum RoutingKey {
         case "EVALSHA", "EVAL", "FCALL":
             guard command.count > 3, case .integer(let keys) = command[2], keys > 0 else { return nil }
             return slot(of: command[3])
+        case "XINFO", "MEMORY", "OBJECT":
+            // A subcommand first, then the key (`XINFO STREAM key`).
+            return command.count > 2 ? slot(of: command[2]) : nil
         default:
             return keyless.contains(name.uppercased()) ? nil : slot(of: command[1])
         }
